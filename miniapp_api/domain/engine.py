@@ -1,0 +1,225 @@
+"""The questionnaire engine: from a region's dialog and the answers so far, the next question,
+the progress and the facts. Plain Python, no Flask, so it can be tested and benchmarked alone.
+
+Answers are kept as ``{question_id: value}``. A question whose display condition turns false
+after an earlier answer changes loses its answer (it no longer applies); one whose condition is
+merely unknown keeps it, so going back and forth never throws away what the family typed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .dialogs import Dialog, Question
+from .vocabulary import load_vocabulary
+
+Answers = dict[str, Any]
+TEXT_MAX_LENGTH = 200
+
+
+class AnswerError(ValueError):
+    """An answer that is not valid for its question; ``code`` is machine-readable."""
+
+    def __init__(self, code: str, message: str, message_en: str, question: str | None = None):
+        super().__init__(message_en)
+        self.code = code
+        self.message = message
+        self.message_en = message_en
+        self.question = question
+
+
+@dataclass(frozen=True)
+class Derived:
+    facts: dict[str, Any]
+    visible: dict[str, bool | None]  # True shown, False not applicable, None not known yet
+
+
+@dataclass(frozen=True)
+class Progress:
+    answered: int
+    remaining: int  # likely still to come: shown or not yet decided
+
+    @property
+    def percent(self) -> int:
+        total = self.answered + self.remaining
+        return 100 if total == 0 else round(100 * self.answered / total)
+
+
+@dataclass(frozen=True)
+class State:
+    region: str
+    current: Question | None
+    answers: Answers
+    facts: dict[str, Any]
+    progress: Progress
+
+    @property
+    def complete(self) -> bool:
+        return self.current is None
+
+
+def derive(dialog: Dialog, answers: Mapping[str, Any]) -> Derived:
+    """Walk the questions in order and turn the applicable answers into facts.
+
+    A list fact (``requested_matters``, ``welfare``...) may be built by several questions. While a
+    shown question that could add value V to it is unanswered, a condition that names V sees the
+    fact as unknown; at the end the fact is known only when every such question is answered.
+    """
+    specs = load_vocabulary().facts
+    list_facts = {name for name, spec in specs.items() if spec.type == "list"}
+    facts: dict[str, Any] = {}
+    pending: dict[str, set[str]] = {}
+    visible: dict[str, bool | None] = {}
+
+    def contribute(fact: str, value: Any) -> None:
+        if fact in list_facts:
+            items = facts.setdefault(fact, [])
+            for v in value if isinstance(value, list) else [value]:
+                if v not in items:
+                    items.append(v)
+        else:
+            facts[fact] = value
+
+    for q in dialog.questions:
+        if q.show_if is None:
+            shown: bool | None = True
+        elif pending:
+            view = {k: v for k, v in facts.items() if not (pending.get(k, set()) & q.show_if.literals)}
+            shown = q.show_if.evaluate(view)
+        else:
+            shown = q.show_if.evaluate(facts)
+        visible[q.id] = shown
+        if shown is False:
+            continue
+        adds = q.list_values(list_facts)
+        if shown is None or q.id not in answers:
+            for fact, values in adds.items():
+                pending.setdefault(fact, set()).update(values)
+            continue
+        for fact in adds:
+            facts.setdefault(fact, [])
+        _apply(q, answers[q.id], contribute)
+    for fact in pending:
+        facts.pop(fact, None)
+    return Derived(facts=facts, visible=visible)
+
+
+def _apply(q: Question, value: Any, contribute) -> None:
+    chosen = value if q.type == "multiple" else [value]
+    if q.fact:
+        if q.type == "multiple":
+            contribute(q.fact, [v for v in value if not q.option(v).exclusive])
+        else:
+            contribute(q.fact, value)
+    if q.requests and value is True:
+        contribute("requested_matters", list(q.requests))
+    for v in chosen:
+        option = q.option(v)
+        if option is not None:
+            for fact, fact_value in option.sets.items():
+                contribute(fact, fact_value)
+
+
+def validate_answer(q: Question, value: Any, today: dt.date | None = None) -> Any:
+    """Check an answer against its question's type and options; return it normalised."""
+    if q.type == "yes_no":
+        if not isinstance(value, bool):
+            raise AnswerError("invalid_answer", "请选择“是”或“否”", "please answer yes (true) or no (false)", q.id)
+        return value
+    if q.type == "single":
+        if not isinstance(value, str) or q.option(value) is None:
+            raise AnswerError("invalid_choice", "请从给出的选项中选择一项", "please choose one of the options", q.id)
+        return value
+    if q.type == "multiple":
+        if not isinstance(value, list) or not value or any(not isinstance(v, str) for v in value):
+            raise AnswerError("invalid_choice", "请至少选择一项", "please choose at least one option", q.id)
+        value = list(dict.fromkeys(value))
+        if any(q.option(v) is None for v in value):
+            raise AnswerError("invalid_choice", "所选项不在选项之中", "a choice is not one of the options", q.id)
+        if len(value) > 1 and any(q.option(v).exclusive for v in value):
+            raise AnswerError("exclusive_choice", "“都不是”不能与其他选项同时选择",
+                              "'none of these' cannot be combined with other options", q.id)
+        return value
+    if q.type == "date":
+        try:
+            day = dt.date.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            day = None
+        if day is None:
+            raise AnswerError("invalid_date", "请填写正确的日期，例如 2026-01-31",
+                              "please give a date such as 2026-01-31", q.id)
+        if day > (today or dt.date.today()):
+            raise AnswerError("future_date", "日期不能晚于今天", "the date cannot be in the future", q.id)
+        return day.isoformat()
+    if not isinstance(value, str) or not value.strip():
+        raise AnswerError("empty_answer", "请填写内容", "please write an answer", q.id)
+    value = value.strip()
+    if len(value) > TEXT_MAX_LENGTH:
+        raise AnswerError("too_long", f"内容不能超过 {TEXT_MAX_LENGTH} 字",
+                          f"the answer cannot be longer than {TEXT_MAX_LENGTH} characters", q.id)
+    return value
+
+
+def next_question(dialog: Dialog, answers: Mapping[str, Any], derived: Derived | None = None) -> Question | None:
+    derived = derived or derive(dialog, answers)
+    for q in dialog.questions:
+        if derived.visible[q.id] is True and q.id not in answers:
+            return q
+    return None
+
+
+def state(dialog: Dialog, answers: Mapping[str, Any]) -> State:
+    derived = derive(dialog, answers)
+    answered = sum(1 for q in dialog.questions if q.id in answers and derived.visible[q.id] is True)
+    remaining = sum(1 for q in dialog.questions if q.id not in answers and derived.visible[q.id] is not False)
+    return State(
+        region=dialog.region,
+        current=next_question(dialog, answers, derived),
+        answers={q.id: answers[q.id] for q in dialog.questions if q.id in answers},
+        facts=derived.facts,
+        progress=Progress(answered=answered, remaining=remaining),
+    )
+
+
+def answer(dialog: Dialog, answers: Mapping[str, Any], question_id: str, value: Any,
+           today: dt.date | None = None) -> Answers:
+    """Record (or change) one answer; return the new answers with those that no longer apply dropped."""
+    q = dialog.question(question_id)
+    if q is None:
+        raise AnswerError("unknown_question", "没有这个问题", f"there is no question {question_id!r}", question_id)
+    shown = derive(dialog, answers).visible[q.id]
+    if shown is not True:
+        raise AnswerError("question_not_available", "这个问题现在不需要回答",
+                          "this question does not apply (yet) given the earlier answers", question_id)
+    new = dict(answers)
+    new[q.id] = validate_answer(q, value, today)
+    return drop_inapplicable(dialog, new)
+
+
+def drop_inapplicable(dialog: Dialog, answers: Answers) -> Answers:
+    """Remove answers to questions that, given the other answers, can no longer be shown."""
+    while True:
+        visible = derive(dialog, answers).visible
+        gone = [qid for qid in answers if visible.get(qid, False) is False]
+        if not gone:
+            return answers
+        answers = {k: v for k, v in answers.items() if k not in gone}
+
+
+def back(dialog: Dialog, answers: Mapping[str, Any]) -> tuple[Answers, Question | None, Any]:
+    """Step back one question: un-answer the last shown question before the current one.
+
+    Returns the new answers, that question and its previous value (so a front end can pre-select it).
+    Answers after it are kept; they drop only if a changed answer makes them inapplicable.
+    """
+    derived = derive(dialog, answers)
+    current = next_question(dialog, answers, derived)
+    limit = len(dialog.questions) if current is None else dialog.questions.index(current)
+    for q in reversed(dialog.questions[:limit]):
+        if q.id in answers and derived.visible[q.id] is True:
+            new = {k: v for k, v in answers.items() if k != q.id}
+            return new, q, answers[q.id]
+    return dict(answers), None, None
