@@ -29,7 +29,7 @@ def walk(region: str, script: dict[str, Any], default: str = "fail") -> tuple[en
         answers = engine.answer(dialog, answers, current.id, value)
     final = engine.state(dialog, answers)
     assert final.complete
-    return final, rules.evaluate_checklist(dialog, final.facts)
+    return final, rules.evaluate_checklist(dialog, final.rule_facts)
 
 
 def _first(question) -> Any:

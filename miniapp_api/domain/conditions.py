@@ -93,6 +93,9 @@ class Condition:
         self._cache[key] = result
         return result
 
+    def clear_cache(self) -> None:
+        self._cache.clear()
+
     def missing(self, facts: Facts) -> list[str]:
         """The facts this condition reads that are not known yet."""
         return [name for name in self.facts if name not in facts]

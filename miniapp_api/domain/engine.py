@@ -35,6 +35,7 @@ class AnswerError(ValueError):
 class Derived:
     facts: dict[str, Any]
     visible: dict[str, bool | None]  # True shown, False not applicable, None not known yet
+    settled: dict[str, Any]  # facts this region chose not to ask, as rules should read them
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,13 @@ class State:
     current: Question | None
     answers: Answers
     facts: dict[str, Any]
+    settled: dict[str, Any]
     progress: Progress
+
+    @property
+    def rule_facts(self) -> dict[str, Any]:
+        """What the rules evaluate: the facts, plus the not-asked ones as absent."""
+        return {**self.settled, **self.facts}
 
     @property
     def complete(self) -> bool:
@@ -64,6 +71,8 @@ class State:
 def derive(dialog: Dialog, answers: Mapping[str, Any]) -> Derived:
     """Walk the questions in order and turn the applicable answers into facts.
 
+    A fact whose every question is not shown is *settled*: the region decided not to ask it, so
+    conditions read it as absent (null, or an empty list) instead of "not known yet".
     A list fact (``requested_matters``, ``welfare``...) may be built by several questions. While a
     shown question that could add value V to it is unanswered, a condition that names V sees the
     fact as unknown; at the end the fact is known only when every such question is answered.
@@ -72,6 +81,8 @@ def derive(dialog: Dialog, answers: Mapping[str, Any]) -> Derived:
     list_facts = {name for name, spec in specs.items() if spec.type == "list"}
     facts: dict[str, Any] = {}
     pending: dict[str, set[str]] = {}
+    asked: set[str] = set()  # facts set by a question seen so far
+    live: set[str] = set()  # ... by a question that is (or may be) shown
     visible: dict[str, bool | None] = {}
 
     def contribute(fact: str, value: Any) -> None:
@@ -83,17 +94,23 @@ def derive(dialog: Dialog, answers: Mapping[str, Any]) -> Derived:
         else:
             facts[fact] = value
 
+    def settled() -> dict[str, Any]:
+        return {f: ([] if f in list_facts else None) for f in asked - live if f not in facts}
+
     for q in dialog.questions:
         if q.show_if is None:
             shown: bool | None = True
-        elif pending:
-            view = {k: v for k, v in facts.items() if not (pending.get(k, set()) & q.show_if.literals)}
-            shown = q.show_if.evaluate(view)
         else:
-            shown = q.show_if.evaluate(facts)
+            view = {**settled(), **facts}
+            if pending:
+                view = {k: v for k, v in view.items() if not (pending.get(k, set()) & q.show_if.literals)}
+            shown = q.show_if.evaluate(view)
         visible[q.id] = shown
+        sets = q.sets_facts()
+        asked.update(sets)
         if shown is False:
             continue
+        live.update(sets)
         adds = q.list_values(list_facts)
         if shown is None or q.id not in answers:
             for fact, values in adds.items():
@@ -104,7 +121,7 @@ def derive(dialog: Dialog, answers: Mapping[str, Any]) -> Derived:
         _apply(q, answers[q.id], contribute)
     for fact in pending:
         facts.pop(fact, None)
-    return Derived(facts=facts, visible=visible)
+    return Derived(facts=facts, visible=visible, settled=settled())
 
 
 def _apply(q: Question, value: Any, contribute) -> None:
@@ -180,6 +197,7 @@ def state(dialog: Dialog, answers: Mapping[str, Any]) -> State:
         current=next_question(dialog, answers, derived),
         answers={q.id: answers[q.id] for q in dialog.questions if q.id in answers},
         facts=derived.facts,
+        settled=derived.settled,
         progress=Progress(answered=answered, remaining=remaining),
     )
 

@@ -1,0 +1,25 @@
+"""Default settings. Every one can be overridden by an environment variable of the same name
+(DATABASE_URL, REDIS_URL, SECRET_KEY, ...) or by the mapping passed to ``create_app``."""
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Embedded default: a SQLite file under instance/. Production: DATABASE_URL=postgresql://...
+SQLALCHEMY_DATABASE_URI = f"sqlite:///{ROOT / 'instance' / 'miniapp.sqlite'}"
+# Unset: the dev server runs on in-process fallbacks (no queues, local rate limits).
+REDIS_URL = None
+# Must be set in production; signs tokens.
+SECRET_KEY = "dev-only-change-me"
+# Where uploaded document photos go by default.
+UPLOAD_FOLDER = str(ROOT / "uploads")
+# Largest request body accepted (bytes).
+MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+# Refuse to start when a dialogs/*.yaml file has problems.
+DIALOGS_CHECK_ON_START = True
+JSON_AS_ASCII = False
+
+SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+_ = os  # settings files may read the environment; create_app applies the overrides

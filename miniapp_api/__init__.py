@@ -1,0 +1,61 @@
+"""公民身后“一件事一次办” — the Flask application factory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV_SETTINGS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "UPLOAD_FOLDER")
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: defaults from config/default.py, then environment variables, then ``config``."""
+    app = Flask(__name__, instance_path=str(ROOT / "instance"), template_folder=str(ROOT / "templates"))
+    app.config.from_pyfile(str(ROOT / "config" / "default.py"))
+    for name in ENV_SETTINGS:
+        if os.environ.get(name):
+            app.config[name] = os.environ[name]
+    if app.config.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["DATABASE_URL"])
+    if config:
+        app.config.update(config)
+        if "DATABASE_URL" in config:
+            app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(config["DATABASE_URL"])
+    app.json.ensure_ascii = False
+    Path(app.instance_path).mkdir(exist_ok=True)
+
+    if app.config["DIALOGS_CHECK_ON_START"]:
+        _check_dialogs()
+
+    from .extensions import db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+
+    from . import models  # noqa: F401  (register the tables)
+    from .api import questionnaires, regions
+    from .errors import register_error_handlers
+
+    app.register_blueprint(regions.bp, url_prefix="/api/v1")
+    app.register_blueprint(questionnaires.bp, url_prefix="/api/v1")
+    register_error_handlers(app)
+    return app
+
+
+def _normalise_db_url(url: str) -> str:
+    """Accept the common ``postgres://`` spelling that SQLAlchemy no longer does."""
+    return "postgresql://" + url[len("postgres://"):] if url.startswith("postgres://") else url
+
+
+def _check_dialogs() -> None:
+    from .domain.checker import check_all
+
+    problems = check_all()
+    if problems:
+        listing = "\n".join(str(p) for p in problems)
+        raise RuntimeError(f"dialogs/ has problems; fix them before starting:\n{listing}")

@@ -1,0 +1,63 @@
+"""Command-line tools: ``flask dialogs check`` and ``flask checklist``.
+
+They are registered as ``flask.commands`` entry points (pyproject.toml), so they run without
+building the app: the checker must be able to report on files the app would refuse to start with.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .domain.checker import check_all
+from .domain.dialogs import DialogFileError, UnknownRegion, load_dialog
+from .domain.rules import evaluate_checklist
+from .domain.vocabulary import FactError, validate_facts
+
+
+@click.group("dialogs")
+def dialogs_group() -> None:
+    """The region files in dialogs/."""
+
+
+@dialogs_group.command("check")
+def check_command() -> None:
+    """Validate every region file; print file:line: problem and exit 1 if any."""
+    problems = check_all()
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        click.echo(f"{len(problems)} problem(s)", err=True)
+        sys.exit(1)
+    click.echo("dialogs: all region files are sound")
+
+
+@click.command("checklist")
+@click.option("--region", required=True, help="region id, e.g. hunan")
+@click.option("--facts", "facts_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="a JSON file of facts")
+def checklist_command(region: str, facts_path: Path) -> None:
+    """Print the checklist for REGION and the facts in a JSON file (CONTRACT.md)."""
+    try:
+        facts = json.loads(facts_path.read_text(encoding="utf-8"))
+        clean = validate_facts(facts)
+        dialog = load_dialog(region)
+    except FileNotFoundError:
+        _fail(f"facts file not found: {facts_path}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        _fail(f"facts file is not valid JSON: {exc}")
+    except FactError as exc:
+        _fail(exc.message_en)
+    except UnknownRegion:
+        _fail(f"unknown region: {region}")
+    except DialogFileError as exc:
+        _fail(f"region file is broken: {exc}")
+    click.echo(json.dumps(evaluate_checklist(dialog, clean), ensure_ascii=False, indent=2))
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)

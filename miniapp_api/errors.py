@@ -1,0 +1,60 @@
+"""One error shape for the whole API: ``{"error": {"code", "message", "message_en", "fields"}}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+
+class ApiError(Exception):
+    """An error a client can act on: a 4xx status, a machine-readable code and bilingual text."""
+
+    def __init__(self, status: int, code: str, message: str, message_en: str,
+                 fields: dict[str, Any] | None = None):
+        super().__init__(message_en)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.message_en = message_en
+        self.fields = fields or {}
+
+
+def error_body(code: str, message: str, message_en: str, fields: dict[str, Any] | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "message_en": message_en, "fields": fields or {}}}
+
+
+_HTTP_TEXTS = {
+    400: ("bad_request", "请求格式不正确", "the request is malformed"),
+    404: ("not_found", "找不到该地址", "no such resource"),
+    405: ("method_not_allowed", "不支持该请求方法", "method not allowed"),
+    413: ("payload_too_large", "提交的内容过大", "the request body is too large"),
+    415: ("unsupported_media_type", "请以 JSON 格式提交", "send the body as JSON"),
+    429: ("too_many_requests", "操作过于频繁，请稍后再试", "too many requests, please wait"),
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        return jsonify(error_body(exc.code, exc.message, exc.message_en, exc.fields)), exc.status
+
+    @app.errorhandler(ValidationError)
+    def _validation_error(exc: ValidationError):
+        fields = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        return jsonify(error_body("validation_error", "提交的内容有误，请检查标出的项目",
+                                  "some fields are invalid", fields)), 422
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        status = exc.code or 500
+        code, zh, en = _HTTP_TEXTS.get(status, ("http_error", "请求无法处理", exc.description or "error"))
+        return jsonify(error_body(code, zh, en)), status
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):  # pragma: no cover - a bug; logged, never leaks details
+        app.logger.exception("unhandled error")
+        return jsonify(error_body("internal_error", "服务暂时出现问题，请稍后再试",
+                                  "internal error, please try again later")), 500

@@ -1,0 +1,49 @@
+"""Shared fixtures: the app on a real database (SQLite file by default, PostgreSQL when
+DATABASE_URL is set, as CI does), migrated with the real Alembic migrations."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from miniapp_api import create_app
+from miniapp_api.extensions import db
+
+
+def _database_url(tmp_path_factory) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    app = create_app({"TESTING": True, "DATABASE_URL": _database_url(tmp_path_factory),
+                      "SECRET_KEY": "test-secret", "DIALOGS_CHECK_ON_START": False})
+    with app.app_context():
+        _drop_everything()
+        upgrade()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _drop_everything() -> None:
+    """Start from an empty database, so the migrations themselves are what is tested."""
+    meta = sa.MetaData()
+    meta.reflect(bind=db.engine)
+    meta.drop_all(bind=db.engine)
+
+
+@pytest.fixture()
+def client(app):
+    with app.app_context():
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+    return app.test_client()

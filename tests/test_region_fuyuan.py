@@ -1,0 +1,228 @@
+"""Fuyuan: the scope of 服务内容 1–4, the 登记表's four tick boxes and the rules its notes state."""
+
+import itertools
+
+from miniapp_api.domain import engine, rules
+from miniapp_api.domain.dialogs import load_dialog
+from tests.walk import material_ids, matter, status, trip_places, walk
+
+SCOPE = {
+    "death_type": "normal",
+    "death_place": "medical_institution",
+    "local_death": True,
+    "death_date": "2026-01-10",
+    "local_hukou": True,
+    "local_insured": True,
+    "local_cremation": True,
+}
+ALL_BOXES = ["cremation_certificate", "hukou_cancellation", "pension_account_payout", "medical_account_withdrawal"]
+FULL = {
+    **SCOPE,
+    "requested_matters": ALL_BOXES,
+    "body_at_funeral_home": True,
+    "institution_staff": False,
+    "recipient_relationship": "spouse",
+    "medical_fees_settled": True,
+}
+
+
+def codes(checklist):
+    return {w["code"] for w in checklist["warnings"]}
+
+
+def test_eligible_case_gets_every_box_and_the_death_certificate_on_the_spot():
+    _, checklist = walk("fuyuan", FULL)
+    assert checklist["eligible"] is True
+    assert checklist["undecided"] == []
+    ids = [m["id"] for m in checklist["matters"]]
+    assert ids == ["death_certificate_normal", "cremation_certificate", "hukou_cancellation",
+                   "pension_account_payout", "funeral_grant", "survivor_benefits", "medical_account_withdrawal"]
+    assert all(m["status"] == "required" for m in checklist["matters"])
+    cert = matter(checklist, "death_certificate_normal")
+    assert cert["department"] == "health" and cert["mandatory"] is True
+    assert cert["time_limit"]["text"] == "现场签发"
+    assert "time_limit" not in checklist  # Fuyuan sets no whole-service limit
+    assert {"death_certificate", "deceased_id_card", "household_register", "application_form"} <= material_ids(checklist)
+
+
+def test_abnormal_death_is_outside_the_joint_service():
+    state, checklist = walk("fuyuan", {**SCOPE, "death_type": "abnormal"})
+    assert checklist["eligible"] is False
+    assert checklist["matters"] == [] and checklist["undecided"] == []
+    assert any("自然死亡" in r for r in checklist["reasons"])
+    assert "fuyuan_joint_handling_conditions" in codes(checklist)
+    assert "requested_matters" not in state.answers  # the boxes are not offered
+
+
+def test_death_at_home_skips_the_local_hospital_question_and_is_out_of_scope():
+    state, checklist = walk("fuyuan", {**SCOPE, "death_place": "home_or_care_home"})
+    assert "local_death" not in state.answers
+    assert checklist["eligible"] is False
+    assert "fuyuan_not_local_medical_institution" in codes(checklist)
+    assert "fuyuan_joint_handling_conditions" in codes(checklist)
+
+
+def test_death_in_a_hospital_outside_fuyuan_is_out_of_scope():
+    _, checklist = walk("fuyuan", {**SCOPE, "local_death": False})
+    assert checklist["eligible"] is False
+    assert checklist["reasons"] == ["联办仅适用于在抚远市医疗机构内死亡的逝者。"]
+
+
+def test_every_failed_scope_condition_gets_its_own_reason():
+    script = {**SCOPE, "local_hukou": False, "local_insured": False, "local_cremation": False}
+    _, checklist = walk("fuyuan", script)
+    assert checklist["eligible"] is False
+    assert len(checklist["reasons"]) == 3
+    assert {"fuyuan_not_local_hukou", "fuyuan_not_local_insured", "fuyuan_not_local_cremation",
+            "fuyuan_joint_handling_conditions"} <= codes(checklist)
+
+
+def test_opting_out_leaves_only_the_death_certificate():
+    state, checklist = walk("fuyuan", {**SCOPE, "requested_matters": ["none"]})
+    assert [m["id"] for m in checklist["matters"]] == ["death_certificate_normal"]
+    assert "fuyuan_no_joint_matters" in codes(checklist)
+    assert checklist["undecided"] == []
+    assert not {"body_at_funeral_home", "institution_staff", "medical_fees_settled"} & set(state.answers)
+
+
+def test_cremation_box_with_body_already_at_funeral_home_needs_no_trip():
+    _, checklist = walk("fuyuan", {**SCOPE, "requested_matters": ["cremation_certificate"],
+                                   "body_at_funeral_home": True})
+    cremation = matter(checklist, "cremation_certificate")
+    assert cremation["status"] == "required" and cremation["department"] == "funeral_home"
+    assert "即时" in cremation["time_limit"]["text"]
+    assert "commitment_letter" in cremation["materials"]
+    assert trip_places(checklist) == set()
+    assert "fuyuan_body_pickup" not in codes(checklist)
+
+
+def test_body_not_at_funeral_home_means_pickup_and_a_funeral_home_trip():
+    _, checklist = walk("fuyuan", {**SCOPE, "requested_matters": ["cremation_certificate"],
+                                   "body_at_funeral_home": False})
+    assert trip_places(checklist) == {"funeral_home"}
+    assert "fuyuan_body_pickup" in codes(checklist)
+
+
+def test_hukou_cancellation_within_one_working_day_with_the_30_day_note():
+    state, checklist = walk("fuyuan", {**SCOPE, "requested_matters": ["hukou_cancellation"]})
+    hukou = matter(checklist, "hukou_cancellation")
+    assert hukou["department"] == "public_security" and hukou["status"] == "required"
+    assert hukou["time_limit"]["working_days"] == 1
+    assert any("30日内" in n for n in hukou["notes"])
+    assert hukou["in_person"] is False and trip_places(checklist) == set()
+    assert "body_at_funeral_home" not in state.answers  # only asked for the cremation box
+
+
+def test_combined_box_claims_pension_funeral_allowance_and_survivors_pension_together():
+    script = {**SCOPE, "requested_matters": ["pension_account_payout"], "institution_staff": False,
+              "recipient_relationship": "child", "medical_fees_settled": True}
+    _, checklist = walk("fuyuan", script)
+    for matter_id in ("pension_account_payout", "funeral_grant", "survivor_benefits"):
+        assert status(checklist, matter_id) == "required"
+        assert matter(checklist, matter_id)["department"] == "hrss"
+    assert "heir_bank_card" in material_ids(checklist)
+    assert status(checklist, "hukou_cancellation") is None
+
+
+def test_institution_staff_claim_funeral_and_survivors_payment_the_original_way():
+    script = {**SCOPE, "requested_matters": ["pension_account_payout"], "institution_staff": True,
+              "medical_fees_settled": True}
+    state, checklist = walk("fuyuan", script)
+    assert "recipient_relationship" not in state.answers
+    assert status(checklist, "pension_account_payout") == "required"
+    assert status(checklist, "funeral_grant") is None
+    assert status(checklist, "survivor_benefits") is None
+    assert "fuyuan_institution_staff_original_process" in codes(checklist)
+    assert checklist["undecided"] == []
+
+
+def test_survivors_pension_recipient_must_be_a_lineal_relative():
+    script = {**SCOPE, "requested_matters": ["pension_account_payout"], "institution_staff": False,
+              "recipient_relationship": "sibling", "medical_fees_settled": True}
+    _, checklist = walk("fuyuan", script)
+    assert status(checklist, "survivor_benefits") == "blocked"
+    assert "survivor_not_lineal" in codes(checklist)
+    assert status(checklist, "funeral_grant") == "required"
+    assert status(checklist, "pension_account_payout") == "required"
+
+
+def test_grandchild_counts_as_lineal_relative():
+    script = {**SCOPE, "requested_matters": ["pension_account_payout"], "institution_staff": False,
+              "recipient_relationship": "grandchild", "medical_fees_settled": True}
+    _, checklist = walk("fuyuan", script)
+    assert status(checklist, "survivor_benefits") == "required"
+    assert "survivor_not_lineal" not in codes(checklist)
+
+
+def test_unfinished_medical_reimbursement_blocks_the_benefit_claims():
+    script = {**SCOPE, "requested_matters": ["pension_account_payout", "medical_account_withdrawal"],
+              "institution_staff": False, "recipient_relationship": "spouse", "medical_fees_settled": False}
+    _, checklist = walk("fuyuan", script)
+    for matter_id in ("pension_account_payout", "funeral_grant", "survivor_benefits"):
+        assert status(checklist, matter_id) == "blocked"
+    assert status(checklist, "medical_account_withdrawal") == "required"
+    assert [w["code"] for w in checklist["warnings"]].count("medical_fees_unsettled") == 1
+    assert "heir_bank_card" not in material_ids(checklist)  # only required matters bring materials
+
+
+def test_medical_account_box_goes_to_medical_security_with_a_note():
+    _, checklist = walk("fuyuan", {**SCOPE, "requested_matters": ["medical_account_withdrawal"]})
+    medical = matter(checklist, "medical_account_withdrawal")
+    assert medical["status"] == "required" and medical["department"] == "medical_security"
+    assert any("未写明办理部门" in n for n in medical["notes"])
+
+
+def test_no_driving_licence_or_housing_fund_in_fuyuan():
+    dialog = load_dialog("fuyuan")
+    ids = {m.id for m in dialog.matters}
+    assert ids == {"death_certificate_normal", "cremation_certificate", "hukou_cancellation",
+                   "pension_account_payout", "funeral_grant", "survivor_benefits", "medical_account_withdrawal"}
+    assert dialog.time_limit is None
+
+
+def _complete_walks(dialog, answers=None):
+    """Every complete walk: each shown question answered with each of its options (any box combination)."""
+    answers = answers or {}
+    current = engine.state(dialog, answers).current
+    if current is None:
+        yield answers
+        return
+    if current.type == "date":
+        values = ["2026-01-10"]
+    elif current.type == "multiple":
+        plain = [o.value for o in current.options if not o.exclusive]
+        values = [list(c) for n in range(1, len(plain) + 1) for c in itertools.combinations(plain, n)]
+        values += [[o.value] for o in current.options if o.exclusive]
+    else:
+        values = [o.value for o in current.options]
+    for value in values:
+        yield from _complete_walks(dialog, engine.answer(dialog, answers, current.id, value))
+
+
+def test_no_complete_walk_leaves_anything_undecided():
+    dialog = load_dialog("fuyuan")
+    walks = 0
+    for answers in _complete_walks(dialog):
+        walks += 1
+        final = engine.state(dialog, answers)
+        checklist = rules.evaluate_checklist(dialog, final.facts)
+        assert checklist["undecided"] == [], answers
+        assert checklist["eligible"] in (True, False), answers
+        listed = {m["id"] for m in checklist["matters"]}
+        for material in checklist["materials"]:
+            assert set(material["for_matters"]) <= listed
+    assert walks > 100
+
+
+def test_scripted_walks_leave_nothing_undecided():
+    scripts = [
+        FULL,
+        {**FULL, "body_at_funeral_home": False, "recipient_relationship": "other", "medical_fees_settled": False},
+        {**FULL, "institution_staff": True},
+        {**SCOPE, "requested_matters": ["none"]},
+        {**SCOPE, "death_type": "abnormal", "death_place": "other"},
+        {**SCOPE, "local_insured": False},
+    ]
+    for script in scripts:
+        _, checklist = walk("fuyuan", script)
+        assert checklist["undecided"] == [], script
