@@ -75,9 +75,9 @@ def clear(dialog: Dialog) -> None:
         c.clear_cache()
 
 
-def timed(fn) -> float:
+def timed(fn, *args) -> float:
     start = time.perf_counter()
-    fn()
+    fn(*args)
     return (time.perf_counter() - start) * 1000
 
 
@@ -93,11 +93,11 @@ def main() -> None:
             facts = engine.state(dialog, answers).rule_facts
             for _ in range(REPEAT):
                 clear(dialog)
-                cold.append(timed(lambda: rules.evaluate_checklist(dialog, facts)))
-                warm.append(timed(lambda: rules.evaluate_checklist(dialog, facts)))
+                cold.append(timed(rules.evaluate_checklist, dialog, facts))
+                warm.append(timed(rules.evaluate_checklist, dialog, facts))
             before, qid, value = rng.choice(steps)
             clear(dialog)
-            answer_times.append(timed(lambda: engine.answer(dialog, before, qid, value)))
+            answer_times.append(timed(engine.answer, dialog, before, qid, value))
         results[region] = (statistics.median(cold), statistics.median(warm))
         print(f"{region:15s} checklist median: cold {results[region][0]:.3f} ms, warm {results[region][1]:.3f} ms")
     answer_median = statistics.median(answer_times)

@@ -30,7 +30,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(exist_ok=True)
 
     if app.config["DIALOGS_CHECK_ON_START"]:
-        _check_dialogs()
+        _check_dialogs(Path(app.config.get("DIALOGS_DIR") or ROOT / "dialogs"))
 
     from .extensions import db, migrate
 
@@ -48,14 +48,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _normalise_db_url(url: str) -> str:
-    """Accept the common ``postgres://`` spelling that SQLAlchemy no longer does."""
-    return "postgresql://" + url[len("postgres://"):] if url.startswith("postgres://") else url
+    """Use the psycopg 3 driver for plain ``postgres://`` / ``postgresql://`` URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
 
 
-def _check_dialogs() -> None:
+def _check_dialogs(dialogs_dir: Path) -> None:
     from .domain.checker import check_all
 
-    problems = check_all()
+    problems = check_all(dialogs_dir)
     if problems:
         listing = "\n".join(str(p) for p in problems)
         raise RuntimeError(f"dialogs/ has problems; fix them before starting:\n{listing}")

@@ -23,7 +23,7 @@ def _database_url(tmp_path_factory) -> str:
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     app = create_app({"TESTING": True, "DATABASE_URL": _database_url(tmp_path_factory),
-                      "SECRET_KEY": "test-secret", "DIALOGS_CHECK_ON_START": False})
+                      "SECRET_KEY": "test-secret"})
     with app.app_context():
         _drop_everything()
         upgrade()

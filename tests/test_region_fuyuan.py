@@ -42,7 +42,8 @@ def test_eligible_case_gets_every_box_and_the_death_certificate_on_the_spot():
     assert cert["department"] == "health" and cert["mandatory"] is True
     assert cert["time_limit"]["text"] == "现场签发"
     assert "time_limit" not in checklist  # Fuyuan sets no whole-service limit
-    assert {"death_certificate", "deceased_id_card", "household_register", "application_form"} <= material_ids(checklist)
+    expected = {"death_certificate", "deceased_id_card", "household_register", "application_form"}
+    assert expected <= material_ids(checklist)
 
 
 def test_abnormal_death_is_outside_the_joint_service():
@@ -130,8 +131,10 @@ def test_institution_staff_claim_funeral_and_survivors_payment_the_original_way(
     state, checklist = walk("fuyuan", script)
     assert "recipient_relationship" not in state.answers
     assert status(checklist, "pension_account_payout") == "required"
-    assert status(checklist, "funeral_grant") is None
-    assert status(checklist, "survivor_benefits") is None
+    # The box was ticked, so both stay visible as blocked, saying where to go instead.
+    for matter_id in ("funeral_grant", "survivor_benefits"):
+        assert status(checklist, matter_id) == "blocked"
+        assert "原流程" in matter(checklist, matter_id)["reasons"][0]
     assert "fuyuan_institution_staff_original_process" in codes(checklist)
     assert checklist["undecided"] == []
 
@@ -205,7 +208,7 @@ def test_no_complete_walk_leaves_anything_undecided():
     for answers in _complete_walks(dialog):
         walks += 1
         final = engine.state(dialog, answers)
-        checklist = rules.evaluate_checklist(dialog, final.facts)
+        checklist = rules.evaluate_checklist(dialog, final.rule_facts)
         assert checklist["undecided"] == [], answers
         assert checklist["eligible"] in (True, False), answers
         listed = {m["id"] for m in checklist["matters"]}

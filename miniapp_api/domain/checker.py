@@ -75,6 +75,9 @@ def _problems(dialog: Dialog, vocab: Vocabulary) -> list[tuple[int, str]]:
         requestable.update(q.requests)
         if q.fact == "requested_matters":
             requestable.update(o.value for o in q.options if not o.exclusive)
+        for option in q.options:
+            added = option.sets.get("requested_matters", [])
+            requestable.update(added if isinstance(added, list) else [added])
 
     # Conditions: known operators and facts, values inside the contract, facts asked in this region.
     for line, where, cond in _conditions(dialog):

@@ -89,7 +89,8 @@ def validate_fact(spec: FactSpec, value: Any, today: dt.date | None = None) -> A
         except ValueError:
             day = None
         if day is None:
-            raise FactError(name, f"事实 {name} 应为日期（YYYY-MM-DD）", f"fact {name} must be an ISO date (YYYY-MM-DD)")
+            raise FactError(name, f"事实 {name} 应为日期（YYYY-MM-DD）",
+                            f"fact {name} must be an ISO date (YYYY-MM-DD)")
         if day > (today or dt.date.today()):
             raise FactError(name, f"事实 {name} 不能晚于今天", f"fact {name} cannot be in the future")
         return day.isoformat()

@@ -1,0 +1,131 @@
+"""`flask dialogs check`: each kind of mistake in a region file is reported with its line."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from miniapp_api import create_app
+from miniapp_api.cli import dialogs_group
+from miniapp_api.domain.checker import check_all, check_file
+from miniapp_api.domain.vocabulary import DIALOGS_DIR, load_vocabulary
+
+
+def test_shipped_dialogs_are_sound():
+    assert [str(p) for p in check_all()] == []
+
+
+def test_cli_check_passes_on_shipped_files():
+    result = CliRunner().invoke(dialogs_group, ["check"])
+    assert result.exit_code == 0, result.output
+    assert "sound" in result.output
+
+
+@pytest.fixture()
+def region_file(tmp_path):
+    """A copy of xinjiang.yaml to break, and the vocabulary beside it."""
+    shutil.copy(DIALOGS_DIR / "vocabulary.yaml", tmp_path / "vocabulary.yaml")
+    target = tmp_path / "xinjiang.yaml"
+    shutil.copy(DIALOGS_DIR / "xinjiang.yaml", target)
+    return target
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def problems(path: Path) -> list[str]:
+    return [str(p) for p in check_file(path, load_vocabulary(path.parent))]
+
+
+def line_of(path: Path, needle: str) -> int:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if needle in line:
+            return number
+    raise AssertionError(needle)
+
+
+def test_unknown_fact_in_a_condition(region_file):
+    edit(region_file, '{"var": "funeral_home_registered"}, true]', '{"var": "funeral_home_registred"}, true]')
+    found = problems(region_file)
+    assert any("unknown fact 'funeral_home_registred'" in p for p in found), found
+    assert any(f":{line_of(region_file, 'id: has_cremation_certificate')}:" in p for p in found), found
+
+
+def test_unknown_matter_id(region_file):
+    edit(region_file, "- id: housing_fund_withdrawal", "- id: housing_fund_withdrawl")
+    found = problems(region_file)
+    assert any("unknown matter id 'housing_fund_withdrawl'" in p for p in found), found
+    assert any("requests 'housing_fund_withdrawal', which is not a matter" in p for p in found), found
+
+
+def test_option_value_outside_the_contract(region_file):
+    edit(region_file, "{value: missing, label: 失踪", "{value: vanished, label: 失踪")
+    found = problems(region_file)
+    assert any("option value 'vanished' is not a value of fact 'death_type'" in p for p in found), found
+
+
+def test_condition_value_outside_the_contract(region_file):
+    edit(region_file, '{"!=": [{"var": "death_type"}, "missing"]}', '{"!=": [{"var": "death_type"}, "lost"]}')
+    assert any("'lost' is not a value of fact 'death_type'" in p for p in problems(region_file))
+
+
+def test_question_that_can_never_be_shown(region_file):
+    edit(region_file, 'show_if: {"==": [{"var": "medical_insurance"}, "employee"]}',
+         'show_if: {"and": [{"==": [{"var": "medical_insurance"}, "employee"]}, '
+         '{"==": [{"var": "medical_insurance"}, "resident"]}]}')
+    found = problems(region_file)
+    assert any("question 'medical_fees_settled' can never be shown" in p for p in found), found
+
+
+def test_matter_that_can_never_apply(region_file):
+    edit(region_file, 'applies_if: {"==": [{"var": "death_type"}, "normal"]}',
+         'applies_if: {"==": [{"var": "disposition"}, "sea_burial"]}')
+    found = problems(region_file)
+    assert any("matter 'death_certificate_normal' can never apply" in p for p in found), found
+
+
+def test_optional_matter_nobody_can_request(region_file):
+    edit(region_file, "requests: [driving_licence_cancellation]", "requests: []")
+    found = problems(region_file)
+    assert any("'driving_licence_cancellation' is optional but no question" in p for p in found), found
+
+
+def test_question_depending_on_a_later_one_and_cycles(region_file):
+    edit(region_file, 'show_if: {"==": [{"var": "medical_insurance"}, "employee"]}',
+         'show_if: {"==": [{"var": "has_housing_fund"}, true]}')
+    found = problems(region_file)
+    assert any("depends on a fact set by the later question 'has_housing_fund'" in p for p in found), found
+    data = yaml.safe_load(region_file.read_text(encoding="utf-8"))
+    data["questions"][0]["show_if"] = {"==": [{"var": "relationship"}, "spouse"]}
+    data["questions"][1]["show_if"] = {"==": [{"var": "death_type"}, "normal"]}
+    region_file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert any("cycle between questions: death_type -> relationship -> death_type" in p
+               for p in problems(region_file))
+
+
+def test_schema_errors_name_the_line(region_file):
+    edit(region_file, "    type: yes_no\n    fact: has_housing_fund", "    type: maybe\n    fact: has_housing_fund")
+    found = problems(region_file)
+    assert found and all("schema" in p for p in found)
+    assert any(f":{line_of(region_file, 'type: maybe')}:" in p for p in found), found
+
+
+def test_yaml_syntax_error_is_reported(region_file):
+    region_file.write_text("region: xinjiang\nquestions: [\n", encoding="utf-8")
+    found = problems(region_file)
+    assert found and "YAML syntax" in found[0]
+
+
+def test_broken_file_stops_the_app_from_starting(region_file):
+    for region in ("inner_mongolia", "hunan", "fuyuan", "jining"):
+        shutil.copy(DIALOGS_DIR / f"{region}.yaml", region_file.parent / f"{region}.yaml")
+    edit(region_file, "- id: housing_fund_withdrawal", "- id: housing_fund_withdrawl")
+    with pytest.raises(RuntimeError, match="housing_fund_withdrawl"):
+        create_app({"TESTING": True, "DIALOGS_DIR": str(region_file.parent)})
