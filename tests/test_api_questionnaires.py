@@ -173,3 +173,28 @@ def test_unknown_url_and_method_use_the_error_shape(client):
     response = client.delete("/api/v1/regions")
     assert response.status_code == 405
     assert response.get_json()["error"]["code"] == "method_not_allowed"
+
+
+def first_choice(question):
+    if question["type"] == "date":
+        return "2026-01-15"
+    if question["type"] == "text":
+        return "张三"
+    value = question["options"][0]["value"]
+    return [value] if question["type"] == "multiple" else value
+
+
+@pytest.mark.parametrize("region", ["xinjiang", "inner_mongolia", "hunan", "fuyuan", "jining"])
+def test_every_region_walks_to_a_checklist_over_http(client, region):
+    sid, headers, state = start(client, region)
+    steps = 0
+    while not state["complete"]:
+        response = answer(client, sid, headers, state["current"]["id"], first_choice(state["current"]))
+        assert response.status_code == 200, response.get_json()
+        state = response.get_json()
+        steps += 1
+        assert steps < 100
+    checklist = client.get(f"/api/v1/questionnaires/{sid}/checklist", headers=headers).get_json()
+    assert checklist["region"] == region
+    assert checklist["undecided"] == []
+    assert checklist["eligible"] in (True, False)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .dialogs import Dialog, Question
-from .vocabulary import load_vocabulary
+from .vocabulary import load_vocabulary, parse_date
 
 Answers = dict[str, Any]
 TEXT_MAX_LENGTH = 200
@@ -161,10 +161,7 @@ def validate_answer(q: Question, value: Any, today: dt.date | None = None) -> An
                               "'none of these' cannot be combined with other options", q.id)
         return value
     if q.type == "date":
-        try:
-            day = dt.date.fromisoformat(value) if isinstance(value, str) else None
-        except ValueError:
-            day = None
+        day = parse_date(value)
         if day is None:
             raise AnswerError("invalid_date", "请填写正确的日期，例如 2026-01-31",
                               "please give a date such as 2026-01-31", q.id)

@@ -63,6 +63,16 @@ def load_vocabulary(dialogs_dir: Path = DIALOGS_DIR) -> Vocabulary:
     )
 
 
+def parse_date(value: Any) -> dt.date | None:
+    """An ISO date (YYYY-MM-DD) from a string, or None when it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
 def validate_fact(spec: FactSpec, value: Any, today: dt.date | None = None) -> Any:
     """Check one fact value against its type; return it normalised (lists de-duplicated)."""
     name = spec.name
@@ -84,10 +94,7 @@ def validate_fact(spec: FactSpec, value: Any, today: dt.date | None = None) -> A
                             f"fact {name} has values outside the contract: {', '.join(bad)}")
         return list(dict.fromkeys(value))
     if spec.type == "date":
-        try:
-            day = dt.date.fromisoformat(value) if isinstance(value, str) else None
-        except ValueError:
-            day = None
+        day = parse_date(value)
         if day is None:
             raise FactError(name, f"事实 {name} 应为日期（YYYY-MM-DD）",
                             f"fact {name} must be an ISO date (YYYY-MM-DD)")
