@@ -23,3 +23,20 @@ JSON_AS_ASCII = False
 SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
 _ = os  # settings files may read the environment; create_app applies the overrides
+
+# --- Sign-in -------------------------------------------------------------------------------------
+# Our own bearer tokens (signed with SECRET_KEY) expire after this many seconds.
+TOKEN_MAX_AGE = 2 * 60 * 60
+# WeChat mini-program (code2session, getPhoneNumber). WECHAT_API_BASE is overridable for tests.
+WECHAT_APPID = None
+WECHAT_SECRET = None
+WECHAT_API_BASE = "https://api.weixin.qq.com"
+WECHAT_TIMEOUT = 5
+# Host-app channels (湘易办-style provincial apps): name -> {"secret": ..., "name": ...}. The host
+# signs a short-lived JWT (HS256) with `iss` = channel name and `sub` = its user id.
+HOST_CHANNELS: dict = {}
+# SMS one-time codes for the H5 pages.
+OTP_TTL = 5 * 60
+OTP_MAX_ATTEMPTS = 5
+OTP_RESEND_INTERVAL = 60
+OTP_MAX_PER_HOUR = 10

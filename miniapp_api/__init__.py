@@ -38,11 +38,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
 
     from . import models  # noqa: F401  (register the tables)
-    from .api import questionnaires, regions
+    from .api import applications, auth, questionnaires, regions
     from .errors import register_error_handlers
+    from .sms import LogSmsProvider
+    from .store import make_store
+    from .wechat import make_client
 
-    app.register_blueprint(regions.bp, url_prefix="/api/v1")
-    app.register_blueprint(questionnaires.bp, url_prefix="/api/v1")
+    app.extensions["store"] = make_store(app.config.get("REDIS_URL"))
+    app.extensions["sms"] = LogSmsProvider()
+    app.extensions["wechat"] = make_client(app.config)
+
+    for module in (regions, questionnaires, auth, applications):
+        app.register_blueprint(module.bp, url_prefix="/api/v1")
     register_error_handlers(app)
     return app
 

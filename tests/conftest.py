@@ -9,8 +9,14 @@ import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
 
+import redis
+
 from miniapp_api import create_app
 from miniapp_api.extensions import db
+from tests.peers.wechat import WeChatPeer
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+HOST_SECRET = "xiangyiban-test-secret-of-32-bytes-or-more"
 
 
 def _database_url(tmp_path_factory) -> str:
@@ -21,9 +27,24 @@ def _database_url(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def app(tmp_path_factory):
-    app = create_app({"TESTING": True, "DATABASE_URL": _database_url(tmp_path_factory),
-                      "SECRET_KEY": "test-secret"})
+def wechat_peer():
+    peer = WeChatPeer().start()
+    yield peer
+    peer.stop()
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory, wechat_peer):
+    app = create_app({
+        "TESTING": True,
+        "DATABASE_URL": _database_url(tmp_path_factory),
+        "SECRET_KEY": "test-secret",
+        "REDIS_URL": REDIS_URL,
+        "WECHAT_APPID": wechat_peer.appid,
+        "WECHAT_SECRET": wechat_peer.secret,
+        "WECHAT_API_BASE": wechat_peer.base,
+        "HOST_CHANNELS": {"xiangyiban": {"secret": HOST_SECRET, "name": "湘易办"}},
+    })
     with app.app_context():
         _drop_everything()
         upgrade()
@@ -42,6 +63,7 @@ def _drop_everything() -> None:
 
 @pytest.fixture()
 def client(app):
+    redis.Redis.from_url(REDIS_URL).flushdb()
     with app.app_context():
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())

@@ -6,6 +6,9 @@ from typing import Any
 
 from ..domain.dialogs import Dialog, Question
 from ..domain.engine import State
+from ..domain.identity import mask_account, mask_id, mask_phone
+from ..domain.tracking import display
+from ..domain.vocabulary import load_vocabulary
 
 
 def question(q: Question) -> dict[str, Any]:
@@ -61,4 +64,71 @@ def state(session_id: str, s: State, previous: Any = None) -> dict[str, Any]:
         "facts": s.facts,
         "progress": {"answered": s.progress.answered, "remaining": s.progress.remaining,
                      "percent": s.progress.percent},
+    }
+
+
+def case(c, for_staff: bool = False) -> dict[str, Any]:
+    """A submitted case as the family sees it: ID, bank and phone numbers masked."""
+    form = c.form
+    deceased = dict(form.get("deceased") or {})
+    applicant = dict(form.get("applicant") or {})
+    accounts = [dict(a) for a in form.get("accounts") or []]
+    if not for_staff:
+        for person in (deceased, applicant):
+            if person.get("id_number"):
+                person["id_number"] = mask_id(person["id_number"])
+        if applicant.get("phone"):
+            applicant["phone"] = mask_phone(applicant["phone"])
+        for account in accounts:
+            if account.get("account_number"):
+                account["account_number"] = mask_account(account["account_number"])
+    return {
+        "tracking_code": display(c.tracking_code),
+        "region": c.region,
+        "submitted_at": c.submitted_at.isoformat(),
+        "deceased": deceased,
+        "applicant": applicant,
+        "accounts": accounts,
+        "work_items": [{"matter": w.matter_id, "department": w.department, "status": w.status}
+                       for w in c.work_items],
+        "checklist": {k: c.checklist[k] for k in ("matters", "materials", "trips", "warnings")},
+    }
+
+
+RELATIONSHIP_LABELS = {"spouse": "配偶", "child": "子女", "parent": "父母", "grandchild": "孙子女、外孙子女",
+                       "sibling": "兄弟姐妹", "other": "其他"}
+
+
+def printable(c, d: Dialog, submitted_at: str) -> dict[str, Any]:
+    """The dict the printable application (templates/print/application.html) is rendered from."""
+    vocab = load_vocabulary()
+    view = case(c)
+    view["applicant"]["relationship"] = c.facts.get("relationship")
+    view["applicant"]["relationship_label"] = RELATIONSHIP_LABELS.get(c.facts.get("relationship"), "")
+    proxy = dict(c.form["proxy"]) if c.form.get("proxy") else None
+    if proxy and proxy.get("id_number"):
+        proxy["id_number"] = mask_id(proxy["id_number"])
+    if proxy and proxy.get("phone"):
+        proxy["phone"] = mask_phone(proxy["phone"])
+    for account in view["accounts"]:
+        account["payee_label"] = vocab.payees.get(account.get("payee"), {}).get("name", "")
+    required = {w.matter_id for w in c.work_items}
+    return {
+        "tracking_code": view["tracking_code"],
+        "region": c.region,
+        "region_name": d.name.zh,
+        "submitted_at": submitted_at,
+        "deceased": {**view["deceased"], "death_date": c.facts.get("death_date", view["deceased"].get("death_date"))},
+        "applicant": view["applicant"],
+        "proxy": proxy,
+        "accounts": view["accounts"],
+        "matters": [
+            {"id": m["id"], "name": m["name"], "department": m["department"],
+             "department_name": vocab.departments[m["department"]]["name"],
+             "status": "submitted" if m["id"] in required else m["status"],
+             "time_limit_text": (m.get("time_limit") or {}).get("text", "")}
+            for m in c.checklist["matters"]
+        ],
+        "materials": [{"id": m["id"], "name": m["name"]} for m in c.checklist["materials"]],
+        "commitment": {"text": d.form["commitment"], "accepted_at": c.commitment_accepted_at.isoformat()},
     }

@@ -1,34 +1,28 @@
 """Questionnaire sessions: start, state, answer, back, checklist.
 
-Every call after the first carries the resume secret in the ``X-Resume-Secret`` header, so a
-family can continue on another phone with the session id and that secret.
+An anonymous questionnaire is reached with its resume secret (header ``X-Resume-Secret``), so a
+family can continue on another phone; once it belongs to a signed-in applicant (started signed in,
+or claimed), only that applicant's bearer token reaches it.
 """
 
 from flask import Blueprint, jsonify, request
 
-from ..errors import ApiError
 from ..services import questionnaires
 from . import presenters
-from .schemas import Answer, StartQuestionnaire
+from .access import bearer_applicant
+from .schemas import Answer, StartQuestionnaire, json_body
 
 bp = Blueprint("questionnaires", __name__)
 
 
-def _json_body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_json", "请以 JSON 对象提交", "the body must be a JSON object")
-    return body
-
-
 def _session(session_id: str):
-    return questionnaires.load(session_id, request.headers.get("X-Resume-Secret"))
+    return questionnaires.load(session_id, request.headers.get("X-Resume-Secret"), bearer_applicant(required=False))
 
 
 @bp.post("/questionnaires")
 def start():
-    data = StartQuestionnaire().load(_json_body())
-    session, secret = questionnaires.start(data["region"])
+    data = StartQuestionnaire().load(json_body())
+    session, secret = questionnaires.start(data["region"], bearer_applicant(required=False))
     body = presenters.state(session.id, questionnaires.state(session))
     body["resume_secret"] = secret
     return jsonify(body), 201
@@ -43,7 +37,7 @@ def get_state(session_id: str):
 @bp.post("/questionnaires/<session_id>/answers")
 def answer(session_id: str):
     session = _session(session_id)
-    data = Answer().load(_json_body())
+    data = Answer().load(json_body())
     return jsonify(presenters.state(session.id, questionnaires.answer(session, data["question"], data["value"])))
 
 
@@ -52,6 +46,14 @@ def back(session_id: str):
     session = _session(session_id)
     state, previous = questionnaires.back(session)
     return jsonify(presenters.state(session.id, state, previous))
+
+
+@bp.post("/questionnaires/<session_id>/claim")
+def claim(session_id: str):
+    """An anonymous questionnaire becomes the signed-in applicant's (needs its resume secret)."""
+    applicant = bearer_applicant()
+    session = questionnaires.claim(session_id, request.headers.get("X-Resume-Secret"), applicant)
+    return jsonify(presenters.state(session.id, questionnaires.state(session)))
 
 
 @bp.get("/questionnaires/<session_id>/checklist")

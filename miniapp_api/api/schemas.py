@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from flask import request
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ..domain.vocabulary import load_vocabulary
+from ..errors import ApiError
+
+
+def json_body() -> dict:
+    """The request's JSON object, or a clear 400."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "请以 JSON 对象提交", "the body must be a JSON object")
+    return body
 
 
 class StartQuestionnaire(Schema):
@@ -29,3 +39,82 @@ class AnswerValue(fields.Field):
 class Answer(Schema):
     question = fields.String(required=True, validate=validate.Length(min=1, max=64))
     value = AnswerValue(required=True, allow_none=False)
+
+
+class WechatSignIn(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    phone_code = fields.String(validate=validate.Length(min=1, max=128))
+
+
+class HostSignIn(Schema):
+    channel = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    assertion = fields.String(required=True, validate=validate.Length(min=1, max=4096))
+
+
+class SmsCodeRequest(Schema):
+    phone = fields.String(required=True, validate=validate.Length(min=1, max=20))
+
+
+class SmsVerify(Schema):
+    phone = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    code = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{6}$", error="6位数字 / six digits"))
+
+
+def _line(max_length: int = 100) -> fields.String:
+    return fields.String(allow_none=True, validate=validate.Length(max=max_length))
+
+
+class DeceasedForm(Schema):
+    name = _line(50)
+    gender = fields.String(allow_none=True, validate=validate.OneOf(["male", "female"]))
+    ethnicity = _line(20)
+    id_number = _line(24)
+    death_date = _line(10)
+    death_place = _line()
+    hukou_address = _line()
+    cremation_date = _line(10)
+    employer = _line()
+
+
+class ApplicantForm(Schema):
+    name = _line(50)
+    id_number = _line(24)
+    phone = _line(20)
+    address = _line(200)
+    employer = _line()
+    self_supporting = fields.Boolean(allow_none=True)
+
+
+class AuthorizationForm(Schema):
+    signed = fields.Boolean(allow_none=True)
+    reason = _line(200)
+    valid_from = _line(10)
+    valid_to = _line(10)
+
+
+class ProxyForm(Schema):
+    name = _line(50)
+    id_number = _line(24)
+    phone = _line(20)
+    address = _line(200)
+    employer = _line()
+    relationship_to_principal = _line(20)
+    authorization = fields.Nested(AuthorizationForm, allow_none=True)
+
+
+class AccountForm(Schema):
+    purpose = _line(50)
+    payee = _line(40)
+    bank_name = _line(50)
+    holder_name = _line(50)
+    account_number = _line(30)
+
+
+class ApplicationForm(Schema):
+    """The draft form: any part may be missing while the family types; `submit` checks completeness."""
+
+    deceased = fields.Nested(DeceasedForm, load_default=dict)
+    applicant = fields.Nested(ApplicantForm, load_default=dict)
+    proxy = fields.Nested(ProxyForm, allow_none=True)
+    accounts = fields.List(fields.Nested(AccountForm), validate=validate.Length(max=5), load_default=list)
+    commitment_accepted = fields.Boolean(load_default=False)

@@ -48,7 +48,7 @@ def check_file(path: Path, vocab: Vocabulary | None = None) -> list[Problem]:
     try:
         raw, lines = read_region_file(path)
     except DialogFileError as exc:
-        return [Problem(f, line, msg) for f, line, msg in exc.problems]
+        return [Problem(name, line, msg) for _, line, msg in exc.problems]
     dialog = build_dialog(raw, lines, path, vocab)
     return [Problem(name, line, msg) for line, msg in _problems(dialog, vocab)]
 
@@ -132,6 +132,9 @@ def _problems(dialog: Dialog, vocab: Vocabulary) -> list[tuple[int, str]]:
             out.append((m.line, f"matter {m.id!r} can never apply"))
     for matter_id in sorted(requestable - set(matter_ids)):
         out.append((1, f"a question requests {matter_id!r}, which is not a matter of this region"))
+    for payee in dialog.form["payees"]:
+        if payee not in vocab.payees:
+            out.append((nearest_form_line(dialog), f"unknown payee {payee!r} in form.payees"))
     for material_id in (dialog.raw.get("materials") or {}):
         if material_id not in vocab.materials:
             out.append((1, f"unknown material id {material_id!r} in materials"))
@@ -335,3 +338,10 @@ def _cycles(depends: dict[int, set[int]]) -> list[list[int]]:
         if node not in state:
             visit(node)
     return found
+
+
+def nearest_form_line(dialog: Dialog) -> int:
+    for number, line in enumerate(dialog.path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.startswith("form:"):
+            return number
+    return 1

@@ -92,6 +92,7 @@ class Check:
     reason: Text
     code: str
     line: int
+    field: str | None = None  # the form field to name when this check refuses a submission
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,7 @@ class Dialog:
     matters: tuple[Matter, ...]
     materials: dict[str, MaterialInfo]
     warnings: tuple[Warning, ...]
+    form: dict[str, Any]
     raw: dict[str, Any]
     path: Path
     question_index: dict[str, Question]
@@ -172,7 +174,7 @@ _TIME_LIMIT = {
 }
 _CHECK = {
     "type": "object",
-    "properties": {"code": _TEXT, "when": _RULE, "reason": _TEXT, "reason_en": _TEXT},
+    "properties": {"code": _TEXT, "when": _RULE, "reason": _TEXT, "reason_en": _TEXT, "field": _TEXT},
     "required": ["when", "reason", "reason_en"],
     "additionalProperties": False,
 }
@@ -189,7 +191,7 @@ _CONDITIONAL_ID = {
 }
 SCHEMA: dict[str, Any] = {
     "type": "object",
-    "required": ["region", "name", "name_en", "source", "questions", "matters"],
+    "required": ["region", "name", "name_en", "source", "questions", "matters", "form"],
     "additionalProperties": False,
     "properties": {
         "region": _TEXT,
@@ -286,6 +288,19 @@ SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        "form": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["commitment", "commitment_en", "payees"],
+            "properties": {
+                "commitment": _TEXT,
+                "commitment_en": _TEXT,
+                "payees": {"type": "array", "minItems": 1, "items": _TEXT},
+                "applicant_min_age": {"type": "integer", "minimum": 0},
+                "adult_age": {"type": "integer", "minimum": 0},
+                "minor_requires_self_support": {"type": "boolean"},
+            },
+        },
         "warnings": {
             "type": "array",
             "items": {
@@ -362,6 +377,7 @@ def build_dialog(raw: dict[str, Any], lines: dict[tuple, int], path: Path, vocab
             reason=Text(node["reason"], node["reason_en"]),
             code=node.get("code", default_code),
             line=nearest_line(lines, where),
+            field=node.get("field"),
         )
 
     questions = []
@@ -444,6 +460,7 @@ def build_dialog(raw: dict[str, Any], lines: dict[tuple, int], path: Path, vocab
                     nearest_line(lines, ("warnings", i)))
             for i, w in enumerate(raw.get("warnings", []))
         ),
+        form=raw["form"],
         raw=raw,
         path=path,
         question_index={q.id: q for q in questions},

@@ -31,6 +31,7 @@ class Vocabulary:
     matters: dict[str, dict[str, Any]]
     materials: dict[str, dict[str, str]]
     places: dict[str, dict[str, str]]
+    payees: dict[str, dict[str, str]]
     facts: dict[str, FactSpec]
 
 
@@ -59,6 +60,7 @@ def load_vocabulary(dialogs_dir: Path = DIALOGS_DIR) -> Vocabulary:
         matters=raw["matters"],
         materials=raw["materials"],
         places=raw["places"],
+        payees=raw["payees"],
         facts=facts,
     )
 

@@ -13,7 +13,7 @@ from ..domain import engine, rules
 from ..domain.dialogs import UnknownRegion, load_dialog
 from ..errors import ApiError
 from ..extensions import db
-from ..models import QuestionnaireSession
+from ..models import Applicant, QuestionnaireSession
 
 
 def _hash(secret: str) -> str:
@@ -27,26 +27,58 @@ def dialog_for(region: str):
         raise ApiError(404, "unknown_region", "没有这个地区", f"unknown region {region!r}") from None
 
 
-def start(region: str) -> tuple[QuestionnaireSession, str]:
+def start(region: str, owner: Applicant | None = None) -> tuple[QuestionnaireSession, str]:
     """Open a session; the resume secret is returned once and stored only as a hash."""
     dialog_for(region)
     secret = secrets.token_urlsafe(24)
-    session = QuestionnaireSession(id=secrets.token_hex(16), region=region,
-                                   resume_secret_hash=_hash(secret), answers={})
+    session = QuestionnaireSession(id=secrets.token_hex(16), region=region, resume_secret_hash=_hash(secret),
+                                   answers={}, form_draft={}, owner_id=owner.id if owner else None)
     db.session.add(session)
     db.session.commit()
     return session, secret
 
 
-def load(session_id: str, secret: str | None) -> QuestionnaireSession:
+def load(session_id: str, secret: str | None, applicant: Applicant | None = None) -> QuestionnaireSession:
+    """The session, if the caller may see it: its owner, or anyone with the secret while it has none."""
+    session = _get(session_id)
+    if session.owner_id is not None:
+        if applicant is None or applicant.id != session.owner_id:
+            raise ApiError(403, "not_your_questionnaire", "这份问答属于其他申请人，请用本人账号登录",
+                           "this questionnaire belongs to another applicant")
+        return session
+    if applicant is None or secret:
+        _check_secret(session, secret)
+    else:
+        raise ApiError(403, "claim_required", "请先认领这份问答（需要续答凭证）",
+                       "claim this questionnaire first (with its resume secret)")
+    return session
+
+
+def claim(session_id: str, secret: str | None, applicant: Applicant) -> QuestionnaireSession:
+    session = _get(session_id)
+    if session.owner_id == applicant.id:
+        return session
+    if session.owner_id is not None:
+        raise ApiError(403, "not_your_questionnaire", "这份问答属于其他申请人",
+                       "this questionnaire belongs to another applicant")
+    _check_secret(session, secret)
+    session.owner_id = applicant.id
+    db.session.commit()
+    return session
+
+
+def _get(session_id: str) -> QuestionnaireSession:
     session = db.session.get(QuestionnaireSession, session_id) if len(session_id) <= 64 else None
     if session is None:
         raise ApiError(404, "session_not_found", "找不到这次问答，请重新开始",
                        "questionnaire session not found")
+    return session
+
+
+def _check_secret(session: QuestionnaireSession, secret: str | None) -> None:
     if not secret or not hmac.compare_digest(session.resume_secret_hash, _hash(secret)):
         raise ApiError(403, "invalid_resume_secret", "续答凭证不正确",
                        "the resume secret is missing or wrong")
-    return session
 
 
 def state(session: QuestionnaireSession) -> engine.State:
@@ -60,7 +92,7 @@ def answer(session: QuestionnaireSession, question_id: str, value: Any) -> engin
     except engine.AnswerError as exc:
         status = 404 if exc.code == "unknown_question" else 422
         raise ApiError(status, exc.code, exc.message, exc.message_en, {"value": [exc.message_en]}) from None
-    _save(session, new_answers)
+    commit_session(session, new_answers)
     return engine.state(dialog, new_answers)
 
 
@@ -69,7 +101,7 @@ def back(session: QuestionnaireSession) -> tuple[engine.State, Any]:
     new_answers, question, previous = engine.back(dialog, session.answers)
     if question is None:
         raise ApiError(409, "nothing_to_go_back_to", "已经是第一个问题", "already at the first question")
-    _save(session, new_answers)
+    commit_session(session, new_answers)
     return engine.state(dialog, new_answers), previous
 
 
@@ -78,7 +110,8 @@ def checklist(session: QuestionnaireSession) -> dict[str, Any]:
     return rules.evaluate_checklist(dialog, engine.state(dialog, session.answers).rule_facts)
 
 
-def _save(session: QuestionnaireSession, answers: dict[str, Any]) -> None:
+def commit_session(session: QuestionnaireSession, answers: dict[str, Any]) -> None:
+    """Store the answers (and anything else changed on the session) in one commit."""
     session.answers = answers
     try:
         db.session.commit()

@@ -1,0 +1,42 @@
+"""Sign-in: WeChat mini-program, host apps, SMS one-time codes. Each returns our bearer token."""
+
+from flask import Blueprint, jsonify
+
+from ..domain.identity import mask_phone
+from ..services import auth
+from .access import bearer_applicant
+from .schemas import HostSignIn, SmsCodeRequest, SmsVerify, WechatSignIn, json_body
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.post("/auth/wechat")
+def wechat():
+    data = WechatSignIn().load(json_body())
+    return jsonify(auth.issue_token(auth.sign_in_wechat(data["code"], data.get("phone_code"))))
+
+
+@bp.post("/auth/host")
+def host():
+    data = HostSignIn().load(json_body())
+    return jsonify(auth.issue_token(auth.sign_in_host(data["channel"], data["assertion"])))
+
+
+@bp.post("/auth/sms/code")
+def sms_code():
+    data = SmsCodeRequest().load(json_body())
+    phone = auth.request_sms_code(data["phone"])
+    return jsonify({"sent_to": mask_phone(phone)}), 202
+
+
+@bp.post("/auth/sms/verify")
+def sms_verify():
+    data = SmsVerify().load(json_body())
+    return jsonify(auth.issue_token(auth.verify_sms_code(data["phone"], data["code"])))
+
+
+@bp.get("/me")
+def me():
+    applicant = bearer_applicant()
+    return jsonify({"id": applicant.id, "channel": applicant.channel.split(":")[0],
+                    "phone": mask_phone(applicant.phone) if applicant.phone else None})

@@ -1,0 +1,108 @@
+"""The one form and its submission: drafts saved as the family types; submitting freezes the
+answers, checklist and form into a case with a tracking code and one work item per matter."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from ..domain import engine, rules, tracking
+from ..domain.application_form import check_form
+from ..errors import ApiError
+from ..extensions import db
+from ..models import Applicant, Case, QuestionnaireSession, WorkItem, utcnow
+from .questionnaires import commit_session, dialog_for
+
+PREFILLED_FACTS = ("death_type", "death_date", "relationship", "applicant_is_proxy", "medical_insurance",
+                   "pension_insurance", "receiving_pension", "welfare", "veteran_beneficiary")
+
+
+def form_view(session: QuestionnaireSession) -> dict[str, Any]:
+    """The draft, what the questionnaire already answered (never asked twice), and the region's terms."""
+    dialog = dialog_for(session.region)
+    state = engine.state(dialog, session.answers)
+    checklist = rules.evaluate_checklist(dialog, state.rule_facts)
+    return {
+        "form": session.form_draft,
+        "prefilled": {k: state.facts[k] for k in PREFILLED_FACTS if k in state.facts},
+        "commitment": dialog.form["commitment"],
+        "commitment_en": dialog.form["commitment_en"],
+        "payees": dialog.form["payees"],
+        "problems": check_form(session.form_draft, state.facts, checklist, dialog) if state.complete else {},
+    }
+
+
+def save_draft(session: QuestionnaireSession, form: dict[str, Any]) -> dict[str, Any]:
+    if _case_of(session) is not None:
+        raise ApiError(409, "already_submitted", "申请已提交，不能再修改表单", "already submitted; the form is frozen")
+    session.form_draft = form
+    commit_session(session, session.answers)
+    return form_view(session)
+
+
+def submit(session: QuestionnaireSession, applicant: Applicant, idempotency_key: str) -> tuple[Case, bool]:
+    """Make the case (or return the one this key already made). Returns (case, created)."""
+    existing = db.session.scalars(db.select(Case).filter_by(applicant_id=applicant.id,
+                                                            idempotency_key=idempotency_key)).first()
+    if existing is not None:
+        return existing, False
+    earlier = _case_of(session)
+    if earlier is not None:
+        raise ApiError(409, "already_submitted", "这份申请已经提交过了", "this application was already submitted",
+                       {"tracking_code": [tracking.display(earlier.tracking_code)]})
+    dialog = dialog_for(session.region)
+    state = engine.state(dialog, session.answers)
+    if not state.complete:
+        raise ApiError(409, "questionnaire_incomplete", "还有问题没有回答完", "answer every question first")
+    checklist = rules.evaluate_checklist(dialog, state.rule_facts)
+    if checklist["eligible"] is not True:
+        raise ApiError(409, "not_eligible", "；".join(checklist["reasons"]) or "不符合联办条件",
+                       "; ".join(checklist["reasons_en"]) or "not eligible for the joint service")
+    required = [m for m in checklist["matters"] if m["status"] == "required"]
+    if not required:
+        raise ApiError(409, "nothing_to_submit", "没有可以办理的事项", "no matter can be handled")
+    errors = check_form(session.form_draft, state.facts, checklist, dialog)
+    if errors:
+        raise ApiError(422, "form_invalid", "表单有需要修改的地方，请按提示逐项修改",
+                       "the form has problems; fix each field listed", errors)
+    now = utcnow()
+    for _ in range(5):  # a tracking-code collision (1 in 10^13) just draws again
+        case = Case(tracking_code=tracking.new_code(), region=session.region, applicant_id=applicant.id,
+                    questionnaire_id=session.id, idempotency_key=idempotency_key, answers=dict(session.answers),
+                    facts=state.facts, checklist=checklist, form=dict(session.form_draft),
+                    commitment_accepted_at=now, submitted_at=now)
+        case.work_items = [WorkItem(matter_id=m["id"], department=m["department"], status="submitted")
+                           for m in required]
+        db.session.add(case)
+        try:
+            db.session.commit()
+            return case, True
+        except IntegrityError:
+            db.session.rollback()
+            same_key = db.session.scalars(db.select(Case).filter_by(applicant_id=applicant.id,
+                                                                    idempotency_key=idempotency_key)).first()
+            if same_key is not None:
+                return same_key, False  # the same submission raced itself
+            if _case_of(session) is not None:
+                raise ApiError(409, "already_submitted", "这份申请已经提交过了",
+                               "this application was already submitted") from None
+    raise ApiError(503, "try_again", "请稍后再试", "please try again")  # pragma: no cover
+
+
+def case_for(applicant: Applicant, code_text: str) -> Case:
+    code = tracking.normalise(code_text)
+    case = db.session.scalars(db.select(Case).filter_by(tracking_code=code)).first() if code else None
+    if case is None or case.applicant_id != applicant.id:
+        # Another applicant's case looks exactly like a missing one.
+        raise ApiError(404, "case_not_found", "找不到该申请", "no such case")
+    return case
+
+
+def _case_of(session: QuestionnaireSession) -> Case | None:
+    return db.session.scalars(db.select(Case).filter_by(questionnaire_id=session.id)).first()
+
+
+def submitted_at_local(case: Case) -> str:
+    return case.submitted_at.astimezone(dt.timezone(dt.timedelta(hours=8))).isoformat(timespec="seconds")

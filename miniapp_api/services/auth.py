@@ -1,0 +1,168 @@
+"""Who the applicant is: WeChat mini-program sign-in, a host app's signed assertion, or an SMS
+one-time code. Each ends in our own signed, expiring bearer token; WeChat's openid and session key
+never leave the server."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import Any
+
+import jwt
+import requests
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.exc import IntegrityError
+from wechatpy.exceptions import WeChatClientException
+
+from ..domain.identity import IdentityError, mobile
+from ..errors import ApiError
+from ..extensions import db
+from ..models import Applicant
+
+TOKEN_SALT = "applicant-token"
+WECHAT_INVALID_CODE = (40029, 40163, 40226)  # invalid, already used, high-risk user
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=TOKEN_SALT)
+
+
+def issue_token(applicant: Applicant) -> dict[str, Any]:
+    max_age = current_app.config["TOKEN_MAX_AGE"]
+    return {"token": _serializer().dumps({"a": applicant.id}), "token_type": "Bearer", "expires_in": max_age}
+
+
+def applicant_from_token(token: str) -> Applicant:
+    try:
+        data = _serializer().loads(token, max_age=current_app.config["TOKEN_MAX_AGE"])
+    except SignatureExpired:
+        raise ApiError(401, "token_expired", "登录已过期，请重新登录", "the sign-in has expired; sign in again") from None
+    except BadSignature:
+        raise ApiError(401, "token_invalid", "登录凭证无效，请重新登录", "the token is not valid; sign in again") from None
+    applicant = db.session.get(Applicant, data.get("a", ""))
+    if applicant is None:
+        raise ApiError(401, "token_invalid", "登录凭证无效，请重新登录", "the token is not valid; sign in again")
+    return applicant
+
+
+def find_or_create(channel: str, user_id: str, phone: str | None = None) -> Applicant:
+    """The applicant for a channel identity; safe when two sign-ins race."""
+    query = db.select(Applicant).filter_by(channel=channel, channel_user_id=user_id)
+    applicant = db.session.scalars(query).first()
+    if applicant is None:
+        applicant = Applicant(id=secrets.token_hex(16), channel=channel, channel_user_id=user_id, phone=phone)
+        db.session.add(applicant)
+        try:
+            db.session.commit()
+            return applicant
+        except IntegrityError:
+            db.session.rollback()
+            applicant = db.session.scalars(query).one()
+    if phone and applicant.phone != phone:
+        applicant.phone = phone
+        db.session.commit()
+    return applicant
+
+
+# --- WeChat mini-program ------------------------------------------------------------------------
+
+def sign_in_wechat(code: str, phone_code: str | None = None) -> Applicant:
+    client = current_app.extensions["wechat"]
+    if client is None:
+        raise ApiError(503, "wechat_not_configured", "暂不支持微信登录", "WeChat sign-in is not configured")
+    result = _wechat_call(client.wxa.code_to_session, code)
+    openid = result.get("openid")
+    if not openid:
+        raise ApiError(502, "wechat_unavailable", "微信服务暂时不可用，请稍后再试", "WeChat did not answer as expected")
+    phone = None
+    if phone_code:
+        info = _wechat_call(client.wxa.get_phone_number, phone_code).get("phone_info") or {}
+        phone = info.get("purePhoneNumber")
+    return find_or_create("wechat", openid, phone)
+
+
+def _wechat_call(method, code: str) -> dict[str, Any]:
+    try:
+        return method(code)
+    except WeChatClientException as exc:
+        if exc.errcode in WECHAT_INVALID_CODE:
+            raise ApiError(401, "wechat_code_invalid", "微信登录凭证无效或已使用，请重新进入小程序",
+                           "the WeChat code is invalid or already used") from None
+        raise ApiError(502, "wechat_unavailable", "微信服务暂时不可用，请稍后再试",
+                       "WeChat is unavailable, please try again") from None
+    except requests.RequestException:
+        raise ApiError(502, "wechat_unavailable", "微信服务暂时不可用，请稍后再试",
+                       "WeChat is unavailable, please try again") from None
+
+
+# --- Host apps (湘易办-style) ----------------------------------------------------------------------
+
+def sign_in_host(channel: str, assertion: str) -> Applicant:
+    """The host app signs a short-lived JWT (HS256) with the channel's secret: iss = channel, sub = user."""
+    settings = current_app.config["HOST_CHANNELS"].get(channel)
+    if not settings:
+        raise ApiError(404, "unknown_channel", "不支持该应用渠道", f"unknown host channel {channel!r}")
+    try:
+        claims = jwt.decode(assertion, settings["secret"], algorithms=["HS256"], issuer=channel,
+                            options={"require": ["exp", "iat", "sub", "iss"]}, leeway=30)
+    except jwt.ExpiredSignatureError:
+        raise ApiError(401, "assertion_expired", "登录信息已过期，请从应用重新进入",
+                       "the host assertion has expired") from None
+    except jwt.InvalidTokenError:
+        raise ApiError(401, "assertion_invalid", "登录信息无效", "the host assertion is not valid") from None
+    phone = claims.get("phone")
+    if phone is not None:
+        try:
+            phone = mobile(str(phone))
+        except IdentityError:
+            phone = None
+    return find_or_create(f"host:{channel}", str(claims["sub"]), phone)
+
+
+# --- SMS one-time codes ----------------------------------------------------------------------------
+
+def _code_hash(phone: str, code: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def request_sms_code(raw_phone: str) -> str:
+    """Send a 6-digit code; one per OTP_RESEND_INTERVAL and OTP_MAX_PER_HOUR per phone. Returns the phone."""
+    phone = _phone(raw_phone)
+    config, store = current_app.config, current_app.extensions["store"]
+    if not store.add(f"otp:cooldown:{phone}", "1", config["OTP_RESEND_INTERVAL"]):
+        raise ApiError(429, "otp_resend_too_soon", "验证码已发送，请稍后再试", "a code was sent just now; wait a minute")
+    if store.incr(f"otp:hour:{phone}", 3600) > config["OTP_MAX_PER_HOUR"]:
+        raise ApiError(429, "otp_too_many_requests", "验证码请求过于频繁，请一小时后再试",
+                       "too many codes requested; try again in an hour")
+    code = f"{secrets.randbelow(10**6):06d}"
+    store.set(f"otp:code:{phone}", _code_hash(phone, code), config["OTP_TTL"])
+    store.delete(f"otp:attempts:{phone}")
+    current_app.extensions["sms"].send(phone, "otp", {"code": code})
+    return phone
+
+
+def verify_sms_code(raw_phone: str, code: str) -> Applicant:
+    phone = _phone(raw_phone)
+    config, store = current_app.config, current_app.extensions["store"]
+    if store.incr(f"otp:attempts:{phone}", config["OTP_TTL"]) > config["OTP_MAX_ATTEMPTS"]:
+        store.delete(f"otp:code:{phone}")
+        raise ApiError(429, "otp_too_many_attempts", "验证码错误次数过多，请重新获取",
+                       "too many wrong codes; request a new one")
+    expected = store.get(f"otp:code:{phone}")
+    if expected is None:
+        raise ApiError(401, "otp_expired", "验证码已失效，请重新获取", "the code has expired; request a new one")
+    if not hmac.compare_digest(expected, _code_hash(phone, code)):
+        raise ApiError(401, "otp_wrong", "验证码不正确", "the code is wrong", {"code": ["wrong code"]})
+    store.delete(f"otp:code:{phone}")
+    store.delete(f"otp:attempts:{phone}")
+    return find_or_create("sms", phone, phone)
+
+
+def _phone(raw: str) -> str:
+    try:
+        return mobile(raw)
+    except IdentityError as exc:
+        raise ApiError(422, exc.code, exc.message, exc.message_en, {"phone": [exc.message_en]}) from None

@@ -1,0 +1,23 @@
+"""Sending SMS. The embedded default writes the message to the log (and keeps the last ones in
+memory, which is how a developer reads the code on a dev server); real providers plug in here."""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+
+class SmsProvider(Protocol):
+    def send(self, phone: str, template: str, params: dict[str, str]) -> None: ...
+
+
+class LogSmsProvider:
+    def __init__(self, keep: int = 100):
+        self.sent: deque[tuple[str, str, dict[str, str]]] = deque(maxlen=keep)
+
+    def send(self, phone: str, template: str, params: dict[str, str]) -> None:
+        self.sent.append((phone, template, dict(params)))
+        log.info("sms %s to %s****%s", template, phone[:3], phone[-4:])
