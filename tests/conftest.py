@@ -6,10 +6,9 @@ from __future__ import annotations
 import os
 
 import pytest
+import redis
 import sqlalchemy as sa
 from flask_migrate import upgrade
-
-import redis
 
 from miniapp_api import create_app
 from miniapp_api.extensions import db

@@ -145,7 +145,8 @@ def _check_age(age: int, form: Mapping[str, Any], rules: Mapping[str, Any], erro
 
 def _check_proxy(form: Mapping[str, Any], errors: Errors, today: dt.date) -> None:
     if not isinstance(form.get("proxy"), dict):
-        _add(errors, "proxy", "委托办理须填写被委托人信息和授权委托书", "a proxy application needs the proxy and the power of attorney")
+        _add(errors, "proxy", "委托办理须填写被委托人信息和授权委托书",
+             "a proxy application needs the proxy and the power of attorney")
         return
     _text(form, "proxy", "name", errors, "受托人姓名", "the proxy's name", max_length=50)
     _id(form, "proxy", errors, "受托人身份证号码", "the proxy's ID number")
