@@ -1,0 +1,293 @@
+"""The whole path: sign-in -> questionnaire -> the one form -> submit -> tracking code, over each
+channel; every invalid field is a clear 4xx naming it; double submit makes one case; nobody reads
+another applicant's questionnaire or case."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from stdnum import luhn
+from stdnum.cn import ric
+
+from miniapp_api.domain import tracking
+from tests.test_auth import bearer, host_assertion, sms_code, wechat_login
+
+TODAY = time.strftime("%Y-%m-%d")
+
+
+def make_id(birth: str, gender: str = "male", area: str = "430102") -> str:
+    body = area + birth + ("001" if gender == "male" else "002")
+    return body + ric.calc_check_digit(body + "0")  # stdnum expects a placeholder check digit
+
+
+def make_card(prefix: str = "62220200000000012") -> str:
+    return prefix + luhn.calc_check_digit(prefix)
+
+
+DECEASED_ID = make_id("19400101", "male")
+APPLICANT_ID = make_id("19700505", "female")
+
+HUNAN = {"local_death": True, "local_hukou": True, "death_date": "2026-11-20", "death_type": "normal",
+         "welfare": ["none"], "requested": ["hukou_cancellation", "pension_account_payout", "survivor_benefits"],
+         "relationship": "child", "enterprise_employee": True, "employment_status": "retired",
+         "medical_insurance": "employee", "pension_insurance": "enterprise", "other_insurance": ["none"],
+         "medical_account_overpaid": False}
+
+
+def good_form(**changes):
+    form = {
+        "deceased": {"name": "张三丰", "gender": "male", "ethnicity": "汉族", "id_number": DECEASED_ID,
+                     "death_place": "长沙市第一医院", "hukou_address": "湖南省长沙市芙蓉区"},
+        "applicant": {"name": "张小梅", "id_number": APPLICANT_ID, "phone": "13800138000",
+                      "address": "长沙市芙蓉区某路1号"},
+        "accounts": [{"purpose": "养老保险", "payee": "deceased_social_security_card", "bank_name": "中国工商银行",
+                      "holder_name": "张三丰", "account_number": make_card()}],
+        "commitment_accepted": True,
+    }
+    for path, value in changes.items():
+        section, _, key = path.partition("__")
+        if key:
+            form[section][key] = value
+        else:
+            form[section] = value
+    return form
+
+
+def sign_in(client, app, wechat_peer, channel: str) -> dict:
+    if channel == "wechat":
+        return bearer(wechat_login(client, wechat_peer, f"o-{uuid.uuid4().hex}"))
+    if channel == "host":
+        return bearer(client.post("/api/v1/auth/host", json={"channel": "xiangyiban",
+                                                             "assertion": host_assertion(sub=uuid.uuid4().hex)}))
+    phone = "139" + str(uuid.uuid4().int)[:8]
+    client.post("/api/v1/auth/sms/code", json={"phone": phone})
+    return bearer(client.post("/api/v1/auth/sms/verify", json={"phone": phone, "code": sms_code(app, phone)}))
+
+
+def first_choice(question):
+    if question["type"] == "date":
+        return "2026-11-20"
+    value = question["options"][0]["value"]
+    return [value] if question["type"] == "multiple" else value
+
+
+def questionnaire(client, headers, region="hunan", script=HUNAN) -> str:
+    state = client.post("/api/v1/questionnaires", json={"region": region}, headers=headers).get_json()
+    while not state["complete"]:
+        q = state["current"]
+        value = script.get(q["id"], first_choice(q))
+        response = client.post(f"/api/v1/questionnaires/{state['id']}/answers",
+                               json={"question": q["id"], "value": value}, headers=headers)
+        assert response.status_code == 200, response.get_json()
+        state = response.get_json()
+    return state["id"]
+
+
+def submit(client, headers, sid, key=None):
+    return client.post(f"/api/v1/questionnaires/{sid}/submit",
+                       headers={**headers, "Idempotency-Key": key or uuid.uuid4().hex})
+
+
+@pytest.mark.parametrize("channel", ["wechat", "host", "sms"])
+def test_sign_in_questionnaire_form_submit_tracking_code(client, app, wechat_peer, channel):
+    headers = sign_in(client, app, wechat_peer, channel)
+    sid = questionnaire(client, headers)
+    view = client.get(f"/api/v1/questionnaires/{sid}/form", headers=headers).get_json()
+    assert view["prefilled"]["death_date"] == "2026-11-20"  # never asked twice
+    assert view["prefilled"]["relationship"] == "child"
+    assert "殡葬政策" in view["commitment"]
+    saved = client.put(f"/api/v1/questionnaires/{sid}/form", json=good_form(), headers=headers)
+    assert saved.status_code == 200 and saved.get_json()["problems"] == {}
+    response = submit(client, headers, sid)
+    assert response.status_code == 201, response.get_json()
+    case = response.get_json()
+    assert tracking.normalise(case["tracking_code"])
+    assert {w["matter"] for w in case["work_items"]} == {"hukou_cancellation", "pension_account_payout",
+                                                         "survivor_benefits"}
+    assert all(w["status"] == "submitted" for w in case["work_items"])
+    assert {w["department"] for w in case["work_items"]} == {"public_security", "hrss"}
+    # Personal numbers are masked in every response to the family.
+    text = response.get_data(as_text=True)
+    assert DECEASED_ID not in text and APPLICANT_ID not in text and make_card() not in text
+    assert case["deceased"]["id_number"] == DECEASED_ID[:6] + "********" + DECEASED_ID[-4:]
+    assert case["applicant"]["phone"] == "138****8000"
+    fetched = client.get(f"/api/v1/cases/{case['tracking_code'].lower()}", headers=headers)
+    assert fetched.status_code == 200 and fetched.get_json()["tracking_code"] == case["tracking_code"]
+
+
+def test_double_submit_with_the_same_key_makes_one_case(client, app, wechat_peer):
+    headers = sign_in(client, app, wechat_peer, "wechat")
+    sid = questionnaire(client, headers)
+    client.put(f"/api/v1/questionnaires/{sid}/form", json=good_form(), headers=headers)
+    first = submit(client, headers, sid, key="retry-key-0001")
+    second = submit(client, headers, sid, key="retry-key-0001")
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.get_json()["tracking_code"] == second.get_json()["tracking_code"]
+    other_key = submit(client, headers, sid, key="retry-key-0002")
+    assert other_key.status_code == 409 and other_key.get_json()["error"]["code"] == "already_submitted"
+    with app.app_context():
+        from miniapp_api.extensions import db
+        from miniapp_api.models import Case
+        assert db.session.scalar(db.select(db.func.count()).select_from(Case)) == 1
+    frozen = client.put(f"/api/v1/questionnaires/{sid}/form", json=good_form(), headers=headers)
+    assert frozen.status_code == 409
+
+
+def test_submit_needs_an_idempotency_key_and_sign_in(client, app, wechat_peer):
+    headers = sign_in(client, app, wechat_peer, "wechat")
+    sid = questionnaire(client, headers)
+    response = client.post(f"/api/v1/questionnaires/{sid}/submit", headers=headers)
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "idempotency_key_required"
+    response = client.post(f"/api/v1/questionnaires/{sid}/submit", headers={"Idempotency-Key": "k" * 16})
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"applicant__id_number": APPLICANT_ID[:-1] + ("0" if APPLICANT_ID[-1] != "0" else "1")},
+         "applicant.id_number"),
+        ({"applicant__id_number": "12345"}, "applicant.id_number"),
+        ({"deceased__gender": "female"}, "deceased.gender"),
+        ({"deceased__id_number": make_id("20261125")}, "deceased.id_number"),  # born after the death
+        ({"deceased__cremation_date": "2026-11-01"}, "deceased.cremation_date"),  # before the death
+        ({"deceased__cremation_date": "2999-01-01"}, "deceased.cremation_date"),
+        ({"applicant__phone": "12345678"}, "applicant.phone"),
+        ({"applicant__id_number": make_id("20150101", "female")}, "applicant.id_number"),  # under 16
+        ({"applicant__id_number": DECEASED_ID}, "applicant.id_number"),
+        ({"commitment_accepted": False}, "commitment_accepted"),
+        ({"accounts": []}, "accounts"),
+        ({"accounts": [{"payee": "heir_bank_card", "bank_name": "工行", "holder_name": "张小梅",
+                        "account_number": make_card()}]}, "accounts.0.payee"),  # Hunan pays the deceased only
+        ({"accounts": [{"payee": "deceased_bank_card", "bank_name": "工行", "holder_name": "张三丰",
+                        "account_number": make_card()[:-1] + "0" if make_card()[-1] != "0" else "1"}]},
+         "accounts.0.account_number"),
+        ({"deceased__name": ""}, "deceased.name"),
+    ],
+)
+def test_invalid_fields_are_422_naming_the_field(client, app, wechat_peer, changes, field):
+    headers = sign_in(client, app, wechat_peer, "wechat")
+    sid = questionnaire(client, headers)
+    client.put(f"/api/v1/questionnaires/{sid}/form", json=good_form(**changes), headers=headers)
+    response = submit(client, headers, sid)
+    assert response.status_code == 422, response.get_json()
+    error = response.get_json()["error"]
+    assert error["code"] == "form_invalid"
+    assert field in error["fields"], error["fields"]
+    assert " / " in error["fields"][field][0]  # Chinese and English
+
+
+def test_non_lineal_relative_cannot_claim_survivor_payments(client, app, wechat_peer):
+    headers = sign_in(client, app, wechat_peer, "wechat")
+    sid = questionnaire(client, headers, script={**HUNAN, "relationship": "sibling"})
+    client.put(f"/api/v1/questionnaires/{sid}/form", json=good_form(), headers=headers)
+    response = submit(client, headers, sid)
+    assert response.status_code == 422
+    assert "直系亲属" in response.get_json()["error"]["fields"]["applicant.relationship"][0]
+
+
+IM_PROXY = {"died_abroad": False, "applicant_is_proxy": True, "proxy_principal_incapacitated": True,
+            "relationship": "child", "death_type": "normal", "death_date": "2026-11-20"}
+
+
+def test_proxy_application_needs_the_authorization(client, app, wechat_peer):
+    headers = sign_in(client, app, wechat_peer, "wechat")
+    sid = questionnaire(client, headers, region="inner_mongolia", script=IM_PROXY)
+    form = good_form(accounts=[{"payee": "applicant_bank_card", "bank_name": "工行", "holder_name": "张小梅",
+                                "account_number": make_card()}])
+    client.put(f"/api/v1/questionnaires/{sid}/form", json=form, headers=headers)
+    response = submit(client, headers, sid)
+    assert response.status_code == 422 and "proxy" in response.get_json()["error"]["fields"]
+    form["proxy"] = {"name": "李四", "id_number": make_id("19800101"), "phone": "13600136000",
+                     "authorization": {"signed": False}}
+    client.put(f"/api/v1/questionnaires/{sid}/form", json=form, headers=headers)
+    assert "proxy.authorization" in submit(client, headers, sid).get_json()["error"]["fields"]
+    form["proxy"]["authorization"] = {"signed": True, "reason": "长期卧床", "valid_from": TODAY,
+                                      "valid_to": "2999-12-31"}
+    client.put(f"/api/v1/questionnaires/{sid}/form", json=form, headers=headers)
+    assert submit(client, headers, sid).status_code == 201
+
+
+def test_draft_survives_a_restart_and_keeps_what_was_typed(client, app, wechat_peer):
+    headers = sign_in(client, app, wechat_peer, "wechat")
+    sid = questionnaire(client, headers)
+    partial = {"deceased": {"name": "张三丰", "id_number": "43010219"}, "applicant": {"phone": "1380013"}}
+    response = client.put(f"/api/v1/questionnaires/{sid}/form", json=partial, headers=headers)
+    assert response.status_code == 200
+    assert "applicant.phone" in response.get_json()["problems"]
+    from miniapp_api import create_app
+    other = create_app({"TESTING": True, "SECRET_KEY": "test-secret",
+                        "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
+    body = other.test_client().get(f"/api/v1/questionnaires/{sid}/form", headers=headers).get_json()
+    assert body["form"]["deceased"] == {"name": "张三丰", "id_number": "43010219"}
+
+
+@pytest.mark.parametrize("body", [{"deceased": "x"}, {"accounts": [1]}, {"deceased": {"name": "x" * 500}},
+                                  {"unknown": 1}, {"commitment_accepted": "maybe"}])
+def test_malformed_drafts_are_422_and_change_nothing(client, app, wechat_peer, body):
+    headers = sign_in(client, app, wechat_peer, "wechat")
+    sid = questionnaire(client, headers)
+    client.put(f"/api/v1/questionnaires/{sid}/form", json={"deceased": {"name": "张三丰"}}, headers=headers)
+    response = client.put(f"/api/v1/questionnaires/{sid}/form", json=body, headers=headers)
+    assert response.status_code == 422
+    kept = client.get(f"/api/v1/questionnaires/{sid}/form", headers=headers).get_json()["form"]
+    assert kept["deceased"]["name"] == "张三丰"
+
+
+def test_one_applicant_cannot_reach_another_applicants_questionnaire_or_case(client, app, wechat_peer):
+    alice = sign_in(client, app, wechat_peer, "wechat")
+    bob = sign_in(client, app, wechat_peer, "sms")
+    sid = questionnaire(client, alice)
+    for method, path in [("get", ""), ("get", "/checklist"), ("get", "/form"), ("post", "/back")]:
+        response = getattr(client, method)(f"/api/v1/questionnaires/{sid}{path}", headers=bob)
+        assert response.status_code == 403, path
+    response = client.post(f"/api/v1/questionnaires/{sid}/answers", json={"question": "death_type",
+                                                                            "value": "abnormal"}, headers=bob)
+    assert response.status_code == 403
+    assert client.put(f"/api/v1/questionnaires/{sid}/form", json=good_form(), headers=bob).status_code == 403
+    assert submit(client, bob, sid).status_code == 403
+    client.put(f"/api/v1/questionnaires/{sid}/form", json=good_form(), headers=alice)
+    code = submit(client, alice, sid).get_json()["tracking_code"]
+    assert client.get(f"/api/v1/cases/{code}", headers=bob).status_code == 404
+    assert client.get(f"/api/v1/cases/{code}/application.pdf", headers=bob).status_code == 404
+
+
+def test_anonymous_questionnaire_is_claimed_after_sign_in(client, app, wechat_peer):
+    started = client.post("/api/v1/questionnaires", json={"region": "hunan"}).get_json()
+    sid, secret = started["id"], {"X-Resume-Secret": started["resume_secret"]}
+    client.post(f"/api/v1/questionnaires/{sid}/answers", json={"question": "local_death", "value": True},
+                headers=secret)
+    alice = sign_in(client, app, wechat_peer, "wechat")
+    assert client.get(f"/api/v1/questionnaires/{sid}", headers=alice).status_code == 403  # claim first
+    assert client.post(f"/api/v1/questionnaires/{sid}/claim", headers=alice).status_code == 403  # needs the secret
+    claimed = client.post(f"/api/v1/questionnaires/{sid}/claim", headers={**alice, **secret})
+    assert claimed.status_code == 200 and claimed.get_json()["answers"] == {"local_death": True}
+    # Now only Alice reaches it: the resume secret alone no longer does.
+    assert client.get(f"/api/v1/questionnaires/{sid}", headers=secret).status_code == 403
+    bob = sign_in(client, app, wechat_peer, "host")
+    assert client.post(f"/api/v1/questionnaires/{sid}/claim", headers={**bob, **secret}).status_code == 403
+    assert client.get(f"/api/v1/questionnaires/{sid}", headers=alice).status_code == 200
+
+
+def test_printable_application_pdf_and_html(client, app, wechat_peer, caplog):
+    headers = sign_in(client, app, wechat_peer, "wechat")
+    sid = questionnaire(client, headers)
+    client.put(f"/api/v1/questionnaires/{sid}/form", headers=headers,
+               json=good_form(applicant__name="<script>alert(1)</script>"))
+    caplog.set_level("DEBUG")
+    code = submit(client, headers, sid).get_json()["tracking_code"]
+    pdf = client.get(f"/api/v1/cases/{code}/application.pdf", headers=headers)
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    import io
+
+    from pypdf import PdfReader
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert code in text and "张三丰" in text and "湖南省" in text
+    assert DECEASED_ID not in text  # masked on paper too
+    html = client.get(f"/api/v1/cases/{code}/application.html", headers=headers).get_data(as_text=True)
+    assert code in html and "<svg" in html
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+    # ID and bank numbers never reach the logs.
+    assert DECEASED_ID not in caplog.text and APPLICANT_ID not in caplog.text and make_card() not in caplog.text
