@@ -32,8 +32,9 @@ WECHAT_APPID = None
 WECHAT_SECRET = None
 WECHAT_API_BASE = "https://api.weixin.qq.com"
 WECHAT_TIMEOUT = 5
-# Host-app channels (湘易办-style provincial apps): name -> {"secret": ..., "name": ...}. The host
-# signs a short-lived JWT (HS256) with `iss` = channel name and `sub` = its user id.
+# Host-app channels (湘易办-style provincial apps): name -> {"name": ..., and either "secret": shared
+# HS256 key, or "jwks_url": the host's public key set}. The host signs a short-lived JWT with
+# `iss` = channel name and `sub` = its user id.
 HOST_CHANNELS: dict = {}
 # SMS one-time codes for the H5 pages.
 OTP_TTL = 5 * 60

@@ -12,6 +12,7 @@ from flask_migrate import upgrade
 
 from miniapp_api import create_app
 from miniapp_api.extensions import db
+from tests.peers.host_app import HostAppPeer
 from tests.peers.wechat import WeChatPeer
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -33,7 +34,14 @@ def wechat_peer():
 
 
 @pytest.fixture(scope="session")
-def app(tmp_path_factory, wechat_peer):
+def host_peer():
+    peer = HostAppPeer()
+    yield peer
+    peer.stop()
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory, wechat_peer, host_peer):
     app = create_app({
         "TESTING": True,
         "DATABASE_URL": _database_url(tmp_path_factory),
@@ -42,7 +50,8 @@ def app(tmp_path_factory, wechat_peer):
         "WECHAT_APPID": wechat_peer.appid,
         "WECHAT_SECRET": wechat_peer.secret,
         "WECHAT_API_BASE": wechat_peer.base,
-        "HOST_CHANNELS": {"xiangyiban": {"secret": HOST_SECRET, "name": "湘易办"}},
+        "HOST_CHANNELS": {"xiangyiban": {"secret": HOST_SECRET, "name": "湘易办"},
+                          host_peer.channel: {"jwks_url": host_peer.jwks_url, "name": "湘易办（公钥）"}},
     })
     with app.app_context():
         _drop_everything()

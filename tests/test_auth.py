@@ -149,3 +149,35 @@ def test_tokens_are_checked(client, app, wechat_peer):
         assert client.get("/api/v1/me", headers=headers).get_json()["error"]["code"] == "token_expired"
     finally:
         app.config["TOKEN_MAX_AGE"] = 2 * 60 * 60
+
+
+def test_host_app_with_public_keys_fetched_over_http(client, host_peer):
+    response = client.post("/api/v1/auth/host", json={"channel": host_peer.channel,
+                                                      "assertion": host_peer.assertion("u-rsa")})
+    assert client.get("/api/v1/me", headers=bearer(response)).get_json()["channel"] == "host"
+    assert host_peer.jwks_requests >= 1
+    # A token signed by someone else's key with the same kid is refused.
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    forged = jwt.encode({"iss": host_peer.channel, "sub": "x", "iat": int(time.time()), "exp": int(time.time()) + 60},
+                        rsa.generate_private_key(public_exponent=65537, key_size=2048), algorithm="RS256",
+                        headers={"kid": host_peer.kid})
+    response = client.post("/api/v1/auth/host", json={"channel": host_peer.channel, "assertion": forged})
+    assert response.status_code == 401 and response.get_json()["error"]["code"] == "assertion_invalid"
+    # HS256 with the public key as secret (algorithm confusion) is refused too.
+    response = client.post("/api/v1/auth/host", json={"channel": host_peer.channel,
+                                                      "assertion": host_assertion(iss=host_peer.channel)})
+    assert response.status_code == 401
+
+
+def test_host_app_keys_unreachable_is_a_clear_502(client, app, host_peer):
+    from tests.test_server_smoke import free_port
+
+    app.config["HOST_CHANNELS"]["offline-app"] = {"jwks_url": f"http://127.0.0.1:{free_port()}/jwks.json"}
+    try:
+        now = int(time.time())
+        assertion = jwt.encode({"iss": "offline-app", "sub": "u", "iat": now, "exp": now + 60},
+                               host_peer.private_key, algorithm="RS256", headers={"kid": "k"})
+        response = client.post("/api/v1/auth/host", json={"channel": "offline-app", "assertion": assertion})
+        assert response.status_code == 502 and response.get_json()["error"]["code"] == "host_unavailable"
+    finally:
+        del app.config["HOST_CHANNELS"]["offline-app"]

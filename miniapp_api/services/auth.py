@@ -100,17 +100,29 @@ def _wechat_call(method, code: str) -> dict[str, Any]:
 # --- Host apps (湘易办-style) ----------------------------------------------------------------------
 
 def sign_in_host(channel: str, assertion: str) -> Applicant:
-    """The host app signs a short-lived JWT (HS256) with the channel's secret: iss = channel, sub = user."""
+    """The host app signs a short-lived JWT: iss = channel, sub = its user id.
+
+    Per channel, either a shared ``secret`` (HS256) or the host's public keys at ``jwks_url``
+    (RS256/ES256, fetched over HTTPS and cached by PyJWT's PyJWKClient) are configured.
+    """
     settings = current_app.config["HOST_CHANNELS"].get(channel)
     if not settings:
         raise ApiError(404, "unknown_channel", "不支持该应用渠道", f"unknown host channel {channel!r}")
     try:
-        claims = jwt.decode(assertion, settings["secret"], algorithms=["HS256"], issuer=channel,
+        if settings.get("jwks_url"):
+            key = _jwks_client(settings["jwks_url"]).get_signing_key_from_jwt(assertion).key
+            algorithms = ["RS256", "ES256"]
+        else:
+            key, algorithms = settings["secret"], ["HS256"]
+        claims = jwt.decode(assertion, key, algorithms=algorithms, issuer=channel,
                             options={"require": ["exp", "iat", "sub", "iss"]}, leeway=30)
     except jwt.ExpiredSignatureError:
         raise ApiError(401, "assertion_expired", "登录信息已过期，请从应用重新进入",
                        "the host assertion has expired") from None
-    except jwt.InvalidTokenError:
+    except jwt.PyJWKClientConnectionError:
+        raise ApiError(502, "host_unavailable", "应用服务暂时不可用，请稍后再试",
+                       "the host app's keys could not be fetched") from None
+    except (jwt.InvalidTokenError, jwt.PyJWKClientError):  # bad signature, claims, or unknown key id
         raise ApiError(401, "assertion_invalid", "登录信息无效", "the host assertion is not valid") from None
     phone = claims.get("phone")
     if phone is not None:
@@ -119,6 +131,16 @@ def sign_in_host(channel: str, assertion: str) -> Applicant:
         except IdentityError:
             phone = None
     return find_or_create(f"host:{channel}", str(claims["sub"]), phone)
+
+
+_JWKS_CLIENTS: dict[str, jwt.PyJWKClient] = {}
+
+
+def _jwks_client(url: str) -> jwt.PyJWKClient:
+    """One cached key-set client per host (keys are refetched after their lifespan)."""
+    if url not in _JWKS_CLIENTS:
+        _JWKS_CLIENTS[url] = jwt.PyJWKClient(url, cache_keys=True, lifespan=300, timeout=5)
+    return _JWKS_CLIENTS[url]
 
 
 # --- SMS one-time codes ----------------------------------------------------------------------------
