@@ -41,3 +41,35 @@ OTP_TTL = 5 * 60
 OTP_MAX_ATTEMPTS = 5
 OTP_RESEND_INTERVAL = 60
 OTP_MAX_PER_HOUR = 10
+
+# --- Uploads -------------------------------------------------------------------------------------
+# S3-compatible object store for several servers (unset: the local UPLOAD_FOLDER).
+S3_BUCKET = None
+S3_ENDPOINT_URL = None
+S3_CLIENT_OPTIONS: dict = {}
+# Image pipeline limits (see miniapp_api/imaging.py ImageLimits): longest stored side, thumbnail side,
+# the smallest readable side, the blur score below which a photo is unreadable and what to do then.
+UPLOAD_MAX_BYTES = 15 * 1024 * 1024
+UPLOAD_MAX_PIXELS = 40_000_000
+UPLOAD_MAX_SIDE = 2000
+UPLOAD_THUMB_SIDE = 320
+UPLOAD_MIN_SIDE = 400
+UPLOAD_BLUR_THRESHOLD = 60.0
+UPLOAD_BLUR_ACTION = "reject"  # or "warn"
+UPLOAD_MAX_PAGES_PER_MATERIAL = 10
+
+# --- Departments ---------------------------------------------------------------------------------
+# Staff bearer tokens expire after this many seconds.
+STAFF_TOKEN_MAX_AGE = 8 * 60 * 60
+# Where each department's system receives new work items: {"hrss": {"url": ..., "secret": ...}}.
+DEPARTMENT_WEBHOOKS: dict = {}
+# Seconds between webhook retries (one entry per retry); a delivery still failing after them is "dead".
+WEBHOOK_RETRY_INTERVALS = [10, 60, 300, 1800, 7200]
+WEBHOOK_TIMEOUT = 10
+# Shared secrets department systems sign their result callbacks with: {"hrss": "..."}.
+DEPARTMENT_CALLBACK_SECRETS: dict = {}
+CALLBACK_MAX_SKEW = 300  # seconds a callback's timestamp may differ from ours
+# Work items due within this many hours are listed as "due soon" for supervisors.
+DUE_SOON_HOURS = 24
+# Public status lookups (tracking code + phone tail): per client address and per code.
+STATUS_LOOKUP_LIMITS = "10 per minute;60 per hour"

@@ -32,23 +32,28 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["DIALOGS_CHECK_ON_START"]:
         _check_dialogs(Path(app.config.get("DIALOGS_DIR") or ROOT / "dialogs"))
 
-    from .extensions import db, migrate
+    from .extensions import db, limiter, migrate
 
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
 
     from . import models  # noqa: F401  (register the tables)
-    from .api import applications, auth, questionnaires, regions
+    from .api import applications, auth, family, questionnaires, regions, staff, uploads
     from .errors import register_error_handlers
     from .sms import LogSmsProvider
+    from .storage import make_storage
     from .store import make_store
     from .wechat import make_client
 
     app.extensions["store"] = make_store(app.config.get("REDIS_URL"))
     app.extensions["sms"] = LogSmsProvider()
     app.extensions["wechat"] = make_client(app.config)
+    app.extensions["storage"] = make_storage(app.config)
 
-    for module in (regions, questionnaires, auth, applications):
+    for module in (regions, questionnaires, auth, applications, uploads, family, staff):
         app.register_blueprint(module.bp, url_prefix="/api/v1")
     register_error_handlers(app)
     return app

@@ -1,5 +1,7 @@
 """The Flask extensions, created unbound and attached in ``create_app``."""
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
@@ -21,3 +23,6 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
+
+# Storage comes from RATELIMIT_STORAGE_URI (Redis when REDIS_URL is set, else in-process memory).
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

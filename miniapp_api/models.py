@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -84,5 +85,117 @@ class WorkItem(db.Model):
     department: Mapped[str] = mapped_column(String(32), nullable=False)
     status: Mapped[str] = mapped_column(String(32), nullable=False, default="submitted")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    # When the department must be done (from the region's time limit), and whether that is certain.
+    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    due_uncertain: Mapped[bool] = mapped_column(default=False)
+    # What the department asked for (needs_supplement) or why it refused (rejected).
+    missing: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow,
+                                                    onupdate=utcnow)
+    # Two staff acting at once cannot both win: the second update finds a changed version.
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     case: Mapped[Case] = relationship(back_populates="work_items")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class UploadedPage(db.Model):
+    """One page (photo or PDF) of one material of a questionnaire's checklist."""
+
+    __tablename__ = "uploaded_pages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    questionnaire_id: Mapped[str] = mapped_column(ForeignKey("questionnaire_sessions.id"), nullable=False, index=True)
+    material_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)  # image / document
+    mimetype: Mapped[str] = mapped_column(String(32), nullable=False)
+    storage_key: Mapped[str] = mapped_column(String(80), nullable=False)
+    thumbnail_key: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    width: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    pages: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    warnings: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class StaffUser(db.Model):
+    """A member of staff: a department's clerk in one region, the one-stop window, or a supervisor."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256), nullable=False)
+    name: Mapped[str] = mapped_column(String(64), nullable=False)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)  # department / window / supervisor
+    region: Mapped[str] = mapped_column(String(32), nullable=False)
+    department: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class AuditEvent(db.Model):
+    """Append-only: who changed which work item, when, from what to what, and why."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), nullable=False, index=True)
+    work_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_items.id"), nullable=True)
+    actor: Mapped[str] = mapped_column(String(80), nullable=False)  # staff:<id>, applicant:<id>, callback:<dept>
+    from_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    to_status: Mapped[str] = mapped_column(String(32), nullable=False)
+    reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class StaffAccessLog(db.Model):
+    """Every read of a family's personal data by staff."""
+
+    __tablename__ = "staff_access_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), nullable=False, index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), nullable=False, index=True)
+    what: Mapped[str] = mapped_column(String(64), nullable=False)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class WebhookDelivery(db.Model):
+    """Outbox of signed pushes to department systems, written in the submission's transaction."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    work_item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id"), nullable=False, index=True)
+    department: Mapped[str] = mapped_column(String(32), nullable=False)
+    url: Mapped[str] = mapped_column(String(500), nullable=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")  # pending/delivered/dead
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    work_item: Mapped[WorkItem] = relationship()
+
+
+class Rating(db.Model):
+    """好差评: one rating per completed case."""
+
+    __tablename__ = "ratings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), nullable=False, unique=True)
+    score: Mapped[int] = mapped_column(Integer, nullable=False)
+    comment: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+@sa_event.listens_for(AuditEvent, "before_update")
+@sa_event.listens_for(AuditEvent, "before_delete")
+def _audit_is_append_only(mapper, connection, target) -> None:
+    raise RuntimeError("the audit log is append-only")

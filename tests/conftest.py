@@ -4,6 +4,7 @@ DATABASE_URL is set, as CI does), migrated with the real Alembic migrations."""
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 import redis
@@ -46,6 +47,7 @@ def app(tmp_path_factory, wechat_peer, host_peer):
         "TESTING": True,
         "DATABASE_URL": _database_url(tmp_path_factory),
         "SECRET_KEY": "test-secret",
+        "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("uploads")),
         "REDIS_URL": REDIS_URL,
         "WECHAT_APPID": wechat_peer.appid,
         "WECHAT_SECRET": wechat_peer.secret,
@@ -72,6 +74,7 @@ def _drop_everything() -> None:
 @pytest.fixture()
 def client(app):
     redis.Redis.from_url(REDIS_URL).flushdb()
+    shutil.rmtree(app.config["UPLOAD_FOLDER"], ignore_errors=True)
     with app.app_context():
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())

@@ -89,8 +89,10 @@ def case(c, for_staff: bool = False) -> dict[str, Any]:
         "deceased": deceased,
         "applicant": applicant,
         "accounts": accounts,
-        "work_items": [{"matter": w.matter_id, "department": w.department, "status": w.status}
-                       for w in c.work_items],
+        "work_items": [{"id": w.id, "matter": w.matter_id, "department": w.department, "status": w.status,
+                        "missing": w.missing, "reason": w.reason,
+                        "due_at": w.due_at.isoformat() if w.due_at else None} for w in c.work_items],
+        "complete": all(w.status in ("done", "rejected") for w in c.work_items),
         "checklist": {k: c.checklist[k] for k in ("matters", "materials", "trips", "warnings")},
     }
 
@@ -132,3 +134,12 @@ def printable(c, d: Dialog, submitted_at: str) -> dict[str, Any]:
         "materials": [{"id": m["id"], "name": m["name"]} for m in c.checklist["materials"]],
         "commitment": {"text": d.form["commitment"], "accepted_at": c.commitment_accepted_at.isoformat()},
     }
+
+
+def work_item(w) -> dict[str, Any]:
+    from ..domain.workflow import LABELS
+
+    return {"id": w.id, "tracking_code": display(w.case.tracking_code), "matter": w.matter_id,
+            "department": w.department, "status": w.status, "status_label": LABELS[w.status][0],
+            "status_label_en": LABELS[w.status][1], "due_at": w.due_at.isoformat() if w.due_at else None,
+            "due_uncertain": w.due_uncertain, "missing": w.missing, "reason": w.reason, "version": w.version}

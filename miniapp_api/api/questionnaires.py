@@ -7,7 +7,7 @@ or claimed), only that applicant's bearer token reaches it.
 
 from flask import Blueprint, jsonify, request
 
-from ..services import questionnaires
+from ..services import questionnaires, uploads
 from . import presenters
 from .access import bearer_applicant
 from .schemas import Answer, StartQuestionnaire, json_body
@@ -58,4 +58,5 @@ def claim(session_id: str):
 
 @bp.get("/questionnaires/<session_id>/checklist")
 def checklist(session_id: str):
-    return jsonify(questionnaires.checklist(_session(session_id)))
+    session = _session(session_id)
+    return jsonify(uploads.annotate(questionnaires.checklist(session), session))

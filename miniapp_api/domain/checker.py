@@ -126,6 +126,9 @@ def _problems(dialog: Dialog, vocab: Vocabulary) -> list[tuple[int, str]]:
         for trip in m.trips:
             if trip.place not in vocab.places:
                 out.append((m.line, f"unknown place {trip.place!r} in matter {m.id!r}"))
+        for other in m.after:
+            if other != "all" and other not in matter_ids:
+                out.append((m.line, f"matter {m.id!r} comes after {other!r}, which is not a matter of this region"))
         if not m.mandatory and m.id not in requestable:
             out.append((m.line, f"matter {m.id!r} is optional but no question lets the family request it"))
         elif m.applies_if is not None and not _can_be_true(m.applies_if, domains):

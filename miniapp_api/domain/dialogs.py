@@ -122,6 +122,7 @@ class Matter:
     trips: tuple[TripUse, ...]
     notes: tuple[Text, ...]
     line: int
+    after: tuple[str, ...] = ()  # matters of the case that must be done first; ("all",) = every other one
 
 
 @dataclass(frozen=True)
@@ -285,6 +286,7 @@ SCHEMA: dict[str, Any] = {
                     },
                     "notes": {"type": "array", "items": _TEXT},
                     "notes_en": {"type": "array", "items": _TEXT},
+                    "after": {"oneOf": [{"const": "all"}, {"type": "array", "items": _TEXT}]},
                 },
             },
         },
@@ -432,6 +434,7 @@ def build_dialog(raw: dict[str, Any], lines: dict[tuple, int], path: Path, vocab
                 ),
                 notes=tuple(Text(z, e) for z, e in zip(notes_zh, notes_en, strict=False)),
                 line=nearest_line(lines, ("matters", i)),
+                after=("all",) if m.get("after") == "all" else tuple(m.get("after", ())),
             )
         )
 

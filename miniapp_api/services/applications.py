@@ -8,12 +8,15 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from ..domain import engine, rules, tracking
+from ..domain import deadlines, engine, rules, tracking
 from ..domain.application_form import check_form
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Applicant, Case, QuestionnaireSession, WorkItem, utcnow
+from . import webhooks
 from .questionnaires import commit_session, dialog_for
+
+CHINA = dt.timezone(dt.timedelta(hours=8))
 
 PREFILLED_FACTS = ("death_type", "death_date", "relationship", "applicant_is_proxy", "medical_insurance",
                    "pension_insurance", "receiving_pension", "welfare", "veteran_beneficiary")
@@ -73,11 +76,12 @@ def submit(session: QuestionnaireSession, applicant: Applicant, idempotency_key:
                     questionnaire_id=session.id, idempotency_key=idempotency_key, answers=dict(session.answers),
                     facts=state.facts, checklist=checklist, form=dict(session.form_draft),
                     commitment_accepted_at=now, submitted_at=now)
-        case.work_items = [WorkItem(matter_id=m["id"], department=m["department"], status="submitted")
-                           for m in required]
+        case.work_items = [_work_item(m, now) for m in required]
         db.session.add(case)
+        deliveries = webhooks.add_outbox(case)  # the department pushes go out only if the case exists
         try:
             db.session.commit()
+            webhooks.dispatch([d.id for d in deliveries])
             return case, True
         except IntegrityError:
             db.session.rollback()
@@ -89,6 +93,17 @@ def submit(session: QuestionnaireSession, applicant: Applicant, idempotency_key:
                 raise ApiError(409, "already_submitted", "这份申请已经提交过了",
                                "this application was already submitted") from None
     raise ApiError(503, "try_again", "请稍后再试", "please try again")  # pragma: no cover
+
+
+def _work_item(matter: dict[str, Any], submitted: dt.datetime) -> WorkItem:
+    """A department's part, due by the region's limit counted in Chinese working days (or hours)."""
+    item = WorkItem(matter_id=matter["id"], department=matter["department"], status="submitted", missing=[])
+    limit = matter.get("time_limit")
+    if limit:
+        deadline = deadlines.deadline_for(limit, submitted.astimezone(CHINA), deadlines.load_calendar())
+        if deadline is not None:
+            item.due_at, item.due_uncertain = deadline.due, deadline.uncertain
+    return item
 
 
 def case_for(applicant: Applicant, code_text: str) -> Case:

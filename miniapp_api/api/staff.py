@@ -1,0 +1,92 @@
+"""The staff back office API: sign in, the work queue, a case, moving work items, supervision."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+from marshmallow import Schema, fields, validate
+
+from ..domain import workflow
+from ..errors import ApiError
+from ..extensions import db
+from ..models import StaffUser, WorkItem
+from ..services import staff
+from . import presenters
+from .schemas import json_body
+
+bp = Blueprint("staff", __name__)
+
+
+class StaffSignIn(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class Transition(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(workflow.STATUSES))
+    reason = fields.String(validate=validate.Length(max=500))
+    missing = fields.List(fields.String(validate=validate.Length(min=1, max=100)), validate=validate.Length(max=30))
+    version = fields.Integer()
+
+
+def current_staff() -> StaffUser:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "sign_in_required", "请先登录", "sign in first")
+    return staff.from_token(token.strip())
+
+
+@bp.post("/staff/auth")
+def sign_in():
+    data = StaffSignIn().load(json_body())
+    return jsonify(staff.sign_in(data["username"], data["password"]))
+
+
+@bp.get("/staff/work-items")
+def work_queue():
+    user = current_staff()
+    if user.role == "supervisor":
+        raise ApiError(403, "forbidden", "督办账号不办理事项", "supervisors do not work items")
+    status = request.args.get("status")
+    if status is not None and status not in workflow.STATUSES:
+        raise ApiError(422, "unknown_status", "未知的办理状态", f"unknown status {status!r}")
+    return jsonify({"items": [presenters.work_item(w) for w in staff.queue(user, status)]})
+
+
+@bp.get("/staff/cases/<code>")
+def get_case(code: str):
+    user = current_staff()
+    case, items = staff.case_for(user, code)
+    body = presenters.case(case, for_staff=True)
+    body["work_items"] = [presenters.work_item(w) for w in items]
+    return jsonify(body)
+
+
+@bp.post("/staff/work-items/<int:item_id>/transitions")
+def move(item_id: int):
+    user = current_staff()
+    data = Transition().load(json_body())
+    item = db.session.get(WorkItem, item_id)
+    if item is None or not staff.can_act(user, item):
+        raise ApiError(404, "work_item_not_found", "找不到该事项", "no such work item")
+    moved = staff.transition(f"staff:{user.id}", item, data["status"], data.get("reason"), data.get("missing"),
+                             data.get("version"))
+    return jsonify(presenters.work_item(moved))
+
+
+@bp.get("/staff/supervision")
+def supervision():
+    user = current_staff()
+    if user.role not in ("supervisor", "window"):
+        raise ApiError(403, "forbidden", "无督办权限", "only supervisors and the window see supervision lists")
+    lists = staff.supervision(user)
+    return jsonify({k: [presenters.work_item(w) for w in v] for k, v in lists.items()})
+
+
+@bp.get("/staff/ratings")
+def ratings():
+    user = current_staff()
+    if user.role != "supervisor":
+        raise ApiError(403, "forbidden", "无督办权限", "only supervisors see the ratings")
+    from ..services.family import rating_summary
+
+    return jsonify({"region": user.region, "departments": rating_summary(user.region)})

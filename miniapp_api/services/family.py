@@ -1,0 +1,63 @@
+"""What the family does after submitting: see where things stand, supply what is missing, rate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain import tracking
+from ..errors import ApiError
+from ..extensions import db
+from ..models import Applicant, Case, Rating, WorkItem
+from . import staff
+
+
+def supplied(applicant: Applicant, case: Case, item_id: int) -> WorkItem:
+    """The family has provided what the department asked for: the item goes back to the department."""
+    item = next((w for w in case.work_items if w.id == item_id), None)
+    if item is None:
+        raise ApiError(404, "work_item_not_found", "找不到该事项", "no such work item")
+    return staff.transition(f"applicant:{applicant.id}", item, "submitted")
+
+
+def rate(case: Case, score: int, comment: str | None) -> Rating:
+    if not all(w.status in ("done", "rejected") for w in case.work_items):
+        raise ApiError(409, "case_not_complete", "全部事项办结后才能评价", "rate the case once every matter is finished")
+    if db.session.scalars(db.select(Rating).filter_by(case_id=case.id)).first() is not None:
+        raise ApiError(409, "already_rated", "这件事已经评价过了，谢谢您", "this case was already rated")
+    rating = Rating(case_id=case.id, score=score, comment=(comment or "").strip() or None)
+    db.session.add(rating)
+    db.session.commit()
+    return rating
+
+
+def lookup(code_text: str, phone_tail: str) -> Case:
+    """Anyone may check a case's progress with its code and the applicant's phone's last four digits."""
+    code = tracking.normalise(code_text)
+    case = db.session.scalars(db.select(Case).filter_by(tracking_code=code)).first() if code else None
+    phone = ((case.form.get("applicant") or {}).get("phone") or "") if case else ""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if case is None or len(phone_tail) != 4 or not digits.endswith(phone_tail):
+        raise ApiError(404, "case_not_found", "查询不到，请核对受理编号和手机号后四位",
+                       "no case matches that code and phone number")
+    return case
+
+
+def public_status(case: Case) -> dict[str, Any]:
+    """Progress only: no names, no numbers."""
+    from ..domain.workflow import LABELS
+
+    return {"tracking_code": tracking.display(case.tracking_code), "region": case.region,
+            "complete": all(w.status in ("done", "rejected") for w in case.work_items),
+            "matters": [{"matter": w.matter_id, "department": w.department, "status": w.status,
+                         "status_label": LABELS[w.status][0],
+                         "due_at": w.due_at.isoformat() if w.due_at else None} for w in case.work_items]}
+
+
+def rating_summary(region: str) -> list[dict[str, Any]]:
+    """Average score and count per department of the region (each case's rating counts for its departments)."""
+    rows = db.session.execute(
+        db.select(WorkItem.department, db.func.count(db.distinct(Rating.id)), db.func.avg(Rating.score))
+        .join(Case, WorkItem.case_id == Case.id).join(Rating, Rating.case_id == Case.id)
+        .where(Case.region == region).group_by(WorkItem.department).order_by(WorkItem.department)
+    ).all()
+    return [{"department": d, "ratings": n, "average": round(float(avg), 2)} for d, n, avg in rows]

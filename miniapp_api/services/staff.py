@@ -1,0 +1,146 @@
+"""Staff: accounts with a role per department and region, sign-in, what each may see and do."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..domain import tracking, workflow
+from ..domain.vocabulary import load_vocabulary
+from ..errors import ApiError
+from ..extensions import db
+from ..models import AuditEvent, Case, StaffAccessLog, StaffUser, WorkItem, utcnow
+from .questionnaires import dialog_for
+
+ROLES = ("department", "window", "supervisor")
+TOKEN_SALT = "staff-token"
+
+
+def create(username: str, password: str, name: str, role: str, region: str, department: str | None = None) -> StaffUser:
+    vocab = load_vocabulary()
+    if role not in ROLES or region not in vocab.regions:
+        raise ValueError("unknown role or region")
+    if role == "department" and department not in vocab.departments:
+        raise ValueError("a department clerk needs a department")
+    if len(password) < 10:
+        raise ValueError("passwords have at least 10 characters")
+    user = StaffUser(username=username, password_hash=generate_password_hash(password), name=name, role=role,
+                     region=region, department=department if role == "department" else None)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=TOKEN_SALT)
+
+
+def sign_in(username: str, password: str) -> dict[str, Any]:
+    store = current_app.extensions["store"]
+    if store.incr(f"staff-login:{username}", 900) > 10:
+        raise ApiError(429, "too_many_attempts", "登录失败次数过多，请15分钟后再试", "too many attempts; wait 15 minutes")
+    user = db.session.scalars(db.select(StaffUser).filter_by(username=username)).first()
+    if user is None or not user.active or not check_password_hash(user.password_hash, password):
+        raise ApiError(401, "bad_credentials", "用户名或密码不正确", "wrong username or password")
+    store.delete(f"staff-login:{username}")
+    max_age = current_app.config["STAFF_TOKEN_MAX_AGE"]
+    return {"token": _serializer().dumps({"s": user.id}), "token_type": "Bearer", "expires_in": max_age,
+            "role": user.role, "region": user.region, "department": user.department}
+
+
+def from_token(token: str) -> StaffUser:
+    try:
+        data = _serializer().loads(token, max_age=current_app.config["STAFF_TOKEN_MAX_AGE"])
+    except SignatureExpired:
+        raise ApiError(401, "token_expired", "登录已过期，请重新登录", "the sign-in has expired") from None
+    except BadSignature:
+        raise ApiError(401, "token_invalid", "登录凭证无效", "the token is not valid") from None
+    user = db.session.get(StaffUser, data.get("s"))
+    if user is None or not user.active:
+        raise ApiError(401, "token_invalid", "登录凭证无效", "the token is not valid")
+    return user
+
+
+def can_act(user: StaffUser, item: WorkItem) -> bool:
+    if user.region != item.case.region:
+        return False
+    return user.role == "window" or (user.role == "department" and user.department == item.department)
+
+
+def queue(user: StaffUser, status: str | None = None) -> list[WorkItem]:
+    """The items this person works: their department's in their region (the window: all of the region)."""
+    query = db.select(WorkItem).join(Case).where(Case.region == user.region).order_by(WorkItem.due_at, WorkItem.id)
+    if user.role == "department":
+        query = query.where(WorkItem.department == user.department)
+    if status:
+        query = query.where(WorkItem.status == status)
+    return list(db.session.scalars(query))
+
+
+def case_for(user: StaffUser, code_text: str) -> tuple[Case, list[WorkItem]]:
+    """A case as this person may see it; the read of personal data is logged."""
+    code = tracking.normalise(code_text)
+    case = db.session.scalars(db.select(Case).filter_by(tracking_code=code)).first() if code else None
+    if case is None or case.region != user.region or user.role == "supervisor":
+        raise ApiError(404, "case_not_found", "找不到该申请", "no such case")
+    items = [w for w in case.work_items if user.role == "window" or w.department == user.department]
+    if not items:
+        raise ApiError(404, "case_not_found", "找不到该申请", "no such case")
+    db.session.add(StaffAccessLog(staff_id=user.id, case_id=case.id, what="case"))
+    db.session.commit()
+    return case, items
+
+
+def transition(actor: str, item: WorkItem, target: str, reason: str | None = None,
+               missing: list[str] | None = None, expected_version: int | None = None) -> WorkItem:
+    """Move a work item, record it in the audit log, in one transaction; concurrent moves: one wins."""
+    if expected_version is not None and expected_version != item.version:
+        raise ApiError(409, "concurrent_update", "该事项刚被他人更新，请刷新后再操作",
+                       "the item was changed by someone else; reload and retry")
+    try:
+        workflow.check_transition(item.status, target, reason=reason, missing=missing or (),
+                                  waiting_for=_waiting_for(item))
+    except workflow.TransitionError as exc:
+        raise ApiError(409, exc.code, exc.message, exc.message_en) from None
+    before = item.status
+    item.status = target
+    item.reason = reason if target in ("rejected", "needs_supplement") else item.reason
+    item.missing = list(missing or []) if target == "needs_supplement" else ([] if target == "submitted" else item.missing)
+    db.session.add(AuditEvent(case_id=item.case_id, work_item_id=item.id, actor=actor, from_status=before,
+                              to_status=target, reason=reason, detail={"missing": list(missing or [])}))
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise ApiError(409, "concurrent_update", "该事项刚被他人更新，请刷新后再操作",
+                       "the item was changed by someone else; reload and retry") from None
+    return item
+
+
+def _waiting_for(item: WorkItem) -> list[str]:
+    """Matters of the same case this one must follow (the region's `after`), not yet done."""
+    matter = next((m for m in dialog_for(item.case.region).matters if m.id == item.matter_id), None)
+    if matter is None or not matter.after:
+        return []
+    others = [w for w in item.case.work_items if w.id != item.id]
+    wanted = others if matter.after == ("all",) else [w for w in others if w.matter_id in matter.after]
+    return [w.matter_id for w in wanted if w.status != "done" and w.status != "rejected"]
+
+
+def supervision(user: StaffUser, now: dt.datetime | None = None) -> dict[str, list[WorkItem]]:
+    now = now or utcnow()
+    soon = now + dt.timedelta(hours=current_app.config["DUE_SOON_HOURS"])
+    query = (db.select(WorkItem).join(Case).where(Case.region == user.region, WorkItem.status.in_(workflow.OPEN),
+                                                  WorkItem.due_at.is_not(None)).order_by(WorkItem.due_at))
+    items = list(db.session.scalars(query))
+    return {"overdue": [w for w in items if _aware(w.due_at) < now],
+            "due_soon": [w for w in items if now <= _aware(w.due_at) <= soon]}
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)  # SQLite hands back naive UTC

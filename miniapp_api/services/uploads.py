@@ -1,0 +1,157 @@
+"""Document photos attached to the materials of a questionnaire's checklist, before submission."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+
+from ..domain import engine, rules
+from ..errors import ApiError
+from ..extensions import db
+from ..imaging import ImageLimits, UploadRejected, process_upload
+from ..models import Case, QuestionnaireSession, UploadedPage
+from ..storage import StorageError
+from .questionnaires import dialog_for
+
+
+def limits() -> ImageLimits:
+    c = current_app.config
+    return ImageLimits(max_bytes=c["UPLOAD_MAX_BYTES"], max_pixels=c["UPLOAD_MAX_PIXELS"], max_side=c["UPLOAD_MAX_SIDE"],
+                       thumb_side=c["UPLOAD_THUMB_SIDE"], min_side=c["UPLOAD_MIN_SIDE"],
+                       blur_threshold=c["UPLOAD_BLUR_THRESHOLD"], blur_action=c["UPLOAD_BLUR_ACTION"])
+
+
+def checklist_of(session: QuestionnaireSession) -> dict[str, Any]:
+    dialog = dialog_for(session.region)
+    return rules.evaluate_checklist(dialog, engine.state(dialog, session.answers).rule_facts)
+
+
+def expected_material(session: QuestionnaireSession, material_id: str) -> dict[str, Any]:
+    for material in checklist_of(session)["materials"]:
+        if material["id"] == material_id and material["upload"]:
+            return material
+    raise ApiError(404, "material_not_expected", "您的清单中不需要上传这项材料",
+                   f"{material_id!r} is not a material to upload for this checklist")
+
+
+def _not_submitted(session: QuestionnaireSession) -> None:
+    if db.session.scalars(db.select(Case.id).filter_by(questionnaire_id=session.id)).first() is not None:
+        raise ApiError(409, "already_submitted", "申请已提交，材料不能再修改", "already submitted; materials are frozen")
+
+
+def add_pages(session: QuestionnaireSession, material_id: str, files: list[bytes]) -> list[UploadedPage]:
+    """Process every file first; store and record only if all of them are acceptable."""
+    _not_submitted(session)
+    expected_material(session, material_id)
+    if not files:
+        raise ApiError(400, "no_file", "请选择要上传的照片", "attach at least one file (field 'file')")
+    existing = _pages(session, material_id)
+    if len(existing) + len(files) > current_app.config["UPLOAD_MAX_PAGES_PER_MATERIAL"]:
+        raise ApiError(422, "too_many_pages", "这项材料的页数太多了", "too many pages for this material")
+    processed = [_process(data) for data in files]
+    return [_store(session, material_id, item, len(data)) for item, data in zip(processed, files, strict=True)]
+
+
+def replace_page(session: QuestionnaireSession, page_id: int, data: bytes) -> UploadedPage:
+    _not_submitted(session)
+    page = get_page(session, page_id)
+    item = _process(data)
+    new = _store(session, page.material_id, item, len(data))
+    _forget(page)
+    return new
+
+
+def delete_page(session: QuestionnaireSession, page_id: int) -> None:
+    _not_submitted(session)
+    _forget(get_page(session, page_id))
+
+
+def get_page(session: QuestionnaireSession, page_id: int) -> UploadedPage:
+    page = db.session.get(UploadedPage, page_id)
+    if page is None or page.questionnaire_id != session.id:
+        raise ApiError(404, "page_not_found", "找不到这张照片", "no such page")
+    return page
+
+
+def read(page: UploadedPage, thumbnail: bool) -> tuple[bytes, str]:
+    key = page.thumbnail_key if thumbnail and page.thumbnail_key else page.storage_key
+    mimetype = "image/jpeg" if thumbnail and page.thumbnail_key else page.mimetype
+    try:
+        return current_app.extensions["storage"].get(key), mimetype
+    except StorageError:
+        raise ApiError(503, "storage_unavailable", "文件暂时无法读取，请稍后再试", "the file store is unavailable") from None
+
+
+def material_status(session: QuestionnaireSession) -> list[dict[str, Any]]:
+    """Each material to upload with its pages; a material is provided once one valid page is stored."""
+    pages: dict[str, list[UploadedPage]] = {}
+    for page in _pages(session):
+        pages.setdefault(page.material_id, []).append(page)
+    out = []
+    for material in checklist_of(session)["materials"]:
+        if not material["upload"]:
+            continue
+        mine = pages.get(material["id"], [])
+        out.append({**material, "provided": bool(mine), "pages": [page_view(p) for p in mine]})
+    return out
+
+
+def annotate(checklist: dict[str, Any], session: QuestionnaireSession) -> dict[str, Any]:
+    """Mark each material to upload as provided or not, and list what is still missing."""
+    provided = {p.material_id for p in _pages(session)}
+    for material in checklist["materials"]:
+        if material["upload"]:
+            material["provided"] = material["id"] in provided
+    checklist["materials_missing"] = [m["id"] for m in checklist["materials"] if m["upload"] and not m["provided"]]
+    return checklist
+
+
+def page_view(page: UploadedPage) -> dict[str, Any]:
+    return {"id": page.id, "material": page.material_id, "kind": page.kind, "mimetype": page.mimetype,
+            "width": page.width, "height": page.height, "pages": page.pages, "warnings": page.warnings,
+            "status": "ready"}
+
+
+def _process(data: bytes):
+    try:
+        return process_upload(data, limits())
+    except UploadRejected as exc:
+        status = 413 if exc.code == "file_too_large" else 422
+        raise ApiError(status, exc.code, exc.message, exc.message_en) from None
+
+
+def _store(session: QuestionnaireSession, material_id: str, item, size: int) -> UploadedPage:
+    store = current_app.extensions["storage"]
+    try:
+        key = store.put(item.content, "pdf" if item.kind == "document" else "jpg")
+        thumb = store.put(item.thumbnail, "jpg") if item.thumbnail else None
+    except StorageError:
+        current_app.logger.exception("file store failed")
+        raise ApiError(507, "storage_full", "暂时无法保存文件，请稍后再试", "the file could not be stored; try later") from None
+    page = UploadedPage(questionnaire_id=session.id, material_id=material_id, kind=item.kind, mimetype=item.mimetype,
+                        storage_key=key, thumbnail_key=thumb, width=item.width, height=item.height,
+                        pages=item.pages, size=size, warnings=list(item.warnings))
+    db.session.add(page)
+    db.session.commit()
+    return page
+
+
+def _forget(page: UploadedPage) -> None:
+    """Drop the record; delete the stored files only when no other page uses the same content."""
+    keys = [k for k in (page.storage_key, page.thumbnail_key) if k]
+    db.session.delete(page)
+    db.session.commit()
+    store = current_app.extensions["storage"]
+    for key in keys:
+        used = db.session.scalars(db.select(UploadedPage.id).where(
+            (UploadedPage.storage_key == key) | (UploadedPage.thumbnail_key == key))).first()
+        if used is None:
+            store.delete(key)
+
+
+def _pages(session: QuestionnaireSession, material_id: str | None = None) -> list[UploadedPage]:
+    query = db.select(UploadedPage).filter_by(questionnaire_id=session.id).order_by(UploadedPage.id)
+    if material_id:
+        query = query.filter_by(material_id=material_id)
+    return list(db.session.scalars(query))
