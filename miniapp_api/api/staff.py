@@ -90,3 +90,28 @@ def ratings():
     from ..services.family import rating_summary
 
     return jsonify({"region": user.region, "departments": rating_summary(user.region)})
+
+
+class CallbackBody(Schema):
+    tracking_code = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    work_item_id = fields.Integer(required=True, strict=True)
+    status = fields.String(required=True, validate=validate.OneOf(workflow.STATUSES))
+    reason = fields.String(validate=validate.Length(max=500))
+    missing = fields.List(fields.String(validate=validate.Length(min=1, max=100)), validate=validate.Length(max=30))
+
+
+@bp.post("/callbacks/<department>")
+def department_callback(department: str):
+    """A department system reports a result: signed (HMAC over timestamp and body), fresh, and once."""
+    from ..domain import tracking
+    from ..services import callbacks
+
+    raw = request.get_data(cache=True)
+    callbacks.verify(department, request.headers.get("X-Timestamp"), request.headers.get("X-Signature"), raw)
+    data = CallbackBody().load(json_body())
+    item = db.session.get(WorkItem, data["work_item_id"])
+    if (item is None or item.department != department
+            or item.case.tracking_code != tracking.normalise(data["tracking_code"])):
+        raise ApiError(404, "work_item_not_found", "找不到该事项", "no such work item for this department")
+    moved = staff.transition(f"callback:{department}", item, data["status"], data.get("reason"), data.get("missing"))
+    return jsonify(presenters.work_item(moved))
