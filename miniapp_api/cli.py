@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import click
+from flask.cli import AppGroup
 
 from .domain.checker import check_all
 from .domain.dialogs import DialogFileError, UnknownRegion, load_dialog
@@ -61,3 +62,24 @@ def checklist_command(region: str, facts_path: Path) -> None:
 def _fail(message: str) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(2)
+
+
+staff_group = AppGroup("staff", help="Staff accounts (these commands run inside the app).")
+
+
+@staff_group.command("create")
+@click.argument("username")
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["department", "window", "supervisor"]), required=True)
+@click.option("--region", required=True)
+@click.option("--department", default=None)
+@click.password_option()
+def create_staff(username: str, name: str, role: str, region: str, department: str | None, password: str) -> None:
+    """Create a staff account (the password is stored hashed)."""
+    from .services import staff
+
+    try:
+        user = staff.create(username, password, name, role, region, department)
+    except ValueError as exc:
+        _fail(str(exc))
+    click.echo(f"created {user.username} ({user.role}, {user.region}, {user.department or '-'})")

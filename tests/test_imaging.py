@@ -89,7 +89,8 @@ def png_bomb(side: int = 30000) -> bytes:
     """A valid 1-bit PNG of side×side white pixels: ~110 kB on disk, ~900 MB once decoded by Pillow."""
     row = b"\x00" + b"\x00" * ((side + 7) // 8)
     packer = zlib.compressobj(9)
-    idat = b"".join(packer.compress(row * 1000) for _ in range(side // 1000)) + packer.flush()
+    chunks = [1000] * (side // 1000) + [side % 1000]
+    idat = b"".join(packer.compress(row * rows) for rows in chunks) + packer.flush()
     header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
 
@@ -164,8 +165,17 @@ def test_upside_down_photo_is_turned_round():
     assert len(out.getexif()) == 0 and "exif" not in out.info
 
 
-def test_big_photo_is_shrunk_and_has_a_thumbnail():
+def test_big_photo_is_shrunk_and_has_a_thumbnail(monkeypatch):
+    decoded = []
+
+    def spy(im, orientation, max_side):
+        draft_jpeg(im, orientation, max_side)
+        decoded.append(im.size)
+
+    draft_jpeg = imaging._draft_jpeg
+    monkeypatch.setattr(imaging, "_draft_jpeg", spy)
     result = process_upload(encode(marked(4032, 3024), quality=90, exif=phone_exif(6)))
+    assert decoded == [(2016, 1512)]  # never decoded at 12 MP
     assert (result.width, result.height) == (1500, 2000)
     assert max(reopened(result).size) <= ImageLimits().max_side
     thumb = Image.open(io.BytesIO(result.thumbnail))
@@ -209,11 +219,32 @@ def test_png_with_transparency_is_put_on_white():
     assert near(out.getpixel((20, 20)), (255, 255, 255), 5)
 
 
+def test_big_transparent_png_is_reduced_band_by_band():
+    im = document(1500, 1100).convert("RGBA")
+    im.paste((0, 0, 0, 0), (0, 0, 200, 200))
+    result = process_upload(encode(im, "PNG"), ImageLimits(max_side=700))
+    out = reopened(result)
+    assert max(out.size) == 700 and near(out.getpixel((20, 20)), (255, 255, 255), 5)
+    assert near(out.getpixel((300, 300)), (236, 232, 222), 60)
+    banded = imaging._reduce_in_bands(im, 3)
+    assert banded.tobytes() == im.reduce(3).crop((0, 0, *banded.size)).tobytes()
+
+
 def test_palette_png_with_transparency_and_webp_are_accepted():
     im = document(900, 700).convert("P", palette=Image.Palette.ADAPTIVE)
     im.info["transparency"] = im.getpixel((5, 5))
     assert reopened(process_upload(encode(im, "PNG", transparency=im.getpixel((5, 5))))).mode == "RGB"
     assert process_upload(encode(document(900, 700), "WEBP", quality=90)).source_format == "WEBP"
+
+
+@pytest.mark.parametrize("params", [
+    {"progressive": True}, {"restart_marker_blocks": 4}, {"optimize": True, "subsampling": 0}, {"mode": "L"},
+], ids=["progressive", "restart-markers", "optimized-444", "greyscale"])
+def test_jpeg_variants_cameras_write_are_accepted(params):
+    mode = params.pop("mode", "RGB")
+    data = encode(document(2400, 1800).convert(mode), quality=88, exif=phone_exif(8), **params)
+    result = process_upload(data)
+    assert (result.width, result.height) == (1500, 2000) and reopened(result).mode == "RGB"
 
 
 def test_cmyk_jpeg_becomes_rgb():
@@ -316,6 +347,12 @@ def test_decompression_bomb_is_refused_from_the_header_with_little_memory(tmp_pa
                                     check=True, timeout=60).stdout.split()
     assert code == "image_too_large"
     assert int(peak_kib) < 150 * 1024  # decoding would need ~900 MB
+
+
+def test_pixel_limit_is_checked_before_decoding():
+    bomb = png_bomb(6500)  # 42 MP: over our 40 MP, under Pillow's own guard (89 MP)
+    assert rejected(bomb).code == "image_too_large"
+    assert rejected(bomb, ImageLimits(max_pixels=50_000_000)).code == "image_blurred"  # decoded: all white
 
 
 def test_jpeg_declaring_huge_dimensions_is_refused(sharp_jpeg):

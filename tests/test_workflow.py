@@ -327,3 +327,50 @@ def test_status_lookup_with_wrong_phone_tail_is_refused_and_throttled(client, ap
         assert other.status_code == 429 and other.get_json()["error"]["code"] == "too_many_requests"
     finally:
         app.config["STATUS_LOOKUP_LIMITS"] = "10 per minute;60 per hour"
+
+
+def test_overdue_items_are_listed_for_supervisors(client, app, staff, hunan_case):
+    import datetime as dt
+
+    _, case = hunan_case
+    item = item_id(case, "hukou_cancellation")
+    with app.app_context():
+        row = db.session.get(WorkItem, item)
+        row.due_at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+        other = db.session.get(WorkItem, item_id(case, "survivor_benefits"))
+        other.due_at = dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)
+        db.session.commit()
+    lists = client.get("/api/v1/staff/supervision", headers=staff["hn_super"]).get_json()
+    assert [w["id"] for w in lists["overdue"]] == [item]
+    assert item_id(case, "survivor_benefits") in [w["id"] for w in lists["due_soon"]]
+    assert client.get("/api/v1/staff/supervision", headers=staff["hn_police"]).status_code == 403
+
+
+def test_staff_see_document_photos_of_their_cases_only(client, app, wechat_peer, staff):
+    from tests.test_uploads import photo, upload
+
+    headers = sign_in(client, app, wechat_peer, "wechat")
+    sid = questionnaire(client, headers)
+    page = upload(client, headers, sid, "applicant_id_card", photo()).get_json()["pages"][0]
+    client.put(f"/api/v1/questionnaires/{sid}/form", json=good_form(), headers=headers)
+    code = submit(client, headers, sid).get_json()["tracking_code"]
+    url = f"/api/v1/staff/cases/{code}/pages/{page['id']}"
+    response = client.get(url + "?size=thumb", headers=staff["hn_police"])
+    assert response.status_code == 200 and response.mimetype == "image/jpeg"
+    assert client.get(url, headers=staff["jn_hrss"]).status_code == 404
+    with app.app_context():
+        whats = db.session.scalars(db.select(StaffAccessLog.what)).all()
+        assert f"page:{page['id']}" in whats
+
+
+def test_staff_accounts_from_the_command_line(app, tmp_path):
+    from miniapp_api.cli import staff_group
+    from miniapp_api.models import StaffUser
+
+    runner = app.test_cli_runner()
+    result = runner.invoke(staff_group, ["create", "cli_clerk", "--name", "王五", "--role", "department",
+                                         "--region", "hunan", "--department", "hrss", "--password", "long-password-1"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        user = db.session.scalars(db.select(StaffUser).filter_by(username="cli_clerk")).one()
+        assert user.password_hash != "long-password-1" and user.department == "hrss"

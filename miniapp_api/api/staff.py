@@ -61,6 +61,26 @@ def get_case(code: str):
     return jsonify(body)
 
 
+@bp.get("/staff/cases/<code>/pages/<int:page_id>")
+def view_page(code: str, page_id: int):
+    """A document photo of a case this person works on; the read is logged like any personal data."""
+    from flask import Response
+
+    from ..models import StaffAccessLog, UploadedPage
+    from ..services import uploads
+
+    user = current_staff()
+    case, _ = staff.case_for(user, code)
+    page = db.session.get(UploadedPage, page_id)
+    if page is None or page.questionnaire_id != case.questionnaire_id:
+        raise ApiError(404, "page_not_found", "找不到这张照片", "no such page")
+    db.session.add(StaffAccessLog(staff_id=user.id, case_id=case.id, what=f"page:{page.id}"))
+    db.session.commit()
+    content, mimetype = uploads.read(page, thumbnail=request.args.get("size") == "thumb")
+    return Response(content, mimetype=mimetype, headers={"Cache-Control": "private, no-store",
+                                                         "X-Content-Type-Options": "nosniff"})
+
+
 @bp.post("/staff/work-items/<int:item_id>/transitions")
 def move(item_id: int):
     user = current_staff()
