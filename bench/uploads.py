@@ -33,7 +33,8 @@ from PIL import Image, ImageDraw, ImageOps  # noqa: E402
 
 from miniapp_api.imaging import ImageLimits, process_upload  # noqa: E402
 
-RUNS = 15
+RUNS = 15  # per function, in ROUNDS alternating blocks
+ROUNDS = 3
 SIZE = (4000, 3000)
 
 _PEAK = """
@@ -97,13 +98,17 @@ def naive(data: bytes, quality: int) -> bytes:
     return out.getvalue()
 
 
-def median_ms(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+def medians_ms(first, second, rounds: int, runs: int) -> tuple[float, float]:
+    """Median times of two functions, timed in alternating blocks (A×runs, B×runs, A×runs, ...):
+    each block sees its own steady state (allocator, caches), and a change of load hits both alike."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(rounds):
+        for fn, record in ((first, times[0]), (second, times[1])):
+            for _ in range(runs):
+                start = time.perf_counter()
+                fn()
+                record.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def child_peak_mb(code: str, path: Path, quality: int) -> float:
@@ -120,8 +125,8 @@ def main() -> None:
     assert max(result.width, result.height) <= limits.max_side and result.height > result.width
     naive(data, limits.jpeg_quality)
 
-    pipeline_ms = median_ms(lambda: process_upload(data, limits), RUNS)
-    naive_ms = median_ms(lambda: naive(data, limits.jpeg_quality), RUNS)
+    pipeline_ms, naive_ms = medians_ms(lambda: process_upload(data, limits), lambda: naive(data, limits.jpeg_quality),
+                                       ROUNDS, RUNS // ROUNDS)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "photo.jpg"
         path.write_bytes(data)

@@ -73,3 +73,18 @@ CALLBACK_MAX_SKEW = 300  # seconds a callback's timestamp may differ from ours
 DUE_SOON_HOURS = 24
 # Public status lookups (tracking code + phone tail): per client address and per code.
 STATUS_LOOKUP_LIMITS = "10 per minute;60 per hour"
+
+# --- Notifications -------------------------------------------------------------------------------
+# SMS provider: "console" (log only, the embedded default), "aliyun" or "tencent" (settings below).
+NOTIFY_SMS_PROVIDER = "console"
+NOTIFY_SMS_SETTINGS: dict = {}  # aliyun: access_key_id, access_key_secret, sign_name, endpoint; tencent: secret_id, ...
+NOTIFY_SMS_TEMPLATES: dict = {}  # event -> provider template code / id
+NOTIFY_SMS_MAX_CHARS = 140  # two SMS segments at most
+# WeChat subscribe-message template ids per event (the family consents per template in the mini-program).
+NOTIFY_WECHAT_TEMPLATES: dict = {}
+NOTIFY_WECHAT_PAGE = "pages/case/index"
+# SMS quiet hours in China time [start, end): deferred to the end, except the events listed as urgent.
+NOTIFY_QUIET_HOURS = [21, 8]
+NOTIFY_URGENT_EVENTS = ["case_submitted"]
+NOTIFY_MAX_SMS_PER_PHONE_PER_HOUR = 5
+NOTIFY_RETRY_INTERVALS = [10, 60, 300, 1800]

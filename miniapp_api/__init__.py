@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,6 +21,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for name in ENV_SETTINGS:
         if os.environ.get(name):
             app.config[name] = os.environ[name]
+    if os.environ.get("MINIAPP_CONFIG_JSON"):  # any setting, as one JSON object (containers, worker processes)
+        app.config.update(json.loads(os.environ["MINIAPP_CONFIG_JSON"]))
     if app.config.get("DATABASE_URL"):
         app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["DATABASE_URL"])
     if config:
@@ -43,13 +46,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from . import models  # noqa: F401  (register the tables)
     from .api import applications, auth, family, questionnaires, regions, staff, uploads
     from .errors import register_error_handlers
-    from .sms import LogSmsProvider
+    from .sms import make_sms_provider
     from .storage import make_storage
     from .store import make_store
     from .wechat import make_client
 
     app.extensions["store"] = make_store(app.config.get("REDIS_URL"))
-    app.extensions["sms"] = LogSmsProvider()
+    app.extensions["sms"] = make_sms_provider(app.config)
     app.extensions["wechat"] = make_client(app.config)
     app.extensions["storage"] = make_storage(app.config)
 

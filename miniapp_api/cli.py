@@ -83,3 +83,27 @@ def create_staff(username: str, name: str, role: str, region: str, department: s
     except ValueError as exc:
         _fail(str(exc))
     click.echo(f"created {user.username} ({user.role}, {user.region}, {user.department or '-'})")
+
+
+notify_group = AppGroup("notify", help="Notification templates and the outbox.")
+
+
+@notify_group.command("check")
+def notify_check() -> None:
+    """Render every template with the longest realistic values and check each channel's limits."""
+    from .services.notify import check_templates
+
+    problems = check_templates()
+    for problem in problems:
+        click.echo(problem)
+    if problems:
+        sys.exit(1)
+    click.echo("notify: all templates fit their channels")
+
+
+@notify_group.command("sweep")
+def notify_sweep() -> None:
+    """Queue notifications whose quiet hours or rate limit are over (run every few minutes)."""
+    from .services import notify, webhooks
+
+    click.echo(f"queued {notify.sweep()} notification(s) and {webhooks.sweep()} webhook(s)")

@@ -17,6 +17,12 @@ Decisions, in short:
   colour shift (Display P3, Adobe RGB) does not matter, and conversion would cost time per upload.
 - Sharpness is the variance of a Laplacian on a 512-px greyscale copy: cheap, and it only reacts to
   blur that is large relative to the whole picture, so a sharp but slightly soft 12-MP photo passes.
+  Calibration (a 1200×900 photo of printed text): sharp ≈ 4500, a page with only three lines ≈ 560,
+  the same after GaussianBlur(4) ≈ 22 and ≈ 3, a flat picture 0; threshold 60. Blur fails from about
+  σ 1.3 px of the 512-px copy: GaussianBlur(4) on pictures up to ~1600 px, (5-6) at 2000 px, (10) on a
+  12-MP original — where radius 4 still leaves text readable.
+- Memory: JPEGs are decoded at 1/2, 1/4 or 1/8 scale (libjpeg's draft), so a 12-MP photo costs ~3 MP.
+  Other formats are decoded whole; their size is capped by ``max_pixels`` from the header first.
 """
 
 from __future__ import annotations
@@ -325,7 +331,7 @@ def _process_image(data: bytes, fmt: str, limits: ImageLimits) -> Processed:
     """Decode as little as needed, shrink, judge legibility, then orient and re-encode."""
     img, orientation = _decode(data, fmt, limits)
     img = _flatten(_fit(_normalise_mode(img), limits.max_side))
-    small = _fit(img, SHARPNESS_SIDE, Image.Resampling.BOX)  # for the sharpness score and the thumbnail
+    small = _fit(img, SHARPNESS_SIDE, Image.Resampling.BOX, 1.0)  # for the sharpness score and the thumbnail
     warnings = _legibility(small, limits)
     if orientation in _TRANSPOSE:  # after shrinking: fewer pixels to move, same result
         img = img.transpose(_TRANSPOSE[orientation])
@@ -429,16 +435,18 @@ def _normalise_mode(im: Image.Image) -> Image.Image:
     return im.convert("RGB")  # CMYK, YCbCr, LAB, F ...
 
 
-def _fit(im: Image.Image, side: int, resample: Image.Resampling = Image.Resampling.BICUBIC) -> Image.Image:
+def _fit(im: Image.Image, side: int, resample: Image.Resampling = Image.Resampling.BICUBIC,
+         reducing_gap: float = 2.0) -> Image.Image:
     """Shrink so that the longest side is at most ``side`` (alpha-aware). Bicubic, not Lanczos: as
-    sharp to the eye for text, and a third cheaper on this hot path."""
+    sharp to the eye for text, and a third cheaper on this hot path. ``reducing_gap`` 1.0 box-reduces
+    by the whole integer factor first: fastest, good enough for a measuring copy."""
     size = _fitted(im.size, side)
     if size == im.size:
         return im
     factor = min(im.width // size[0], im.height // size[1])
     if im.mode in ("RGBA", "LA") and factor >= 2:
         im = _reduce_in_bands(im, factor)
-    return im.resize(size, resample, reducing_gap=2.0)
+    return im.resize(size, resample, reducing_gap=reducing_gap)
 
 
 def _reduce_in_bands(im: Image.Image, factor: int) -> Image.Image:
@@ -475,7 +483,7 @@ _LAPLACIAN = ImageFilter.Kernel((3, 3), (0, 1, 0, 1, -4, 1, 0, 1, 0), scale=1, o
 def sharpness(im: Image.Image) -> float:
     """Variance of a Laplacian of the greyscale image: high for crisp edges, near 0 for blur or a
     flat picture. Measured on a copy no larger than ``SHARPNESS_SIDE`` px, so it is cheap."""
-    grey = _fit(im, SHARPNESS_SIDE, Image.Resampling.BOX).convert("L")
+    grey = _fit(im, SHARPNESS_SIDE, Image.Resampling.BOX, 1.0).convert("L")
     edges = grey.filter(_LAPLACIAN)
     if min(edges.size) > 4:  # the filter leaves the border unfiltered
         edges = edges.crop((1, 1, edges.width - 1, edges.height - 1))

@@ -199,3 +199,48 @@ class Rating(db.Model):
 @sa_event.listens_for(AuditEvent, "before_delete")
 def _audit_is_append_only(mapper, connection, target) -> None:
     raise RuntimeError("the audit log is append-only")
+
+
+class SubscriptionConsent(db.Model):
+    """WeChat subscribe-message consents: each tap on 「允许」 allows one message of that template."""
+
+    __tablename__ = "subscription_consents"
+    __table_args__ = (UniqueConstraint("applicant_id", "event"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    applicant_id: Mapped[str] = mapped_column(ForeignKey("applicants.id"), nullable=False)
+    event: Mapped[str] = mapped_column(String(32), nullable=False)
+    remaining: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class Notification(db.Model):
+    """Outbox of messages to the family (and supervisors), written with the change that causes them."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), nullable=False, index=True)
+    event: Mapped[str] = mapped_column(String(32), nullable=False)
+    channel: Mapped[str] = mapped_column(String(16), nullable=False)  # wechat / sms / host / console
+    recipient: Mapped[str] = mapped_column(String(128), nullable=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    # Sent to the provider with every attempt, so a retry after a crash is not a second text.
+    idempotency_key: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending", index=True)  # pending/sent/dead
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    not_before: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class NotificationAttempt(db.Model):
+    """Each try to hand a notification to its channel, and what came back."""
+
+    __tablename__ = "notification_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"), nullable=False, index=True)
+    ok: Mapped[bool] = mapped_column(nullable=False)
+    detail: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)

@@ -40,3 +40,18 @@ def me():
     applicant = bearer_applicant()
     return jsonify({"id": applicant.id, "channel": applicant.channel.split(":")[0],
                     "phone": mask_phone(applicant.phone) if applicant.phone else None})
+
+
+@bp.post("/me/subscriptions")
+def subscriptions():
+    """The mini-program reports the subscribe-message templates the family just allowed (one each)."""
+    from marshmallow import Schema, fields, validate
+
+    from ..services import notify
+
+    class Consents(Schema):
+        events = fields.List(fields.String(validate=validate.OneOf(notify.EVENTS)), required=True,
+                             validate=validate.Length(min=1, max=10))
+
+    data = Consents().load(json_body())
+    return jsonify({"remaining": notify.record_consent(bearer_applicant(), data["events"])})

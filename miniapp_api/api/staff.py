@@ -135,3 +135,32 @@ def department_callback(department: str):
         raise ApiError(404, "work_item_not_found", "找不到该事项", "no such work item for this department")
     moved = staff.transition(f"callback:{department}", item, data["status"], data.get("reason"), data.get("missing"))
     return jsonify(presenters.work_item(moved))
+
+
+@bp.get("/staff/notifications/dead")
+def dead_letters():
+    """Messages that could not be delivered, for the window to re-send or call the family."""
+    from ..models import Case, Notification
+
+    user = current_staff()
+    if user.role not in ("window", "supervisor"):
+        raise ApiError(403, "forbidden", "无权查看", "only the window and supervisors see undelivered messages")
+    rows = db.session.scalars(db.select(Notification).join(Case, Notification.case_id == Case.id)
+                              .where(Case.region == user.region, Notification.status == "dead")
+                              .order_by(Notification.id)).all()
+    return jsonify({"notifications": [{"id": n.id, "event": n.event, "channel": n.channel, "attempts": n.attempts,
+                                       "last_error": n.last_error, "created_at": n.created_at.isoformat()} for n in rows]})
+
+
+@bp.post("/staff/notifications/<int:note_id>/resend")
+def resend(note_id: int):
+    from ..models import Case, Notification
+    from ..services import notify
+
+    user = current_staff()
+    note = db.session.get(Notification, note_id)
+    case = db.session.get(Case, note.case_id) if note else None
+    if note is None or case.region != user.region or user.role != "window" or note.status != "dead":
+        raise ApiError(404, "notification_not_found", "找不到该消息", "no such undelivered message")
+    notify.resend(note)
+    return jsonify({"id": note.id, "status": db.session.get(Notification, note_id).status})

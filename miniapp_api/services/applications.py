@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import deadlines, engine, rules, tracking
@@ -13,7 +14,7 @@ from ..domain.application_form import check_form
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Applicant, Case, QuestionnaireSession, WorkItem, utcnow
-from . import webhooks
+from . import notify, webhooks
 from .questionnaires import commit_session, dialog_for
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
@@ -79,12 +80,15 @@ def submit(session: QuestionnaireSession, applicant: Applicant, idempotency_key:
         case.work_items = [_work_item(m, now) for m in required]
         db.session.add(case)
         deliveries = webhooks.add_outbox(case)  # the department pushes go out only if the case exists
+        note = notify.add(case, "case_submitted")
         try:
             db.session.commit()
             webhooks.dispatch([d.id for d in deliveries])
+            notify.dispatch([note.id])
             return case, True
-        except IntegrityError:
+        except IntegrityError as exc:
             db.session.rollback()
+            current_app.logger.warning("submission conflict: %s", exc.orig)
             same_key = db.session.scalars(db.select(Case).filter_by(applicant_id=applicant.id,
                                                                     idempotency_key=idempotency_key)).first()
             if same_key is not None:

@@ -162,7 +162,7 @@ def request_sms_code(raw_phone: str) -> str:
     code = f"{secrets.randbelow(10**6):06d}"
     store.set(f"otp:code:{phone}", _code_hash(phone, code), config["OTP_TTL"])
     store.delete(f"otp:attempts:{phone}")
-    current_app.extensions["sms"].send(phone, "otp", {"code": code})
+    current_app.extensions["sms"].send(phone, "otp", {"code": code}, f"otp-{secrets.token_hex(8)}")
     return phone
 
 

@@ -15,6 +15,7 @@ from ..domain.vocabulary import load_vocabulary
 from ..errors import ApiError
 from ..extensions import db
 from ..models import AuditEvent, Case, StaffAccessLog, StaffUser, WorkItem, utcnow
+from . import notify
 from .questionnaires import dialog_for
 
 ROLES = ("department", "window", "supervisor")
@@ -114,12 +115,25 @@ def transition(actor: str, item: WorkItem, target: str, reason: str | None = Non
     db.session.add(AuditEvent(case_id=item.case_id, work_item_id=item.id, actor=actor, from_status=before,
                               to_status=target, reason=reason, detail={"missing": list(missing or [])}))
     try:
+        notes = _notifications(item, target)  # may flush the update: inside the same guard
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
         raise ApiError(409, "concurrent_update", "该事项刚被他人更新，请刷新后再操作",
                        "the item was changed by someone else; reload and retry") from None
+    notify.dispatch([n.id for n in notes])
     return item
+
+
+def _notifications(item: WorkItem, target: str) -> list:
+    """The family hears of what is missing, of each matter's end, and of the whole case's end."""
+    event = {"needs_supplement": "needs_supplement", "done": "matter_done", "rejected": "matter_rejected"}.get(target)
+    if event is None:
+        return []
+    notes = [notify.add(item.case, event, item)]
+    if target in workflow.FINAL and workflow.case_complete(w.status for w in item.case.work_items):
+        notes.append(notify.add(item.case, "case_complete"))
+    return notes
 
 
 def _waiting_for(item: WorkItem) -> list[str]:

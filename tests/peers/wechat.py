@@ -19,6 +19,8 @@ class WeChatPeer:
         self.tokens_issued = 0
         self.requests: list[tuple[str, dict]] = []
         self.fail_next = 0  # answer that many requests with HTTP 500
+        self.subscribe_messages: list[dict] = []  # accepted subscribe messages
+        self.refuse_subscribe = False  # answer 43101 (the user has not subscribed)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -72,6 +74,13 @@ class WeChatPeer:
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 peer.requests.append((url.path, {**query, **body}))
+                if url.path == "/cgi-bin/message/subscribe/send":
+                    if not query.get("access_token", "").startswith("token-"):
+                        return self._reply({"errcode": 40001, "errmsg": "invalid credential"})
+                    if peer.refuse_subscribe:
+                        return self._reply({"errcode": 43101, "errmsg": "user refuse to accept the msg"})
+                    peer.subscribe_messages.append(body)
+                    return self._reply({"errcode": 0, "errmsg": "ok"})
                 if url.path == "/wxa/business/getuserphonenumber":
                     if not query.get("access_token", "").startswith("token-"):
                         return self._reply({"errcode": 40001, "errmsg": "invalid credential"})

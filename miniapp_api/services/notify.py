@@ -1,0 +1,277 @@
+"""Telling the family, without being asked: case received, something missing, a matter done or
+refused, all done. Messages are written to an outbox in the same transaction as the change that
+causes them, then sent by the worker (or inline with no Redis), retried, and kept when hopeless.
+
+Channel: a WeChat subscribe message when the family consented to that template (one consent, one
+message), else SMS to the applicant's phone; host-app users get the host's signed webhook.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+import redis
+import requests
+from flask import current_app
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from rq import Queue, Retry
+from wechatpy.exceptions import WeChatClientException
+
+from ..domain.identity import mask_name
+from ..domain.tracking import display
+from ..domain.vocabulary import load_vocabulary
+from ..extensions import db
+from ..models import Applicant, Case, Notification, NotificationAttempt, SubscriptionConsent, WorkItem, utcnow
+from ..sms_providers import SmsError
+from .webhooks import sign
+
+EVENTS = ("case_submitted", "needs_supplement", "matter_done", "matter_rejected", "case_complete", "deadline_passed")
+QUEUE = "notifications"
+CHINA = dt.timezone(dt.timedelta(hours=8))
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "notify"
+WECHAT_LIMITS = {"thing": 20, "character_string": 32, "phrase": 5, "number": 32, "time": 32, "date": 32}
+
+_env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=False, undefined=StrictUndefined,
+                   keep_trailing_newline=False)
+
+
+class SendFailed(Exception):
+    """Raised inside the job so that rq retries it."""
+
+
+# --- Rendering ------------------------------------------------------------------------------------
+
+def render_text(event: str, channel: str, context: dict[str, Any]) -> str:
+    return _env.get_template(f"{event}.{channel}.j2").render(**context).strip()
+
+
+def render_wechat(event: str, context: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """``key=value`` lines become subscribe-message data, each value cut to its field type's limit."""
+    data = {}
+    for line in render_text(event, "wechat", context).splitlines():
+        key, _, value = line.partition("=")
+        kind = key.rstrip("0123456789")
+        limit = WECHAT_LIMITS.get(kind, 20)
+        data[key] = {"value": value if len(value) <= limit else value[: limit - 1] + "…"}
+    return data
+
+
+def context_for(case: Case, item: WorkItem | None = None) -> dict[str, Any]:
+    """Minimal personal data: a masked name, the tracking code, matter names; never ID numbers."""
+    vocab = load_vocabulary()
+    name = (case.form.get("deceased") or {}).get("name", "")
+    places = [t["name"] for t in case.checklist.get("trips", [])]
+    ctx: dict[str, Any] = {"code": display(case.tracking_code), "deceased": mask_name(name), "trips": "、".join(places)}
+    if item is not None:
+        matter = next((m for m in case.checklist["matters"] if m["id"] == item.matter_id), None)
+        names = {m: vocab.materials[m]["name"] for m in vocab.materials}
+        ctx.update(matter=(matter or {}).get("name", item.matter_id), reason=item.reason or "",
+                   department=vocab.departments[item.department]["name"],
+                   missing="、".join(names.get(m, m) for m in item.missing))
+    return ctx
+
+
+# --- Writing to the outbox ---------------------------------------------------------------------------
+
+def add(case: Case, event: str, item: WorkItem | None = None) -> Notification:
+    """One message for this event to the case's applicant, on the channel they can receive (caller commits)."""
+    config = current_app.config
+    if case.id is None:
+        db.session.flush()  # a new case: give it its id inside the same transaction
+    applicant = db.session.get(Applicant, case.applicant_id)
+    context = context_for(case, item)
+    phone = (case.form.get("applicant") or {}).get("phone") or (applicant.phone if applicant else None)
+    template_id = config["NOTIFY_WECHAT_TEMPLATES"].get(event)
+    host = applicant.channel.split(":", 1)[1] if applicant and applicant.channel.startswith("host:") else None
+    if applicant and applicant.channel == "wechat" and template_id and _use_consent(applicant.id, event):
+        channel, recipient = "wechat", applicant.channel_user_id
+        payload = {"template_id": template_id, "data": render_wechat(event, context)}
+    elif host and config["HOST_CHANNELS"].get(host, {}).get("notify_url"):
+        channel, recipient = "host", f"{host}:{applicant.channel_user_id}"
+        payload = {"text": render_text(event, "host", context)}
+    elif phone:
+        channel, recipient = "sms", phone
+        payload = {"text": render_text(event, "sms", context), "params": context}
+    else:
+        channel, recipient = "console", f"case:{case.id}"
+        payload = {"text": render_text(event, "sms", context)}
+    note = Notification(case_id=case.id, event=event, channel=channel, recipient=recipient, payload=payload,
+                        idempotency_key=f"n-{secrets.token_hex(16)}", not_before=_not_before(channel, event, recipient))
+    db.session.add(note)
+    return note
+
+
+def _use_consent(applicant_id: str, event: str) -> bool:
+    consent = db.session.scalars(db.select(SubscriptionConsent).filter_by(applicant_id=applicant_id, event=event)).first()
+    if consent is None or consent.remaining < 1:
+        return False
+    consent.remaining -= 1
+    return True
+
+
+def _not_before(channel: str, event: str, recipient: str) -> dt.datetime:
+    """SMS waits out the quiet hours (unless urgent) and the per-phone hourly limit."""
+    now = utcnow()
+    if channel != "sms":
+        return now
+    config = current_app.config
+    start, end = config["NOTIFY_QUIET_HOURS"]
+    local = now.astimezone(CHINA)
+    quiet = (local.hour >= start or local.hour < end) if start > end else (start <= local.hour < end)
+    if quiet and event not in config["NOTIFY_URGENT_EVENTS"]:
+        wake = local.replace(hour=end, minute=0, second=0, microsecond=0)
+        if wake <= local:
+            wake += dt.timedelta(days=1)
+        return wake.astimezone(dt.UTC)
+    count = current_app.extensions["store"].incr(f"sms-hour:{recipient}", 3600)
+    if count > config["NOTIFY_MAX_SMS_PER_PHONE_PER_HOUR"]:
+        return now + dt.timedelta(hours=1)
+    return now
+
+
+def record_consent(applicant: Applicant, events: list[str]) -> dict[str, int]:
+    for event in events:
+        consent = db.session.scalars(db.select(SubscriptionConsent).filter_by(applicant_id=applicant.id, event=event)).first()
+        if consent is None:
+            consent = SubscriptionConsent(applicant_id=applicant.id, event=event, remaining=0)
+            db.session.add(consent)
+        consent.remaining += 1
+    db.session.commit()
+    rows = db.session.scalars(db.select(SubscriptionConsent).filter_by(applicant_id=applicant.id)).all()
+    return {r.event: r.remaining for r in rows}
+
+
+# --- Sending --------------------------------------------------------------------------------------
+
+def dispatch(ids: list[int]) -> None:
+    """Queue on Redis; with no Redis (dev server) send inline now. Deferred ones wait for the sweep."""
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        for note_id in ids:
+            try:
+                attempt(note_id)
+            except SendFailed:
+                pass
+        return
+    intervals = current_app.config["NOTIFY_RETRY_INTERVALS"]
+    try:
+        queue = Queue(QUEUE, connection=redis.Redis.from_url(url))
+        for note_id in ids:
+            queue.enqueue("miniapp_api.jobs.send_notification", note_id, job_id=f"notification-{note_id}-{time.time_ns()}",
+                          retry=Retry(max=len(intervals), interval=intervals))
+    except redis.RedisError:
+        current_app.logger.warning("redis unavailable; %d notification(s) wait for the sweep", len(ids))
+
+
+def attempt(note_id: int) -> bool:
+    """One try. True when sent (now or before) or deferred; raises SendFailed to be retried."""
+    note = db.session.get(Notification, note_id)
+    if note is None or note.status != "pending":
+        return True
+    not_before = note.not_before if note.not_before.tzinfo else note.not_before.replace(tzinfo=dt.UTC)
+    if not_before > utcnow():
+        return True  # quiet hours or rate limit: the sweep sends it later
+    note.attempts += 1
+    try:
+        _send(note)
+        ok, detail, retryable = True, None, False
+    except SmsError as exc:
+        ok, detail, retryable = False, f"{exc.code}: {exc}", exc.retryable
+    except WeChatClientException as exc:
+        ok, detail, retryable = False, f"wechat {exc.errcode}", exc.errcode in (-1, 45009)
+    except requests.RequestException as exc:
+        ok, detail, retryable = False, type(exc).__name__, True
+    db.session.add(NotificationAttempt(notification_id=note.id, ok=ok, detail=detail))
+    if ok:
+        note.status, note.sent_at, note.last_error = "sent", utcnow(), None
+        db.session.commit()
+        return True
+    note.last_error = detail
+    if not retryable or note.attempts > len(current_app.config["NOTIFY_RETRY_INTERVALS"]):
+        note.status = "dead"  # staff see it and can re-send
+        db.session.commit()
+        return False
+    db.session.commit()
+    raise SendFailed(detail)
+
+
+def _send(note: Notification) -> None:
+    if note.channel == "wechat":
+        client = current_app.extensions["wechat"]
+        client.wxa.send_subscribe_message(note.recipient, note.payload["template_id"], note.payload["data"],
+                                          page=current_app.config["NOTIFY_WECHAT_PAGE"])
+    elif note.channel == "sms":
+        provider = current_app.extensions["sms"]
+        template = current_app.config["NOTIFY_SMS_TEMPLATES"].get(note.event, note.event)
+        params = {k: str(v) for k, v in note.payload.get("params", {}).items()}
+        provider.send(note.recipient, template, params or {"text": note.payload["text"]}, note.idempotency_key)
+    elif note.channel == "host":
+        host, _, user = note.recipient.partition(":")
+        settings = current_app.config["HOST_CHANNELS"][host]
+        body = json.dumps({"user": user, "text": note.payload["text"], "id": note.idempotency_key},
+                          ensure_ascii=False).encode()
+        stamp = str(int(time.time()))
+        response = requests.post(settings["notify_url"], data=body, timeout=10, headers={
+            "Content-Type": "application/json", "X-Timestamp": stamp,
+            "X-Signature": sign(settings.get("secret", ""), stamp, body), "Idempotency-Key": note.idempotency_key})
+        response.raise_for_status()
+    else:
+        current_app.logger.info("notification %s (%s): %s", note.id, note.event, note.payload["text"])
+
+
+def sweep() -> int:
+    now = utcnow()
+    rows = db.session.scalars(db.select(Notification).filter_by(status="pending")).all()
+    due = [n.id for n in rows if (n.not_before if n.not_before.tzinfo else n.not_before.replace(tzinfo=dt.UTC)) <= now]
+    dispatch(due)
+    return len(due)
+
+
+def resend(note: Notification) -> Notification:
+    note.status, note.attempts, note.not_before = "pending", 0, utcnow()
+    db.session.commit()
+    dispatch([note.id])
+    return note
+
+
+def check_templates() -> list[str]:
+    """Problems with the templates: a missing SMS text, too long for SMS, a WeChat field over its limit."""
+    from flask import current_app as app
+
+    vocab = load_vocabulary()
+    longest = lambda names: max(names, key=len)  # noqa: E731
+    materials = sorted((m["name"] for m in vocab.materials.values()), key=len, reverse=True)[:3]
+    sample = {"code": "7KQ2M-9XH4P", "deceased": "欧阳**", "trips": "、".join(p["name"] for p in vocab.places.values()),
+              "matter": longest([m["name"] for m in vocab.matters.values()]), "missing": "、".join(materials),
+              "reason": "材料与系统记录不一致，请携带原件到窗口核对", "department": "住房公积金中心"}
+    problems = []
+    limit = app.config["NOTIFY_SMS_MAX_CHARS"]
+    for event in EVENTS:
+        for channel in ("sms", "wechat", "host"):
+            path = TEMPLATES / f"{event}.{channel}.j2"
+            if not path.exists():
+                if channel == "sms":
+                    problems.append(f"{path.name}: missing (SMS is every event's fallback)")
+                continue
+            try:
+                text = render_text(event, channel, sample)
+            except Exception as exc:  # an unknown variable is a template bug (and maybe personal data)
+                problems.append(f"{path.name}: {exc}")
+                continue
+            if channel == "sms" and len(text) > limit:
+                problems.append(f"{path.name}: {len(text)} characters with the longest values, limit {limit}")
+            if channel == "wechat":
+                empty = render_text(event, channel, {k: "" for k in sample})
+                for line in empty.splitlines():
+                    key, _, value = line.partition("=")
+                    kind = key.rstrip("0123456789")
+                    if kind not in WECHAT_LIMITS:
+                        problems.append(f"{path.name}: unknown subscribe-message field type {key!r}")
+                    elif len(value) > WECHAT_LIMITS[kind]:
+                        problems.append(f"{path.name}: fixed text of {key} is over {WECHAT_LIMITS[kind]} characters")
+    return problems
