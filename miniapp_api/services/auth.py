@@ -20,6 +20,7 @@ from ..domain.identity import IdentityError, mobile
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Applicant
+from ..sms_providers import SmsError
 
 TOKEN_SALT = "applicant-token"
 WECHAT_INVALID_CODE = (40029, 40163, 40226)  # invalid, already used, high-risk user
@@ -162,7 +163,15 @@ def request_sms_code(raw_phone: str) -> str:
     code = f"{secrets.randbelow(10**6):06d}"
     store.set(f"otp:code:{phone}", _code_hash(phone, code), config["OTP_TTL"])
     store.delete(f"otp:attempts:{phone}")
-    current_app.extensions["sms"].send(phone, "otp", {"code": code}, f"otp-{secrets.token_hex(8)}")
+    template = config["NOTIFY_SMS_TEMPLATES"].get("otp", "otp")
+    try:
+        current_app.extensions["sms"].send(phone, template, {"code": code}, f"otp-{secrets.token_hex(8)}")
+    except SmsError as exc:
+        store.delete(f"otp:cooldown:{phone}")  # nothing was sent: let them try again at once
+        store.delete(f"otp:code:{phone}")
+        current_app.logger.warning("otp sms failed: %s", exc.code)
+        raise ApiError(503, "sms_unavailable", "短信暂时发送失败，请稍后再试",
+                       "the text message could not be sent; try again shortly") from None
     return phone
 
 

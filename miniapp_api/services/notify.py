@@ -176,7 +176,16 @@ def attempt(note_id: int) -> bool:
     not_before = note.not_before if note.not_before.tzinfo else note.not_before.replace(tzinfo=dt.UTC)
     if not_before > utcnow():
         return True  # quiet hours or rate limit: the sweep sends it later
-    note.attempts += 1
+    # Claim it first: if this process dies during the send, nobody sends it again blindly (providers
+    # do not de-duplicate); the sweep hands such a message to staff instead.
+    claimed = db.session.execute(db.update(Notification).where(Notification.id == note.id,
+                                                               Notification.status == "pending")
+                                 .values(status="sending", attempts=Notification.attempts + 1,
+                                         not_before=utcnow()))  # while sending, not_before is the claim time
+    db.session.commit()
+    if claimed.rowcount != 1:
+        return True  # another worker has it
+    db.session.refresh(note)
     try:
         _send(note)
         ok, detail, retryable = True, None, False
@@ -196,6 +205,7 @@ def attempt(note_id: int) -> bool:
         note.status = "dead"  # staff see it and can re-send
         db.session.commit()
         return False
+    note.status = "pending"
     db.session.commit()
     raise SendFailed(detail)
 
@@ -224,8 +234,14 @@ def _send(note: Notification) -> None:
         current_app.logger.info("notification %s (%s): %s", note.id, note.event, note.payload["text"])
 
 
-def sweep() -> int:
+def sweep(stuck_after: dt.timedelta = dt.timedelta(minutes=5)) -> int:
+    """Queue what is due; a message left "sending" by a dead worker goes to staff, never re-sent blindly."""
     now = utcnow()
+    for note in db.session.scalars(db.select(Notification).filter_by(status="sending")).all():
+        started = note.not_before
+        if (started if started.tzinfo else started.replace(tzinfo=dt.UTC)) < now - stuck_after:
+            note.status, note.last_error = "dead", "interrupted while sending; it may have been delivered"
+    db.session.commit()
     rows = db.session.scalars(db.select(Notification).filter_by(status="pending")).all()
     due = [n.id for n in rows if (n.not_before if n.not_before.tzinfo else n.not_before.replace(tzinfo=dt.UTC)) <= now]
     dispatch(due)
