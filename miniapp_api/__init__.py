@@ -58,6 +58,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     for module in (regions, questionnaires, auth, applications, uploads, family, staff):
         app.register_blueprint(module.bp, url_prefix="/api/v1")
+    from .web import init_web
+
+    init_web(app)
     register_error_handlers(app)
     return app
 
