@@ -12,7 +12,6 @@ from typing import Any
 import jwt
 import requests
 from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 from wechatpy.exceptions import WeChatClientException
 
@@ -21,27 +20,18 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import Applicant
 from ..sms_providers import SmsError
+from . import tokens
 
 TOKEN_SALT = "applicant-token"
 WECHAT_INVALID_CODE = (40029, 40163, 40226)  # invalid, already used, high-risk user
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=TOKEN_SALT)
-
-
 def issue_token(applicant: Applicant) -> dict[str, Any]:
-    max_age = current_app.config["TOKEN_MAX_AGE"]
-    return {"token": _serializer().dumps({"a": applicant.id}), "token_type": "Bearer", "expires_in": max_age}
+    return tokens.issue(TOKEN_SALT, {"a": applicant.id}, current_app.config["TOKEN_MAX_AGE"])
 
 
 def applicant_from_token(token: str) -> Applicant:
-    try:
-        data = _serializer().loads(token, max_age=current_app.config["TOKEN_MAX_AGE"])
-    except SignatureExpired:
-        raise ApiError(401, "token_expired", "登录已过期，请重新登录", "the sign-in has expired; sign in again") from None
-    except BadSignature:
-        raise ApiError(401, "token_invalid", "登录凭证无效，请重新登录", "the token is not valid; sign in again") from None
+    data = tokens.read(TOKEN_SALT, token, current_app.config["TOKEN_MAX_AGE"])
     applicant = db.session.get(Applicant, data.get("a", ""))
     if applicant is None:
         raise ApiError(401, "token_invalid", "登录凭证无效，请重新登录", "the token is not valid; sign in again")

@@ -15,11 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import redis
 import requests
 from flask import current_app
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from rq import Queue, Retry
 from wechatpy.exceptions import WeChatClientException
 
 from ..domain.identity import mask_name
@@ -28,6 +26,7 @@ from ..domain.vocabulary import load_vocabulary
 from ..extensions import db
 from ..models import Applicant, Case, Notification, NotificationAttempt, SubscriptionConsent, WorkItem, utcnow
 from ..sms_providers import SmsError
+from . import queueing
 from .webhooks import sign
 
 EVENTS = ("case_submitted", "needs_supplement", "matter_done", "matter_rejected", "case_complete", "deadline_passed")
@@ -40,8 +39,7 @@ _env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=False, un
                    keep_trailing_newline=False)
 
 
-class SendFailed(Exception):
-    """Raised inside the job so that rq retries it."""
+SendFailed = queueing.RetryLater
 
 
 # --- Rendering ------------------------------------------------------------------------------------
@@ -150,22 +148,8 @@ def record_consent(applicant: Applicant, events: list[str]) -> dict[str, int]:
 
 def dispatch(ids: list[int]) -> None:
     """Queue on Redis; with no Redis (dev server) send inline now. Deferred ones wait for the sweep."""
-    url = current_app.config.get("REDIS_URL")
-    if not url:
-        for note_id in ids:
-            try:
-                attempt(note_id)
-            except SendFailed:
-                pass
-        return
-    intervals = current_app.config["NOTIFY_RETRY_INTERVALS"]
-    try:
-        queue = Queue(QUEUE, connection=redis.Redis.from_url(url))
-        for note_id in ids:
-            queue.enqueue("miniapp_api.jobs.send_notification", note_id, job_id=f"notification-{note_id}-{time.time_ns()}",
-                          retry=Retry(max=len(intervals), interval=intervals))
-    except redis.RedisError:
-        current_app.logger.warning("redis unavailable; %d notification(s) wait for the sweep", len(ids))
+    queueing.dispatch(QUEUE, "miniapp_api.jobs.send_notification", ids, current_app.config["NOTIFY_RETRY_INTERVALS"],
+                      attempt)
 
 
 def attempt(note_id: int) -> bool:

@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Any
 
 from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -15,7 +14,7 @@ from ..domain.vocabulary import load_vocabulary
 from ..errors import ApiError
 from ..extensions import db
 from ..models import AuditEvent, Case, StaffAccessLog, StaffUser, WorkItem, utcnow
-from . import notify
+from . import notify, tokens
 from .questionnaires import dialog_for
 
 ROLES = ("department", "window", "supervisor")
@@ -37,10 +36,6 @@ def create(username: str, password: str, name: str, role: str, region: str, depa
     return user
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=TOKEN_SALT)
-
-
 def sign_in(username: str, password: str) -> dict[str, Any]:
     store = current_app.extensions["store"]
     if store.incr(f"staff-login:{username}", 900) > 10:
@@ -49,18 +44,12 @@ def sign_in(username: str, password: str) -> dict[str, Any]:
     if user is None or not user.active or not check_password_hash(user.password_hash, password):
         raise ApiError(401, "bad_credentials", "用户名或密码不正确", "wrong username or password")
     store.delete(f"staff-login:{username}")
-    max_age = current_app.config["STAFF_TOKEN_MAX_AGE"]
-    return {"token": _serializer().dumps({"s": user.id}), "token_type": "Bearer", "expires_in": max_age,
-            "role": user.role, "region": user.region, "department": user.department}
+    token = tokens.issue(TOKEN_SALT, {"s": user.id}, current_app.config["STAFF_TOKEN_MAX_AGE"])
+    return {**token, "role": user.role, "region": user.region, "department": user.department}
 
 
 def from_token(token: str) -> StaffUser:
-    try:
-        data = _serializer().loads(token, max_age=current_app.config["STAFF_TOKEN_MAX_AGE"])
-    except SignatureExpired:
-        raise ApiError(401, "token_expired", "登录已过期，请重新登录", "the sign-in has expired") from None
-    except BadSignature:
-        raise ApiError(401, "token_invalid", "登录凭证无效", "the token is not valid") from None
+    data = tokens.read(TOKEN_SALT, token, current_app.config["STAFF_TOKEN_MAX_AGE"])
     user = db.session.get(StaffUser, data.get("s"))
     if user is None or not user.active:
         raise ApiError(401, "token_invalid", "登录凭证无效", "the token is not valid")
@@ -158,3 +147,72 @@ def supervision(user: StaffUser, now: dt.datetime | None = None) -> dict[str, li
 
 def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)  # SQLite hands back naive UTC
+
+
+# --- The window console (/console): working order, search, undelivered messages ----------------------
+
+def is_overdue(item: WorkItem, now: dt.datetime | None = None) -> bool:
+    return item.status in workflow.OPEN and item.due_at is not None and _aware(item.due_at) < (now or utcnow())
+
+
+def work_order(items: list[WorkItem], now: dt.datetime | None = None) -> list[WorkItem]:
+    """What to pick up first: items needing supplements and overdue ones, then new (submitted) ones, then the
+    rest of the open ones; finished ones last; each group by due date (none last), then by age."""
+    now = now or utcnow()
+    never = dt.datetime.max.replace(tzinfo=dt.UTC)
+
+    def key(item: WorkItem) -> tuple:
+        if item.status == "needs_supplement" or is_overdue(item, now):
+            group = 0
+        elif item.status == "submitted":
+            group = 1
+        else:
+            group = 2 if item.status in workflow.OPEN else 3
+        return group, _aware(item.due_at) if item.due_at else never, item.id
+
+    return sorted(items, key=key)
+
+
+SEARCH_LIMIT = 50
+
+
+def search(user: StaffUser, text: str) -> list[Case]:
+    """Cases this person works on matching a tracking code, a name (deceased, applicant or proxy; part of it),
+    or the last 4-6 characters of an ID number. Each match is logged as a read of personal data."""
+    text = " ".join((text or "").split())
+    if not text or len(text) > 50 or user.role == "supervisor":
+        return []
+    query = db.select(Case).where(Case.region == user.region).order_by(Case.submitted_at.desc(), Case.id.desc())
+    if user.role == "department":
+        query = query.where(Case.id.in_(db.select(WorkItem.case_id).where(WorkItem.department == user.department)))
+    code = tracking.normalise(text)
+    if code:
+        found = list(db.session.scalars(query.where(Case.tracking_code == code)))
+    else:
+        tail = text.upper()
+        is_tail = 4 <= len(tail) <= 6 and tail[:-1].isdigit() and (tail[-1].isdigit() or tail[-1] == "X")
+        found = []
+        for case in db.session.scalars(query):
+            people = [case.form.get(k) or {} for k in ("deceased", "applicant", "proxy")]
+            people = [p for p in people if isinstance(p, dict)]
+            if is_tail:
+                hit = any(str(p.get("id_number") or "").upper().endswith(tail) for p in people)
+            else:
+                hit = any(text in str(p.get("name") or "") for p in people)
+            if hit:
+                found.append(case)
+                if len(found) >= SEARCH_LIMIT:
+                    break
+    for case in found:
+        db.session.add(StaffAccessLog(staff_id=user.id, case_id=case.id, what="search"))
+    db.session.commit()
+    return found
+
+
+def dead_notifications(user: StaffUser) -> list:
+    """Messages to families of this person's region that could not be delivered (for re-sending or a call)."""
+    from ..models import Notification
+
+    return list(db.session.scalars(db.select(Notification).join(Case, Notification.case_id == Case.id)
+                                   .where(Case.region == user.region, Notification.status == "dead")
+                                   .order_by(Notification.id)))

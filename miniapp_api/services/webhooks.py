@@ -14,19 +14,17 @@ import hmac
 import json
 import time
 
-import redis
 import requests
 from flask import current_app
-from rq import Queue, Retry
 
 from ..extensions import db
 from ..models import Case, WebhookDelivery, utcnow
+from . import queueing
 
 QUEUE = "webhooks"
 
 
-class DeliveryFailed(Exception):
-    """Raised inside the job so that rq schedules the next retry."""
+DeliveryFailed = queueing.RetryLater
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -55,22 +53,8 @@ def add_outbox(case: Case) -> list[WebhookDelivery]:
 
 def dispatch(delivery_ids: list[int]) -> None:
     """Queue the deliveries on Redis; without Redis (dev server) try each once, inline."""
-    url = current_app.config.get("REDIS_URL")
-    if not url:
-        for delivery_id in delivery_ids:
-            try:
-                attempt(delivery_id)
-            except DeliveryFailed:
-                pass  # stays pending for `flask webhooks sweep`
-        return
-    intervals = current_app.config["WEBHOOK_RETRY_INTERVALS"]
-    try:
-        queue = Queue(QUEUE, connection=redis.Redis.from_url(url))
-        for delivery_id in delivery_ids:
-            queue.enqueue("miniapp_api.jobs.deliver_webhook", delivery_id, job_id=f"webhook-{delivery_id}",
-                          retry=Retry(max=len(intervals), interval=intervals))
-    except redis.RedisError:
-        current_app.logger.warning("redis unavailable; %d webhook(s) wait for the sweep", len(delivery_ids))
+    queueing.dispatch(QUEUE, "miniapp_api.jobs.deliver_webhook", delivery_ids,
+                      current_app.config["WEBHOOK_RETRY_INTERVALS"], attempt)
 
 
 def attempt(delivery_id: int) -> bool:
