@@ -58,11 +58,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     for module in (regions, questionnaires, auth, applications, uploads, family, staff):
         app.register_blueprint(module.bp, url_prefix="/api/v1")
-    from .api import health
+    from .api import health, openapi
     from .logs import init_logging
     from .web import init_web
 
     app.register_blueprint(health.bp)
+    app.register_blueprint(openapi.bp, url_prefix="/api/v1")
     init_web(app)
     init_logging(app)
     register_error_handlers(app)

@@ -23,14 +23,15 @@ SECURITY_HEADERS = {
 
 
 def init_web(app: Flask) -> None:
-    from ..api import applications, auth, family, health, questionnaires, regions, staff, uploads
+    from ..api import applications, auth, family, health, openapi, questionnaires, regions, staff, uploads
     from . import console, h5
 
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.config.setdefault("SESSION_COOKIE_SECURE", not app.debug and not app.testing)
     csrf.init_app(app)
-    for bp in (regions.bp, questionnaires.bp, auth.bp, applications.bp, uploads.bp, family.bp, staff.bp, health.bp):
+    for bp in (regions.bp, questionnaires.bp, auth.bp, applications.bp, uploads.bp, family.bp, staff.bp, health.bp,
+               openapi.bp):
         csrf.exempt(bp)  # the JSON API uses bearer tokens and resume secrets, not cookies
     app.register_blueprint(console.bp, url_prefix="/console")
     app.register_blueprint(h5.bp, url_prefix="/h5")

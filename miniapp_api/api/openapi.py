@@ -1,0 +1,155 @@
+"""The OpenAPI 3 description of /api/v1, built with apispec from the marshmallow schemas the
+endpoints really parse with, plus one table of operations below. A test checks that every route
+of the API appears here, so the description cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, jsonify, render_template_string
+
+from . import schemas
+from .family import RatingBody, StatusLookup
+from .staff import CallbackBody, StaffSignIn, Transition
+
+bp = Blueprint("openapi", __name__)
+
+ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
+    "type": "object", "required": ["code", "message", "message_en", "fields"],
+    "properties": {"code": {"type": "string", "description": "machine-readable, e.g. validation_error"},
+                   "message": {"type": "string", "description": "Chinese, for the family"},
+                   "message_en": {"type": "string"},
+                   "fields": {"type": "object", "description": "field path -> messages"}}}}}
+OBJECT = {"type": "object", "additionalProperties": True}
+BINARY = {"type": "string", "format": "binary"}
+
+# (method, path, summary, request body schema or None, success status, security, extra parameters)
+APPLICANT, SECRET, STAFF, HMAC = "bearerApplicant", "resumeSecret", "bearerStaff", "departmentSignature"
+OPERATIONS: list[tuple[str, str, str, Any, int, list[str]]] = [
+    ("get", "/regions", "The five regions", None, 200, []),
+    ("get", "/regions/{region}/dialog", "A region's whole dialog (questions, options, conditions, matters)", None, 200, []),
+    ("post", "/questionnaires", "Start a questionnaire (signed in or anonymous)", "StartQuestionnaire", 201, [APPLICANT]),
+    ("get", "/questionnaires/{session_id}", "Current question, answers, facts, progress", None, 200, [SECRET, APPLICANT]),
+    ("post", "/questionnaires/{session_id}/answers", "Answer or change an answer", "Answer", 200, [SECRET, APPLICANT]),
+    ("post", "/questionnaires/{session_id}/back", "Step back one question", None, 200, [SECRET, APPLICANT]),
+    ("post", "/questionnaires/{session_id}/claim", "Make an anonymous questionnaire mine", None, 200, [APPLICANT]),
+    ("get", "/questionnaires/{session_id}/checklist", "The tailored checklist (CONTRACT.md)", None, 200, [SECRET, APPLICANT]),
+    ("get", "/questionnaires/{session_id}/form", "The one form: draft, pre-filled facts, problems", None, 200,
+     [SECRET, APPLICANT]),
+    ("put", "/questionnaires/{session_id}/form", "Save the draft form", "ApplicationForm", 200, [SECRET, APPLICANT]),
+    ("post", "/questionnaires/{session_id}/submit", "Submit (header Idempotency-Key)", None, 201, [APPLICANT]),
+    ("get", "/questionnaires/{session_id}/materials", "Materials to upload, with pages and what is missing", None, 200,
+     [SECRET, APPLICANT]),
+    ("post", "/questionnaires/{session_id}/materials/{material_id}/pages", "Upload pages (multipart field 'file')",
+     "upload", 201, [SECRET, APPLICANT]),
+    ("get", "/questionnaires/{session_id}/pages/{page_id}", "A page (?size=thumb)", None, 200, [SECRET, APPLICANT]),
+    ("put", "/questionnaires/{session_id}/pages/{page_id}", "Replace a page (multipart field 'file')", "upload", 200,
+     [SECRET, APPLICANT]),
+    ("delete", "/questionnaires/{session_id}/pages/{page_id}", "Delete a page", None, 204, [SECRET, APPLICANT]),
+    ("post", "/auth/wechat", "Mini-program sign-in (wx.login code, optional getPhoneNumber code)", "WechatSignIn", 200, []),
+    ("post", "/auth/host", "Host-app (湘易办-style) signed assertion", "HostSignIn", 200, []),
+    ("post", "/auth/sms/code", "Send an SMS sign-in code", "SmsCodeRequest", 202, []),
+    ("post", "/auth/sms/verify", "Sign in with the SMS code", "SmsVerify", 200, []),
+    ("get", "/me", "Who am I", None, 200, [APPLICANT]),
+    ("post", "/me/subscriptions", "Record WeChat subscribe-message consents", OBJECT, 200, [APPLICANT]),
+    ("get", "/cases/{code}", "My case (numbers masked)", None, 200, [APPLICANT]),
+    ("get", "/cases/{code}/application.{fmt}", "The printable application (pdf or html)", None, 200, [APPLICANT]),
+    ("post", "/cases/{code}/items/{item_id}/supplied", "The family supplied what was missing", None, 200, [APPLICANT]),
+    ("post", "/cases/{code}/rating", "好差评, once per completed case", "RatingBody", 201, [APPLICANT]),
+    ("post", "/status", "Public progress lookup (tracking code + phone's last four digits; rate limited)",
+     "StatusLookup", 200, []),
+    ("post", "/staff/auth", "Staff sign-in", "StaffSignIn", 200, []),
+    ("get", "/staff/work-items", "My work queue (?status=)", None, 200, [STAFF]),
+    ("get", "/staff/cases/{code}", "A case (reads are logged)", None, 200, [STAFF]),
+    ("get", "/staff/cases/{code}/pages/{page_id}", "A document photo of the case (logged)", None, 200, [STAFF]),
+    ("post", "/staff/work-items/{item_id}/transitions", "Move a work item", "Transition", 200, [STAFF]),
+    ("get", "/staff/supervision", "Overdue and due-soon items", None, 200, [STAFF]),
+    ("get", "/staff/ratings", "Ratings per department", None, 200, [STAFF]),
+    ("get", "/staff/notifications/dead", "Undelivered notifications", None, 200, [STAFF]),
+    ("post", "/staff/notifications/{note_id}/resend", "Re-send an undelivered notification", None, 200, [STAFF]),
+    ("post", "/callbacks/{department}", "A department system reports a result", "CallbackBody", 200, [HMAC]),
+]
+SCHEMAS = {"StartQuestionnaire": schemas.StartQuestionnaire, "Answer": schemas.Answer,
+           "ApplicationForm": schemas.ApplicationForm, "WechatSignIn": schemas.WechatSignIn,
+           "HostSignIn": schemas.HostSignIn, "SmsCodeRequest": schemas.SmsCodeRequest, "SmsVerify": schemas.SmsVerify,
+           "RatingBody": RatingBody, "StatusLookup": StatusLookup, "StaffSignIn": StaffSignIn, "Transition": Transition,
+           "CallbackBody": CallbackBody}
+
+
+def _answer_value_field(converter, field, **kwargs) -> dict:
+    """Answers are true/false, a string, or a list of strings."""
+    if isinstance(field, schemas.AnswerValue):
+        return {"oneOf": [{"type": "boolean"}, {"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+    return {}
+
+
+@lru_cache(maxsize=1)
+def spec() -> dict[str, Any]:
+    plugin = MarshmallowPlugin()
+    doc = APISpec(title="公民身后“一件事一次办” API", version="1", openapi_version="3.0.3", plugins=[plugin],
+                  info={"description": "One guided conversation, one application, one visit. Errors always have the "
+                                       "shape of the Error schema with a 4xx status."},
+                  servers=[{"url": "/api/v1"}])
+    plugin.converter.add_attribute_function(_answer_value_field)
+    doc.components.schema("Error", ERROR)
+    for name, schema in SCHEMAS.items():
+        doc.components.schema(name, schema=schema)
+    doc.components.security_scheme(APPLICANT, {"type": "http", "scheme": "bearer", "description": "from /auth/*"})
+    doc.components.security_scheme(STAFF, {"type": "http", "scheme": "bearer", "description": "from /staff/auth"})
+    doc.components.security_scheme(SECRET, {"type": "apiKey", "in": "header", "name": "X-Resume-Secret"})
+    doc.components.security_scheme(HMAC, {"type": "apiKey", "in": "header", "name": "X-Signature",
+                                          "description": "hex HMAC-SHA256 of `X-Timestamp` + '.' + body"})
+    paths: dict[str, dict[str, Any]] = {}
+    for method, path, summary, body, status, security in OPERATIONS:
+        operation: dict[str, Any] = {
+            "summary": summary,
+            "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+                           for p in _path_params(path)],
+            "responses": {str(status): {"description": "success", "content": {"application/json": {"schema": OBJECT}}},
+                          "4XX": {"description": "a clear error", "content": {"application/json": {
+                              "schema": {"$ref": "#/components/schemas/Error"}}}}},
+        }
+        if security:
+            operation["security"] = [{name: []} for name in security]
+        if body == "upload":
+            operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "properties": {"file": {"type": "array", "items": BINARY}}}}}}
+        elif isinstance(body, str):
+            operation["requestBody"] = {"required": True, "content": {"application/json": {
+                "schema": {"$ref": f"#/components/schemas/{body}"}}}}
+        elif body is not None:
+            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+        paths.setdefault(path, {})[method] = operation
+    for path, operations in paths.items():
+        doc.path(path=path, operations=operations)
+    return doc.to_dict()
+
+
+def _path_params(path: str) -> list[str]:
+    return [part[1:-1] for part in path.replace(".", "/").split("/") if part.startswith("{") and part.endswith("}")]
+
+
+@bp.get("/openapi.json")
+def openapi_json():
+    return jsonify(spec())
+
+
+DOCS = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{{ s.info.title }}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}
+code{background:#f2f2f2;padding:0 .3em}td,th{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:left}</style>
+</head><body><h1>{{ s.info.title }}</h1><p>{{ s.info.description }}</p>
+<p>Machine-readable: <a href="openapi.json">openapi.json</a> (OpenAPI {{ s.openapi }}), base URL <code>/api/v1</code>.</p>
+<table><tr><th>method</th><th>path</th><th>what</th><th>auth</th></tr>
+{% for path, ops in s.paths.items() %}{% for method, op in ops.items() %}
+<tr><td>{{ method|upper }}</td><td><code>{{ path }}</code></td><td>{{ op.summary }}</td>
+<td>{% for sec in op.get("security", []) %}{{ sec|list|first }} {% endfor %}</td></tr>{% endfor %}{% endfor %}
+</table></body></html>"""
+
+
+@bp.get("/docs")
+def docs():
+    return render_template_string(DOCS, s=spec())
