@@ -88,3 +88,8 @@ NOTIFY_QUIET_HOURS = [21, 8]
 NOTIFY_URGENT_EVENTS = ["case_submitted"]
 NOTIFY_MAX_SMS_PER_PHONE_PER_HOUR = 5
 NOTIFY_RETRY_INTERVALS = [10, 60, 300, 1800]
+
+# --- Browsers ------------------------------------------------------------------------------------
+# Origins (scheme://host[:port]) whose pages may call /api/v1 from a browser; none by default.
+# Mini-programs are not browsers and need no entry here.
+CORS_ORIGINS: list = []

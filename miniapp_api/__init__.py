@@ -63,6 +63,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .web import init_web
 
     app.register_blueprint(health.bp)
+    from flask_cors import CORS
+
+    CORS(app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
+         allow_headers=["Authorization", "Content-Type", "X-Resume-Secret", "Idempotency-Key", "X-Request-Id"])
     app.register_blueprint(openapi.bp, url_prefix="/api/v1")
     init_web(app)
     init_logging(app)

@@ -25,3 +25,23 @@ def test_readyz_is_503_when_redis_is_unreachable(app):
 def test_request_id_is_echoed_or_made(client):
     assert client.get("/healthz", headers={"X-Request-Id": "abc12345-trace"}).headers["X-Request-Id"] == "abc12345-trace"
     assert len(client.get("/healthz").headers["X-Request-Id"]) == 16
+
+
+def test_cors_only_for_configured_origins(app):
+    from miniapp_api import create_app
+
+    configured = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                             "CORS_ORIGINS": ["https://h5.example.gov.cn"]})
+    c = configured.test_client()
+    ok = c.get("/api/v1/regions", headers={"Origin": "https://h5.example.gov.cn"})
+    assert ok.headers.get("Access-Control-Allow-Origin") == "https://h5.example.gov.cn"
+    other = c.get("/api/v1/regions", headers={"Origin": "https://evil.example.com"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+    preflight = c.options("/api/v1/questionnaires", headers={"Origin": "https://evil.example.com",
+                                                             "Access-Control-Request-Method": "POST"})
+    assert "Access-Control-Allow-Origin" not in preflight.headers
+    default = app.test_client().get("/api/v1/regions", headers={"Origin": "https://h5.example.gov.cn"})
+    assert "Access-Control-Allow-Origin" not in default.headers  # none configured, none allowed
+    with configured.app_context():
+        from miniapp_api.extensions import db
+        db.engine.dispose()
