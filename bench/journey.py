@@ -18,7 +18,6 @@ import io
 import json
 import multiprocessing
 import os
-import random
 import signal
 import socket
 import statistics
