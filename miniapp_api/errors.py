@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis
+import sqlalchemy.exc
 from flask import Flask, jsonify
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
@@ -46,6 +48,22 @@ def register_error_handlers(app: Flask) -> None:
         fields = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
         return jsonify(error_body("validation_error", "提交的内容有误，请检查标出的项目",
                                   "some fields are invalid", fields)), 422
+
+    @app.errorhandler(redis.RedisError)
+    def _redis_down(exc: redis.RedisError):
+        app.logger.warning("redis unavailable: %s", type(exc).__name__)
+        return jsonify(error_body("temporarily_unavailable", "服务暂时繁忙，请稍后再试",
+                                  "a backing service is unavailable; try again shortly")), 503
+
+    @app.errorhandler(sqlalchemy.exc.OperationalError)
+    @app.errorhandler(sqlalchemy.exc.InterfaceError)
+    def _database_down(exc: Exception):
+        from .extensions import db
+
+        db.session.rollback()  # nothing half-written: the transaction is abandoned whole
+        app.logger.warning("database unavailable: %s", type(exc).__name__)
+        return jsonify(error_body("database_unavailable", "服务暂时不可用，请稍后再试",
+                                  "the database is unavailable; try again shortly")), 503
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import redis
 import requests
 from flask import current_app
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -126,7 +127,11 @@ def _not_before(channel: str, event: str, recipient: str) -> dt.datetime:
         if wake <= local:
             wake += dt.timedelta(days=1)
         return wake.astimezone(dt.UTC)
-    count = current_app.extensions["store"].incr(f"sms-hour:{recipient}", 3600)
+    try:
+        count = current_app.extensions["store"].incr(f"sms-hour:{recipient}", 3600)
+    except redis.RedisError:  # the limit is a courtesy; never lose the message over it
+        current_app.logger.warning("redis unavailable; per-phone SMS limit not checked")
+        return now
     if count > config["NOTIFY_MAX_SMS_PER_PHONE_PER_HOUR"]:
         return now + dt.timedelta(hours=1)
     return now
