@@ -62,7 +62,7 @@ def find_or_create(channel: str, user_id: str, phone: str | None = None) -> Appl
 def sign_in_wechat(code: str, phone_code: str | None = None) -> Applicant:
     client = current_app.extensions["wechat"]
     if client is None:
-        raise ApiError(503, "wechat_not_configured", "暂不支持微信登录", "WeChat sign-in is not configured")
+        raise ApiError(404, "wechat_not_configured", "此处暂不支持微信登录", "WeChat sign-in is not available here")
     result = _wechat_call(client.wxa.code_to_session, code)
     openid = result.get("openid")
     if not openid:
