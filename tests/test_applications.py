@@ -291,3 +291,49 @@ def test_printable_application_pdf_and_html(client, app, wechat_peer, caplog):
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
     # ID and bank numbers never reach the logs.
     assert DECEASED_ID not in caplog.text and APPLICANT_ID not in caplog.text and make_card() not in caplog.text
+
+
+def test_idor_every_family_resource_is_refused_to_another_applicant(client, app, wechat_peer):
+    from tests.test_uploads import photo, upload
+
+    alice = sign_in(client, app, wechat_peer, "wechat")
+    bob = sign_in(client, app, wechat_peer, "host")
+    sid = questionnaire(client, alice)
+    page = upload(client, alice, sid, "applicant_id_card", photo()).get_json()["pages"][0]["id"]
+    client.put(f"/api/v1/questionnaires/{sid}/form", json=good_form(), headers=alice)
+    case = submit(client, alice, sid).get_json()
+    code, item = case["tracking_code"], case["work_items"][0]["id"]
+    attempts = [
+        ("get", f"/api/v1/questionnaires/{sid}"), ("get", f"/api/v1/questionnaires/{sid}/checklist"),
+        ("get", f"/api/v1/questionnaires/{sid}/form"), ("put", f"/api/v1/questionnaires/{sid}/form"),
+        ("post", f"/api/v1/questionnaires/{sid}/back"), ("post", f"/api/v1/questionnaires/{sid}/claim"),
+        ("post", f"/api/v1/questionnaires/{sid}/submit"), ("get", f"/api/v1/questionnaires/{sid}/materials"),
+        ("get", f"/api/v1/questionnaires/{sid}/pages/{page}"), ("delete", f"/api/v1/questionnaires/{sid}/pages/{page}"),
+        ("get", f"/api/v1/cases/{code}"), ("get", f"/api/v1/cases/{code}/application.pdf"),
+        ("get", f"/api/v1/cases/{code}/application.html"), ("post", f"/api/v1/cases/{code}/items/{item}/supplied"),
+        ("post", f"/api/v1/cases/{code}/rating"),
+    ]
+    for method, url in attempts:
+        response = getattr(client, method)(url, headers={**bob, "Idempotency-Key": "bob-tries-0001"}, json={"score": 5})
+        assert response.status_code in (403, 404), (method, url, response.status_code)
+    # And Alice still has everything.
+    assert client.get(f"/api/v1/cases/{code}", headers=alice).status_code == 200
+
+
+def test_sql_and_script_strings_in_every_text_field_are_stored_as_typed(client, app, wechat_peer):
+    hostile = ["'; DROP TABLE cases; --", "<script>alert(1)</script>", "\" OR 1=1 --", "${7*7}{{7*7}}"]
+    headers = sign_in(client, app, wechat_peer, "wechat")
+    sid = questionnaire(client, headers)
+    for text in hostile:
+        form = {"deceased": {"name": text[:50], "ethnicity": text[:20], "death_place": text, "hukou_address": text},
+                "applicant": {"name": text[:50], "address": text, "employer": text},
+                "accounts": [{"bank_name": text[:50], "holder_name": text[:50], "payee": text[:40]}]}
+        response = client.put(f"/api/v1/questionnaires/{sid}/form", json=form, headers=headers)
+        assert response.status_code == 200
+        stored = client.get(f"/api/v1/questionnaires/{sid}/form", headers=headers).get_json()["form"]
+        assert stored["deceased"]["death_place"] == text and stored["applicant"]["employer"] == text
+    assert client.get("/api/v1/regions").status_code == 200  # the tables are all still there
+    with app.app_context():
+        from miniapp_api.extensions import db
+        from miniapp_api.models import Case
+        assert db.session.scalar(db.select(db.func.count()).select_from(Case)) == 0
