@@ -12,6 +12,10 @@ from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
 
 
+# Loaded once when the module is imported (each server process at start), not on a family's first form.
+_AREA_CODES = numdb.get("cn/loc")
+
+
 class IdentityError(ValueError):
     def __init__(self, code: str, message: str, message_en: str):
         super().__init__(message_en)
@@ -49,7 +53,7 @@ def resident_id(value: str) -> ResidentId:
         birth = ric.get_birth_date(number)
     except StdnumError:
         raise invalid from None
-    if birth > dt.date.today() or not numdb.get("cn/loc").info(number[:6])[-1][1]:
+    if birth > dt.date.today() or not _AREA_CODES.info(number[:6])[-1][1]:
         raise invalid
     gender = "male" if int(number[16]) % 2 else "female"
     return ResidentId(number=number, birth_date=birth, gender=gender)
