@@ -4,6 +4,7 @@ Each uses its own Redis server / file system, so the rest of the suite is not di
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -16,7 +17,7 @@ from rq import Queue, SimpleWorker
 
 from miniapp_api import create_app
 from miniapp_api.extensions import db
-from miniapp_api.models import Notification
+from miniapp_api.models import Case, Notification
 from miniapp_api.services import notify
 from tests.test_applications import HUNAN, first_choice, good_form
 from tests.test_auth import host_assertion
@@ -141,3 +142,37 @@ def test_disk_full_for_uploads_is_a_clear_error_with_no_partial_files(client, ap
         assert "applicant_id_card" in listing["missing"]
     finally:
         store.root = old_root
+
+
+def _pg(action: str) -> None:
+    version = sorted(os.listdir("/etc/postgresql"))[0]
+    mode = ["-m", "fast"] if action == "stop" else []
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action, *mode],
+                   check=True, capture_output=True, timeout=120)
+    if action == "start":
+        for _ in range(100):
+            if subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", "5432", "-q"]).returncode == 0:
+                return
+            time.sleep(0.2)
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="needs the real PostgreSQL")
+def test_postgresql_restart_gives_clean_503s_then_recovers_with_no_half_written_case(client, app, wechat_peer):
+    from tests.test_applications import questionnaire, sign_in
+
+    headers = sign_in(client, app, wechat_peer, "wechat")
+    sid = questionnaire(client, headers)
+    assert client.put(f"/api/v1/questionnaires/{sid}/form", json=good_form(), headers=headers).status_code == 200
+    _pg("stop")
+    try:
+        response = client.post(f"/api/v1/questionnaires/{sid}/submit", headers={**headers, "Idempotency-Key": "pg-down-001"})
+        assert response.status_code == 503 and response.get_json()["error"]["code"] == "database_unavailable"
+        assert client.get("/readyz").status_code == 503
+    finally:
+        _pg("start")
+    response = client.post(f"/api/v1/questionnaires/{sid}/submit", headers={**headers, "Idempotency-Key": "pg-down-001"})
+    assert response.status_code == 201, response.get_json()
+    again = client.post(f"/api/v1/questionnaires/{sid}/submit", headers={**headers, "Idempotency-Key": "pg-down-001"})
+    assert again.status_code == 200 and again.get_json()["tracking_code"] == response.get_json()["tracking_code"]
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Case)) == 1
