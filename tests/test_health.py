@@ -45,3 +45,13 @@ def test_cors_only_for_configured_origins(app):
     with configured.app_context():
         from miniapp_api.extensions import db
         db.engine.dispose()
+
+
+def test_every_setting_is_in_the_configuration_table():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    settings = set(re.findall(r"^([A-Z][A-Z0-9_]+)\s*[:=]", (root / "config" / "default.py").read_text(), re.M)) - {"ROOT"}
+    table = (root / "config" / "README.md").read_text()
+    assert [s for s in sorted(settings) if f"`{s}`" not in table] == []
