@@ -16,6 +16,13 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def iso(value: dt.datetime | None) -> str | None:
+    """ISO 8601 with its offset; SQLite hands datetimes back without one, and they are UTC."""
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
+
+
 class QuestionnaireSession(db.Model):
     """One family's walk through a region's questions (anonymous until claimed by a sign-in)."""
 

@@ -374,3 +374,20 @@ def test_staff_accounts_from_the_command_line(app, tmp_path):
     with app.app_context():
         user = db.session.scalars(db.select(StaffUser).filter_by(username="cli_clerk")).one()
         assert user.password_hash != "long-password-1" and user.department == "hrss"
+
+
+def test_deadlines_are_stored_in_utc_so_every_database_reads_them_alike(client, app, staff, hunan_case):
+    """Bug: due_at was stored with +08:00; SQLite drops offsets, so deadlines read back 8 hours late."""
+    import datetime as dt
+
+    from miniapp_api.domain import deadlines
+
+    _, case = hunan_case
+    item = item_id(case, "hukou_cancellation")
+    with app.app_context():
+        row = db.session.get(WorkItem, item)
+        submitted = row.case.submitted_at if row.case.submitted_at.tzinfo else row.case.submitted_at.replace(tzinfo=dt.UTC)
+        expected = deadlines.deadline_for({"working_days": 2}, submitted.astimezone(dt.timezone(dt.timedelta(hours=8))),
+                                          deadlines.load_calendar()).due
+        stored = row.due_at if row.due_at.tzinfo else row.due_at.replace(tzinfo=dt.UTC)  # SQLite: naive UTC
+        assert stored == expected

@@ -9,6 +9,7 @@ from ..domain.engine import State
 from ..domain.identity import mask_account, mask_id, mask_phone
 from ..domain.tracking import display
 from ..domain.vocabulary import load_vocabulary
+from ..models import iso
 
 
 def question(q: Question) -> dict[str, Any]:
@@ -85,13 +86,13 @@ def case(c, for_staff: bool = False) -> dict[str, Any]:
     return {
         "tracking_code": display(c.tracking_code),
         "region": c.region,
-        "submitted_at": c.submitted_at.isoformat(),
+        "submitted_at": iso(c.submitted_at),
         "deceased": deceased,
         "applicant": applicant,
         "accounts": accounts,
         "work_items": [{"id": w.id, "matter": w.matter_id, "department": w.department, "status": w.status,
                         "missing": w.missing, "reason": w.reason,
-                        "due_at": w.due_at.isoformat() if w.due_at else None} for w in c.work_items],
+                        "due_at": iso(w.due_at)} for w in c.work_items],
         "complete": all(w.status in ("done", "rejected") for w in c.work_items),
         "checklist": {k: c.checklist[k] for k in ("matters", "materials", "trips", "warnings")},
     }
@@ -132,7 +133,7 @@ def printable(c, d: Dialog, submitted_at: str) -> dict[str, Any]:
             for m in c.checklist["matters"]
         ],
         "materials": [{"id": m["id"], "name": m["name"]} for m in c.checklist["materials"]],
-        "commitment": {"text": d.form["commitment"], "accepted_at": c.commitment_accepted_at.isoformat()},
+        "commitment": {"text": d.form["commitment"], "accepted_at": iso(c.commitment_accepted_at)},
     }
 
 
@@ -141,5 +142,5 @@ def work_item(w) -> dict[str, Any]:
 
     return {"id": w.id, "tracking_code": display(w.case.tracking_code), "matter": w.matter_id,
             "department": w.department, "status": w.status, "status_label": LABELS[w.status][0],
-            "status_label_en": LABELS[w.status][1], "due_at": w.due_at.isoformat() if w.due_at else None,
+            "status_label_en": LABELS[w.status][1], "due_at": iso(w.due_at),
             "due_uncertain": w.due_uncertain, "missing": w.missing, "reason": w.reason, "version": w.version}

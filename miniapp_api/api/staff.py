@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate
 from ..domain import workflow
 from ..errors import ApiError
 from ..extensions import db
-from ..models import StaffUser, WorkItem
+from ..models import StaffUser, WorkItem, iso
 from ..services import staff
 from . import presenters
 from .schemas import json_body
@@ -149,7 +149,7 @@ def dead_letters():
                               .where(Case.region == user.region, Notification.status == "dead")
                               .order_by(Notification.id)).all()
     return jsonify({"notifications": [{"id": n.id, "event": n.event, "channel": n.channel, "attempts": n.attempts,
-                                       "last_error": n.last_error, "created_at": n.created_at.isoformat()} for n in rows]})
+                                       "last_error": n.last_error, "created_at": iso(n.created_at)} for n in rows]})
 
 
 @bp.post("/staff/notifications/<int:note_id>/resend")

@@ -106,7 +106,7 @@ def _work_item(matter: dict[str, Any], submitted: dt.datetime) -> WorkItem:
     if limit:
         deadline = deadlines.deadline_for(limit, submitted.astimezone(CHINA), deadlines.load_calendar())
         if deadline is not None:
-            item.due_at, item.due_uncertain = deadline.due, deadline.uncertain
+            item.due_at, item.due_uncertain = deadline.due.astimezone(dt.UTC), deadline.uncertain
     return item
 
 

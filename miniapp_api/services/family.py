@@ -7,7 +7,7 @@ from typing import Any
 from ..domain import tracking
 from ..errors import ApiError
 from ..extensions import db
-from ..models import Applicant, Case, Rating, WorkItem
+from ..models import Applicant, Case, Rating, WorkItem, iso
 from . import staff
 
 
@@ -50,7 +50,7 @@ def public_status(case: Case) -> dict[str, Any]:
             "complete": all(w.status in ("done", "rejected") for w in case.work_items),
             "matters": [{"matter": w.matter_id, "department": w.department, "status": w.status,
                          "status_label": LABELS[w.status][0],
-                         "due_at": w.due_at.isoformat() if w.due_at else None} for w in case.work_items]}
+                         "due_at": iso(w.due_at)} for w in case.work_items]}
 
 
 def rating_summary(region: str) -> list[dict[str, Any]]:

@@ -216,3 +216,16 @@ def dead_notifications(user: StaffUser) -> list:
     return list(db.session.scalars(db.select(Notification).join(Case, Notification.case_id == Case.id)
                                    .where(Case.region == user.region, Notification.status == "dead")
                                    .order_by(Notification.id)))
+
+
+def page_for(user: StaffUser, case: Case, page_id: int, log: bool = True):
+    """A document photo of a case this person may see (call `case_for` first); reading it is logged."""
+    from ..models import UploadedPage
+
+    page = db.session.get(UploadedPage, page_id)
+    if page is None or page.questionnaire_id != case.questionnaire_id:
+        raise ApiError(404, "page_not_found", "找不到这张照片", "no such page")
+    if log:
+        db.session.add(StaffAccessLog(staff_id=user.id, case_id=case.id, what=f"page:{page.id}"))
+        db.session.commit()
+    return page

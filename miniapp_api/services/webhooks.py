@@ -18,7 +18,7 @@ import requests
 from flask import current_app
 
 from ..extensions import db
-from ..models import Case, WebhookDelivery, utcnow
+from ..models import Case, WebhookDelivery, iso, utcnow
 from . import queueing
 
 QUEUE = "webhooks"
@@ -42,8 +42,8 @@ def add_outbox(case: Case) -> list[WebhookDelivery]:
             continue
         payload = {"event": "work_item.submitted", "tracking_code": case.tracking_code, "region": case.region,
                    "work_item": {"matter": item.matter_id, "department": item.department, "status": item.status,
-                                 "due_at": item.due_at.isoformat() if item.due_at else None},
-                   "submitted_at": case.submitted_at.isoformat()}
+                                 "due_at": iso(item.due_at)},
+                   "submitted_at": iso(case.submitted_at)}
         row = WebhookDelivery(department=item.department, url=endpoint["url"], payload=payload)
         row.work_item = item
         rows.append(row)

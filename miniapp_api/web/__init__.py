@@ -26,9 +26,12 @@ def init_web(app: Flask) -> None:
     from ..api import applications, auth, family, health, openapi, questionnaires, regions, staff, uploads
     from . import console, h5
 
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_SECURE", not app.debug and not app.testing)
+    # Flask's own defaults (SameSite None, Secure False) are already in the config, so set, not setdefault.
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    if not app.config.get("SESSION_COOKIE_SAMESITE"):
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    if not app.config.get("SESSION_COOKIE_SECURE") and not app.debug and not app.testing:
+        app.config["SESSION_COOKIE_SECURE"] = True
     csrf.init_app(app)
     for bp in (regions.bp, questionnaires.bp, auth.bp, applications.bp, uploads.bp, family.bp, staff.bp, health.bp,
                openapi.bp):

@@ -1,5 +1,626 @@
-"""The one-stop window console (/console): staff sign in and work cases. (Being built.)"""
+"""The one-stop window console (/console): staff sign in and work cases, server-rendered from templates/console/.
 
-from flask import Blueprint
+Every page calls the same services as the JSON staff API (services/staff.py, notify, uploads, applications,
+questionnaires, printing); templates only show what those return. The signed-in staff id lives in the Flask
+session (HttpOnly, SameSite=Lax, Secure outside testing; cleared on sign-in and sign-out), every POST form
+carries a CSRF token (Flask-WTF), and a refused action is a friendly message, never a 500 or a JSON body.
+"""
 
-bp = Blueprint("console", __name__)
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_wtf.csrf import CSRFError
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from ..api import presenters
+from ..api.schemas import ApplicationForm
+from ..domain import workflow
+from ..domain.identity import IdentityError, mask_phone, mobile
+from ..domain.tracking import display
+from ..domain.vocabulary import load_vocabulary
+from ..errors import ApiError
+from ..extensions import db
+from ..models import Applicant, AuditEvent, Case, Notification, QuestionnaireSession, StaffUser, WorkItem
+from ..services import applications, auth, notify, questionnaires, staff, uploads
+
+bp = Blueprint("console", __name__, static_folder=str(Path(__file__).resolve().parents[1] / "static" / "console"),
+               static_url_path="/static")
+
+CHINA = dt.timezone(dt.timedelta(hours=8))
+STAFF_KEY, SINCE_KEY, PREVIOUS_KEY = "console_staff", "console_since", "console_previous"
+PUBLIC_ENDPOINTS = ("console.sign_in", "console.static")
+WORKERS = ("window", "department")  # who works items (supervisors watch)
+
+ROLE_LABELS = {"window": "综合窗口", "department": "部门经办", "supervisor": "督办"}
+EVENT_LABELS = {"case_submitted": "申请已提交", "needs_supplement": "补充材料通知", "matter_done": "事项办结",
+                "matter_rejected": "不予办理", "case_complete": "全部办结", "deadline_passed": "办理超期"}
+CHANNEL_LABELS = {"wechat": "微信订阅消息", "sms": "短信", "host": "政务应用消息", "console": "无联系方式"}
+ACTION_LABELS = {"accepted": "受理", "in_progress": "开始办理", "done": "办结", "submitted": "材料已补齐，退回部门"}
+QUEUE_FILTERS = {"open": "未办结的全部事项", "all": "全部事项（含已办结）",
+                 **{s: workflow.LABELS[s][0] for s in workflow.STATUSES}}
+
+# The one form, field by field: (key, label, input type, max length, required). Templates render these lists.
+DECEASED_FIELDS = [("name", "逝者姓名", "text", 50, True), ("gender", "性别", "gender", 0, True),
+                   ("ethnicity", "民族", "text", 20, False), ("id_number", "公民身份号码", "text", 24, True),
+                   ("death_date", "死亡日期", "date", 10, True), ("death_place", "死亡地点", "text", 100, False),
+                   ("hukou_address", "户籍地址", "text", 100, False), ("cremation_date", "火化日期", "date", 10, False)]
+APPLICANT_FIELDS = [("name", "申请人姓名", "text", 50, True), ("id_number", "公民身份号码", "text", 24, True),
+                    ("phone", "联系电话（手机）", "tel", 20, True), ("address", "常住地址", "text", 200, True),
+                    ("employer", "工作单位", "text", 100, False)]
+PROXY_FIELDS = [("name", "受托人姓名", "text", 50, True), ("id_number", "受托人公民身份号码", "text", 24, True),
+                ("phone", "受托人联系电话", "tel", 20, True), ("address", "受托人住址", "text", 200, False),
+                ("relationship_to_principal", "与委托人关系", "text", 20, False)]
+AUTHORIZATION_FIELDS = [("reason", "委托事由", "text", 200, True), ("valid_from", "委托期限自", "date", 10, False),
+                        ("valid_to", "委托期限至", "date", 10, True)]
+ACCOUNT_FIELDS = [("purpose", "用途", "text", 50, False), ("bank_name", "开户银行", "text", 50, True),
+                  ("holder_name", "户名", "text", 50, True), ("account_number", "账号", "text", 30, True)]
+ACCOUNT_ROWS, MAX_ACCOUNTS = 2, 5
+
+
+# --- Who is signed in ------------------------------------------------------------------------------------
+
+def _current_staff() -> StaffUser | None:
+    staff_id, since = session.get(STAFF_KEY), session.get(SINCE_KEY)
+    if not isinstance(staff_id, int) or not isinstance(since, int | float):
+        return None
+    user = db.session.get(StaffUser, staff_id)
+    if user is None or not user.active or time.time() - since > current_app.config["STAFF_TOKEN_MAX_AGE"]:
+        session.clear()
+        return None
+    return user
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path inside the console: never another site (no open redirect)."""
+    if not target:
+        return None
+    target = target.rstrip("?")
+    parts = urlsplit(target)
+    if (parts.scheme or parts.netloc or "\\" in target or not target.startswith("/console/")
+            or ".." in parts.path.split("/")):
+        return None
+    return target
+
+
+@bp.before_request
+def _require_sign_in():
+    g.staff = None
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    user = _current_staff()
+    if user is None:
+        wanted = _safe_next(request.full_path) if request.method == "GET" else None
+        return redirect(url_for("console.sign_in", next=wanted))
+    g.staff = user
+    return None
+
+
+def _require(*roles: str) -> StaffUser:
+    user: StaffUser = g.staff
+    if user.role not in roles:
+        raise ApiError(403, "forbidden", "您的账号没有这项权限", "your account cannot do this")
+    return user
+
+
+# --- Errors: friendly pages ----------------------------------------------------------------------------
+
+def _error_page(status: int, message: str):
+    return render_template("console/error.html", status=status, message=message), status
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError):
+    return _error_page(exc.status, exc.message)
+
+
+@bp.errorhandler(CSRFError)
+def _csrf_error(exc: CSRFError):
+    return _error_page(400, "页面已过期或表单来源无法确认，请返回上一页刷新后重试。")
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    texts = {404: "找不到该页面", 405: "不支持该操作", 413: "提交的内容过大"}
+    return _error_page(exc.code or 500, texts.get(exc.code or 500, "请求无法处理，请返回重试"))
+
+
+@bp.errorhandler(Exception)
+def _unexpected(exc: Exception):  # pragma: no cover - a bug; logged, never shown
+    current_app.logger.exception("console error")
+    return _error_page(500, "系统暂时出现问题，请稍后再试")
+
+
+# --- What templates may call: labels and times, never logic --------------------------------------------
+
+def _when(value: dt.datetime | None, date_only: bool = False) -> str:
+    if value is None:
+        return "—"
+    value = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return value.astimezone(CHINA).strftime("%Y-%m-%d" if date_only else "%Y-%m-%d %H:%M")
+
+
+def _department_name(department: str | None) -> str:
+    return load_vocabulary().departments.get(department or "", {}).get("name", department or "")
+
+
+def _matter_name(case: Case, matter_id: str) -> str:
+    matter = next((m for m in case.checklist.get("matters", []) if m["id"] == matter_id), None)
+    return matter["name"] if matter else load_vocabulary().matters.get(matter_id, {}).get("name", matter_id)
+
+
+def _material_name(case: Case | None, material_id: str) -> str:
+    listed = next((m for m in (case.checklist.get("materials", []) if case else []) if m["id"] == material_id), None)
+    if listed:
+        return listed["name"]
+    return load_vocabulary().materials.get(material_id, {}).get("name", material_id)  # free text asks stay as typed
+
+
+@bp.context_processor
+def _helpers() -> dict[str, Any]:
+    user = g.get("staff")
+    return {"me": user, "role_label": ROLE_LABELS.get(user.role, "") if user else "",
+            "region_name": questionnaires.dialog_for(user.region).name.zh if user else "",
+            "status_label": lambda s: workflow.LABELS.get(s, (s,))[0], "department_name": _department_name,
+            "when": _when, "WORKERS": WORKERS}
+
+
+def _item_row(item: WorkItem) -> dict[str, Any]:
+    return {"item": item, "code": display(item.case.tracking_code), "matter": _matter_name(item.case, item.matter_id),
+            "overdue": staff.is_overdue(item),
+            "missing": [_material_name(item.case, m) for m in item.missing]}
+
+
+# --- Sign in and out -----------------------------------------------------------------------------------
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in():
+    next_url = _safe_next(request.values.get("next"))
+    if request.method == "GET":
+        if _current_staff() is not None:
+            return redirect(next_url or url_for("console.index"))
+        return render_template("console/sign_in.html", next_url=next_url, username="", error=None)
+    username = request.form.get("username", "").strip()[:64]
+    password = request.form.get("password", "")[:200]
+    if not username or not password:
+        return render_template("console/sign_in.html", next_url=next_url, username=username,
+                               error="请输入用户名和密码"), 400
+    try:
+        user = staff.from_token(staff.sign_in(username, password)["token"])  # the API's check and throttle
+    except ApiError as exc:
+        return render_template("console/sign_in.html", next_url=next_url, username=username, error=exc.message), exc.status
+    session.clear()  # a fresh session: nothing from before sign-in survives (no fixation)
+    session[STAFF_KEY] = user.id
+    session[SINCE_KEY] = int(time.time())
+    return redirect(next_url or url_for("console.index"))
+
+
+@bp.post("/sign-out")
+def sign_out():
+    session.clear()
+    return redirect(url_for("console.sign_in"))
+
+
+@bp.get("/")
+def index():
+    return redirect(url_for("console.supervision" if g.staff.role == "supervisor" else "console.queue"))
+
+
+# --- The queue and search ------------------------------------------------------------------------------
+
+@bp.get("/queue")
+def queue():
+    user = _require(*WORKERS)
+    wanted = request.args.get("status", "open")
+    wanted = wanted if wanted in QUEUE_FILTERS else "open"
+    items = staff.queue(user, wanted if wanted in workflow.STATUSES else None)
+    if wanted == "open":
+        items = [w for w in items if w.status in workflow.OPEN]
+    rows = [_item_row(w) for w in staff.work_order(items)]
+    return render_template("console/queue.html", rows=rows, wanted=wanted, filters=QUEUE_FILTERS)
+
+
+@bp.get("/search")
+def search():
+    user = _require(*WORKERS)
+    text = request.args.get("q", "").strip()[:50]
+    cases = staff.search(user, text) if text else []
+    results = []
+    for case in cases:
+        items = [w for w in case.work_items if user.role == "window" or w.department == user.department]
+        results.append({"code": display(case.tracking_code), "submitted_at": case.submitted_at,
+                        "deceased": (case.form.get("deceased") or {}).get("name", ""),
+                        "applicant": (case.form.get("applicant") or {}).get("name", ""),
+                        "items": [_item_row(w) for w in items]})
+    return render_template("console/search.html", text=text, results=results, searched=bool(text))
+
+
+# --- A case ----------------------------------------------------------------------------------------------
+
+@bp.get("/cases/<code>")
+def case(code: str):
+    user = _require(*WORKERS)
+    found, items = staff.case_for(user, code)  # logs the read of personal data
+    return render_template("console/case.html", **_case_view(found, items))
+
+
+def _case_view(case: Case, items: list[WorkItem]) -> dict[str, Any]:
+    body = presenters.case(case, for_staff=True)
+    vocab = load_vocabulary()
+    for account in body["accounts"]:
+        account["payee_label"] = vocab.payees.get(account.get("payee"), {}).get("name", account.get("payee", ""))
+    relationship = presenters.RELATIONSHIP_LABELS.get(case.facts.get("relationship"), "")
+    proxy = case.form.get("proxy") if isinstance(case.form.get("proxy"), dict) else None
+    session_row = db.session.get(QuestionnaireSession, case.questionnaire_id)
+    photos = [m for m in uploads.material_status(session_row) if m["pages"]] if session_row else []
+    work = []
+    for item in items:
+        row = _item_row(item)
+        row["actions"] = [(t, ACTION_LABELS[t]) for t in workflow.TRANSITIONS[item.status] if t in ACTION_LABELS]
+        row["can_reject"] = "rejected" in workflow.TRANSITIONS[item.status]
+        row["can_ask"] = "needs_supplement" in workflow.TRANSITIONS[item.status]
+        row["materials"] = [m for m in case.checklist.get("materials", []) if item.matter_id in m.get("for_matters", [])]
+        work.append(row)
+    applicant = db.session.get(Applicant, case.applicant_id)
+    submitted_by = "综合窗口代办" if applicant is not None and applicant.channel == "window" else "申请人（家属）"
+    return {"code": display(case.tracking_code), "case": case, "body": body, "relationship": relationship,
+            "submitted_by": submitted_by,
+            "proxy": proxy, "photos": photos, "uploaded": {m["id"]: len(m["pages"]) for m in photos}, "work": work,
+            "audit": _audit_trail(case, {w.id for w in items}),
+            "complete": workflow.case_complete(w.status for w in case.work_items)}
+
+
+def _audit_trail(case: Case, visible: set[int]) -> list[dict[str, Any]]:
+    """The case's audit events for the items this person sees, newest last, with who did it in words."""
+    events = db.session.scalars(db.select(AuditEvent).filter_by(case_id=case.id).order_by(AuditEvent.id)).all()
+    events = [e for e in events if e.work_item_id is None or e.work_item_id in visible]
+    staff_ids = {int(e.actor.split(":", 1)[1]) for e in events
+                 if e.actor.startswith("staff:") and e.actor.split(":", 1)[1].isdigit()}
+    names = {u.id: f"{u.name}（{ROLE_LABELS.get(u.role, u.role)}）" for u in
+             db.session.scalars(db.select(StaffUser).where(StaffUser.id.in_(staff_ids)))} if staff_ids else {}
+    matters = {w.id: _matter_name(case, w.matter_id) for w in case.work_items}
+    rows = []
+    for event in events:
+        kind, _, who = event.actor.partition(":")
+        if kind == "staff":
+            actor = names.get(int(who) if who.isdigit() else -1, "工作人员")
+        elif kind == "applicant":
+            actor = "申请人（家属）"
+        elif kind == "callback":
+            actor = f"{_department_name(who)}业务系统"
+        else:
+            actor = event.actor
+        rows.append({"at": event.at, "actor": actor, "matter": matters.get(event.work_item_id, ""),
+                     "from": event.from_status, "to": event.to_status, "reason": event.reason,
+                     "missing": [_material_name(case, m) for m in (event.detail or {}).get("missing", [])]})
+    return rows
+
+
+@bp.get("/cases/<code>/pages/<int:page_id>")
+def page_view(code: str, page_id: int):
+    """One document photo at full size, with the way back to the case."""
+    user = _require(*WORKERS)
+    found, _ = staff.case_for(user, code)
+    page = staff.page_for(user, found, page_id, log=False)  # the image request itself is logged
+    return render_template("console/page.html", code=display(found.tracking_code), page=page,
+                           material=_material_name(found, page.material_id))
+
+
+@bp.get("/cases/<code>/pages/<int:page_id>/image")
+def page_image(code: str, page_id: int):
+    user = _require(*WORKERS)
+    found, _ = staff.case_for(user, code)
+    page = staff.page_for(user, found, page_id)
+    content, mimetype = uploads.read(page, thumbnail=request.args.get("size") == "thumb")
+    return Response(content, mimetype=mimetype, headers={"Cache-Control": "private, no-store"})
+
+
+@bp.get("/cases/<code>/application.<fmt>")
+def printable(code: str, fmt: str):
+    from .. import printing  # ReportLab is only loaded when someone prints
+
+    user = _require(*WORKERS)
+    if fmt not in ("html", "pdf"):
+        raise ApiError(404, "not_found", "找不到该页面", "no such page")
+    found, _ = staff.case_for(user, code)
+    data = presenters.printable(found, questionnaires.dialog_for(found.region), applications.submitted_at_local(found))
+    if fmt == "html":
+        return Response(printing.render_application_html(data), mimetype="text/html")
+    return Response(printing.render_application_pdf(data), mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{found.tracking_code}.pdf"'})
+
+
+@bp.post("/items/<int:item_id>/transition")
+def transition(item_id: int):
+    """Accept, start, finish, reject (with a reason) or ask for supplements (ticking what is missing)."""
+    user = _require(*WORKERS)
+    item = db.session.get(WorkItem, item_id)
+    if item is None or not staff.can_act(user, item):
+        raise ApiError(404, "work_item_not_found", "找不到该事项", "no such work item")
+    back = url_for("console.case", code=display(item.case.tracking_code)) + f"#item-{item.id}"
+    target = request.form.get("status", "")
+    reason = request.form.get("reason", "").strip() or None
+    missing = [m.strip() for m in request.form.getlist("missing") if m.strip()]
+    missing += [line.strip() for line in request.form.get("missing_other", "").splitlines() if line.strip()]
+    version = request.form.get("version", "")
+    problem = None
+    if target not in workflow.STATUSES:
+        problem = "未知的办理状态"
+    elif reason and len(reason) > 500:
+        problem = "理由不能超过500字"
+    elif len(missing) > 30 or any(len(m) > 100 for m in missing):
+        problem = "需补充的材料最多30项，每项不超过100字"
+    elif not version.isdigit():
+        problem = "页面已过期，请刷新后再操作"
+    if problem:
+        flash(problem, "error")
+        return redirect(back)
+    matter = _matter_name(item.case, item.matter_id)
+    try:
+        staff.transition(f"staff:{user.id}", item, target, reason, list(dict.fromkeys(missing)) or None, int(version))
+    except ApiError as exc:
+        flash(f"“{matter}”未能更改：{exc.message}", "error")
+        return redirect(back)
+    flash(f"“{matter}”已改为“{workflow.LABELS[target][0]}”", "ok")
+    return redirect(back)
+
+
+# --- Supervision and undelivered messages ----------------------------------------------------------------
+
+@bp.get("/supervision")
+def supervision():
+    user = _require("window", "supervisor")
+    lists = staff.supervision(user)
+    return render_template("console/supervision.html",
+                           overdue=[_item_row(w) for w in lists["overdue"]],
+                           due_soon=[_item_row(w) for w in lists["due_soon"]])
+
+
+def _recipient(note: Notification) -> str:
+    if note.channel == "sms":
+        return mask_phone(note.recipient)
+    if note.channel == "host":
+        host = note.recipient.split(":", 1)[0]
+        return current_app.config["HOST_CHANNELS"].get(host, {}).get("name", host)
+    return CHANNEL_LABELS.get(note.channel, note.channel)
+
+
+@bp.get("/notifications")
+def notifications():
+    user = _require("window", "supervisor")
+    rows = []
+    for note in staff.dead_notifications(user):
+        found = db.session.get(Case, note.case_id)
+        rows.append({"note": note, "code": display(found.tracking_code), "event": EVENT_LABELS.get(note.event, note.event),
+                     "channel": CHANNEL_LABELS.get(note.channel, note.channel), "recipient": _recipient(note)})
+    return render_template("console/notifications.html", rows=rows)
+
+
+@bp.post("/notifications/<int:note_id>/resend")
+def resend(note_id: int):
+    user = _require("window")
+    note = db.session.get(Notification, note_id)
+    found = db.session.get(Case, note.case_id) if note else None
+    if note is None or found.region != user.region:
+        raise ApiError(404, "notification_not_found", "找不到该消息", "no such undelivered message")
+    if note.status != "dead":
+        flash("这条消息已经在发送或已送达", "ok")
+    else:
+        notify.resend(note)
+        flash(f"已重新发送查询码 {display(found.tracking_code)} 的“{EVENT_LABELS.get(note.event, note.event)}”", "ok")
+    return redirect(url_for("console.notifications"))
+
+
+# --- Applying at the window on behalf of a family ----------------------------------------------------------
+# The clerk answers the region's questionnaire for the family, screen by screen, then fills in the one form.
+# Each such questionnaire belongs to an applicant of channel "window" named after the clerk and the
+# questionnaire, so only the clerk who started it can continue it.
+
+def _window_user_id(user: StaffUser, session_id: str) -> str:
+    return f"{user.id}:{session_id}"
+
+
+def _window_session(session_id: str) -> tuple[QuestionnaireSession, Applicant]:
+    user = _require("window")
+    applicant = db.session.scalars(db.select(Applicant).filter_by(
+        channel="window", channel_user_id=_window_user_id(user, session_id[:64]))).first()
+    if applicant is None:
+        raise ApiError(404, "session_not_found", "找不到这份代办申请", "no such window application")
+    return questionnaires.load(session_id, None, applicant), applicant
+
+
+def _case_of(row: QuestionnaireSession) -> Case | None:
+    return db.session.scalars(db.select(Case).filter_by(questionnaire_id=row.id)).first()
+
+
+@bp.get("/applications")
+def window_applications():
+    user = _require("window")
+    drafts = db.session.scalars(
+        db.select(QuestionnaireSession).join(Applicant, QuestionnaireSession.owner_id == Applicant.id)
+        .where(Applicant.channel == "window", Applicant.channel_user_id.startswith(f"{user.id}:", autoescape=True),
+               ~db.select(Case.id).where(Case.questionnaire_id == QuestionnaireSession.id).exists())
+        .order_by(QuestionnaireSession.updated_at.desc()).limit(20)).all()
+    rows = [{"id": d.id, "updated_at": d.updated_at, "answered": len(d.answers),
+             "deceased": (d.form_draft.get("deceased") or {}).get("name", "")} for d in drafts]
+    return render_template("console/applications.html", rows=rows)
+
+
+@bp.post("/applications")
+def start_application():
+    user = _require("window")
+    row, secret = questionnaires.start(user.region)
+    applicant = auth.find_or_create("window", _window_user_id(user, row.id))
+    questionnaires.claim(row.id, secret, applicant)
+    return redirect(url_for("console.question", session_id=row.id))
+
+
+@bp.get("/applications/<session_id>")
+def question(session_id: str):
+    row, _ = _window_session(session_id)
+    if (done := _case_of(row)) is not None:
+        return redirect(url_for("console.case", code=display(done.tracking_code)))
+    state = questionnaires.state(row)
+    if state.complete:
+        return redirect(url_for("console.window_checklist", session_id=row.id))
+    current = presenters.question(state.current)
+    previous = session.pop(PREVIOUS_KEY, None)
+    chosen: Any = None
+    if isinstance(previous, dict) and previous.get("session") == row.id and previous.get("question") == current["id"]:
+        chosen = previous.get("value")
+    if isinstance(chosen, bool):
+        selected = {"true" if chosen else "false"}
+    elif isinstance(chosen, list):
+        selected = {str(v) for v in chosen}
+    else:
+        selected = {str(chosen)} if chosen is not None else set()
+    return render_template("console/question.html", session_id=row.id, q=current, selected=selected,
+                           text_value=chosen if isinstance(chosen, str) else "", progress=state.progress,
+                           can_go_back=bool(state.answers), today=dt.date.today().isoformat())
+
+
+@bp.post("/applications/<session_id>/answer")
+def answer(session_id: str):
+    row, _ = _window_session(session_id)
+    here = url_for("console.question", session_id=row.id)
+    asked = questionnaires.dialog_for(row.region).question(request.form.get("question", ""))
+    if asked is None:
+        flash("找不到这个问题，请重新作答", "error")
+        return redirect(here)
+    value: Any
+    if asked.type == "multiple":
+        value = request.form.getlist("value")
+    elif asked.type == "yes_no":
+        value = {"true": True, "false": False}.get(request.form.get("value", ""))
+    else:
+        value = request.form.get("value", "")
+    if value is None or value == "" or value == []:
+        flash("请先选择或填写答案", "error")
+        return redirect(here)
+    try:
+        questionnaires.answer(row, asked.id, value)
+    except ApiError as exc:
+        flash(exc.message, "error")
+    return redirect(here)
+
+
+@bp.post("/applications/<session_id>/back")
+def back(session_id: str):
+    row, _ = _window_session(session_id)
+    try:
+        state, previous = questionnaires.back(row)
+    except ApiError as exc:
+        flash(exc.message, "error")
+    else:
+        if state.current is not None:
+            session[PREVIOUS_KEY] = {"session": row.id, "question": state.current.id, "value": previous}
+    return redirect(url_for("console.question", session_id=row.id))
+
+
+@bp.get("/applications/<session_id>/checklist")
+def window_checklist(session_id: str):
+    row, _ = _window_session(session_id)
+    if (done := _case_of(row)) is not None:
+        return redirect(url_for("console.case", code=display(done.tracking_code)))
+    if not questionnaires.state(row).complete:
+        return redirect(url_for("console.question", session_id=row.id))
+    checklist = questionnaires.checklist(row)
+    required = [m for m in checklist["matters"] if m["status"] == "required"]
+    return render_template("console/checklist.html", session_id=row.id, checklist=checklist, required=required,
+                           can_apply=checklist["eligible"] is True and bool(required))
+
+
+def _form_from_request(proxy_needed: bool, self_support: bool) -> dict[str, Any]:
+    """The posted fields as the one form's JSON shape (empty fields left out)."""
+    data = request.form
+
+    def section(prefix: str, fields: list) -> dict[str, Any]:
+        out = {}
+        for key, *_ in fields:
+            value = data.get(f"{prefix}-{key}", "").strip()
+            if value:
+                out[key] = value
+        return out
+
+    form: dict[str, Any] = {"deceased": section("deceased", DECEASED_FIELDS),
+                            "applicant": section("applicant", APPLICANT_FIELDS)}
+    if self_support and data.get("applicant-self_supporting") == "yes":
+        form["applicant"]["self_supporting"] = True
+    if proxy_needed:
+        proxy = section("proxy", PROXY_FIELDS)
+        proxy["authorization"] = {**section("proxy-authorization", AUTHORIZATION_FIELDS),
+                                  "signed": data.get("proxy-authorization-signed") == "yes"}
+        form["proxy"] = proxy
+    accounts = []
+    for i in range(MAX_ACCOUNTS):
+        account = section(f"accounts-{i}", [*ACCOUNT_FIELDS, ("payee",)])
+        if account:
+            accounts.append(account)
+    form["accounts"] = accounts
+    form["commitment_accepted"] = data.get("commitment_accepted") == "yes"
+    return form
+
+
+def _short(messages: list[str]) -> list[str]:
+    return [m.split(" / ")[0] for m in messages]  # the Chinese half of "中文 / English"
+
+
+@bp.route("/applications/<session_id>/form", methods=["GET", "POST"])
+def window_form(session_id: str):
+    user = _require("window")
+    row, applicant = _window_session(session_id)
+    if (done := _case_of(row)) is not None:
+        return redirect(url_for("console.case", code=display(done.tracking_code)))
+    if not questionnaires.state(row).complete:
+        return redirect(url_for("console.question", session_id=row.id))
+    dialog = questionnaires.dialog_for(row.region)
+    view = applications.form_view(row)
+    proxy_needed = view["prefilled"].get("applicant_is_proxy") is True
+    self_support = bool(dialog.form.get("minor_requires_self_support"))
+    here = url_for("console.window_form", session_id=row.id)
+    if request.method == "POST":
+        try:
+            form = ApplicationForm().load(_form_from_request(proxy_needed, self_support))
+        except ValidationError:
+            flash("表单内容格式有误，请检查后重试", "error")
+            return redirect(here)
+        view = applications.save_draft(row, form)
+        if request.form.get("action") != "submit":
+            flash("已保存", "ok")
+            return redirect(here)
+        key = request.form.get("idempotency_key", "")
+        if view["problems"] or not 8 <= len(key) <= 64:
+            flash("表单还有需要修改的地方，请按提示逐项修改", "error")
+            return redirect(here)
+        phone = (form.get("applicant") or {}).get("phone")
+        try:
+            phone = mobile(phone) if phone else None
+        except IdentityError:
+            phone = None
+        applicant = auth.find_or_create("window", _window_user_id(user, row.id), phone)
+        try:
+            created_case, _ = applications.submit(row, applicant, key)
+        except ApiError as exc:
+            flash(exc.message, "error")
+            return redirect(here)
+        flash(f"申请已提交，查询码 {display(created_case.tracking_code)}。请打印申请表交申请人签字。", "ok")
+        return redirect(url_for("console.case", code=display(created_case.tracking_code)))
+    draft = view["form"]
+    rows = max(ACCOUNT_ROWS, min(MAX_ACCOUNTS, len(draft.get("accounts") or []) + 1))
+    problems = {k: _short(v) for k, v in view["problems"].items()} if draft else {}
+    deceased_fields = [f for f in DECEASED_FIELDS if not (f[0] == "death_date" and "death_date" in view["prefilled"])]
+    payees = [(p, load_vocabulary().payees.get(p, {}).get("name", p)) for p in view["payees"]]
+    return render_template("console/form.html", session_id=row.id, draft=draft, problems=problems,
+                           prefilled=view["prefilled"], commitment=view["commitment"], proxy_needed=proxy_needed,
+                           self_support=self_support, deceased_fields=deceased_fields, applicant_fields=APPLICANT_FIELDS,
+                           proxy_fields=PROXY_FIELDS, authorization_fields=AUTHORIZATION_FIELDS,
+                           account_fields=ACCOUNT_FIELDS, account_rows=rows, payees=payees,
+                           relationship=presenters.RELATIONSHIP_LABELS.get(view["prefilled"].get("relationship"), ""),
+                           idempotency_key=secrets.token_hex(16))
