@@ -11,7 +11,6 @@ from stdnum import luhn, numdb
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
 
-
 # Loaded once when the module is imported (each server process at start), not on a family's first form.
 _AREA_CODES = numdb.get("cn/loc")
 
