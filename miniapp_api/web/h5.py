@@ -1,5 +1,753 @@
-"""The family's H5 self-service pages (/h5). (Being built.)"""
+"""The family's H5 self-service pages (/h5): the whole journey on a phone browser, without JavaScript.
 
-from flask import Blueprint
+choose region -> one question per screen -> checklist -> photos of the materials -> SMS sign-in -> the one
+form -> submit -> tracking code with its QR -> public status lookup.
+
+Server-rendered from ``templates/h5/`` over the same services as the JSON API; this module only turns HTML
+form posts into the values those services take and picks what to show. The journey lives in the signed
+Flask session cookie: the questionnaire's id and resume secret, and after SMS sign-in our own expiring
+bearer token (``auth.issue_token``), so an expired sign-in is noticed exactly as the API notices it.
+Every POST form carries a CSRF token (Flask-WTF); errors are friendly pages, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from functools import cache
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
+from marshmallow import ValidationError, fields
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException, NotFound
+
+from ..api import presenters
+from ..api.family import StatusLookup
+from ..api.schemas import Answer, ApplicationForm, SmsCodeRequest, SmsVerify, StartQuestionnaire
+from ..domain import tracking
+from ..domain.identity import mask_phone
+from ..domain.vocabulary import load_vocabulary
+from ..domain.workflow import LABELS as STATUS_LABELS
+from ..errors import ApiError
+from ..extensions import db, limiter
+from ..models import Applicant, QuestionnaireSession
+from ..services import applications, auth, family, questionnaires, uploads
 
 bp = Blueprint("h5", __name__)
+
+CHINA = dt.timezone(dt.timedelta(hours=8))
+JOURNEY_KEYS = ("h5_q", "h5_s", "h5_prev", "h5_case")
+LOST_JOURNEY = ("session_not_found", "invalid_resume_secret", "claim_required")
+MAX_ACCOUNTS = 5  # as ApplicationForm allows
+
+# Labels for the facts the form shows read-only (applications.PREFILLED_FACTS).
+FACT_LABELS = {
+    "death_type": ("死亡类型", "Type of death"),
+    "death_date": ("死亡日期", "Date of death"),
+    "relationship": ("您与逝者的关系", "Your relationship to the deceased"),
+    "applicant_is_proxy": ("是否受委托代办", "Applying on someone's behalf"),
+    "medical_insurance": ("医疗保险", "Medical insurance"),
+    "pension_insurance": ("养老保险", "Pension insurance"),
+    "receiving_pension": ("是否在领养老金", "Receiving a pension"),
+    "welfare": ("享受的福利补贴", "Welfare received"),
+    "veteran_beneficiary": ("是否为优抚对象", "Veteran beneficiary"),
+}
+
+# Friendly texts for HTTP errors on these pages (the API answers the same statuses in JSON).
+HTTP_TEXTS = {
+    400: ("请求有误，请返回上一页重新操作。", "Something was wrong with the request. Please go back and try again."),
+    404: ("找不到这个页面。", "This page could not be found."),
+    405: ("请通过页面上的按钮操作。", "Please use the buttons on the page."),
+    413: ("照片太大了。请一次只选一两张再上传。", "The photos are too large. Please upload one or two at a time."),
+    429: ("操作太频繁了，请过一分钟再试。", "Too many tries. Please wait a minute and try again."),
+}
+
+
+# --- language, session, helpers ----------------------------------------------------------------------
+
+def _lang() -> str:
+    return "en" if session.get("h5_lang") == "en" else "zh"
+
+
+def _t(zh: str, en: str) -> str:
+    return en if _lang() == "en" else zh
+
+
+def _msg(text: str | None) -> str:
+    """A "中文 / English" message (check_form's style) in the page's language."""
+    if not text:
+        return ""
+    zh, sep, en = str(text).partition(" / ")
+    return (en or zh) if _lang() == "en" and sep else zh
+
+
+def _err(exc: ApiError) -> str:
+    return _t(exc.message, exc.message_en)
+
+
+@bp.before_request
+def _choose_language():
+    lang = request.args.get("lang")
+    if lang in ("zh", "en"):
+        session["h5_lang"] = lang
+
+
+@bp.context_processor
+def _template_helpers() -> dict[str, Any]:
+    def tx(obj: Any, key: str) -> str:
+        """obj[key] in Chinese, obj[key_en] in English when there is one."""
+        value = obj.get(key) if isinstance(obj, dict) else None
+        if _lang() == "en" and isinstance(obj, dict) and obj.get(f"{key}_en"):
+            return obj[f"{key}_en"]
+        return "" if value is None else value
+
+    return {"lang": _lang(), "t": _t, "tx": tx, "msg": _msg, "lang_url": _lang_url(),
+            "has_journey": bool(session.get("h5_q"))}
+
+
+def _lang_url() -> str:
+    """The same page in the other language (a GET page; after a POST, the page's GET view or home)."""
+    other = "zh" if _lang() == "en" else "en"
+    path = request.path
+    if request.method != "GET":
+        try:
+            endpoint, _ = current_app.url_map.bind_to_environ(request.environ).match(path, method="GET")
+        except HTTPException:
+            endpoint = None
+        if endpoint in (None, "h5.not_found"):
+            return url_for("h5.home", lang=other)
+        return f"{request.script_root}{path}?lang={other}"
+    args = {k: v for k, v in request.args.items() if k != "lang"}
+    args["lang"] = other
+    return f"{request.script_root}{path}?{urlencode(args)}"
+
+
+def _go(endpoint: str, **values) -> None:
+    """Stop here and send the browser to another page."""
+    abort(redirect(url_for(endpoint, **values)))
+
+
+def _applicant(required: bool = False) -> Applicant | None:
+    token = session.get("h5_token")
+    if token:
+        try:
+            return auth.applicant_from_token(token)
+        except ApiError as exc:
+            session.pop("h5_token", None)
+            if required:
+                flash(_err(exc), "info")
+    if required:
+        if not token:
+            flash(_t("为了保护您的信息，填写申请表前请先用手机号登录。",
+                     "To protect your information, please sign in with your phone before the form."), "info")
+        _go("h5.signin")
+    return None
+
+
+def _forget_journey() -> None:
+    for key in JOURNEY_KEYS:
+        session.pop(key, None)
+
+
+def _journey_lost(exc: ApiError) -> None:
+    """The questionnaire in the cookie cannot be reached any more: say so and start again, or sign in again."""
+    if exc.code in LOST_JOURNEY:
+        _forget_journey()
+        flash(_t("没有找到您之前的问答，请重新选择地区开始。", "Your earlier answers could not be found; please start again."),
+              "info")
+        _go("h5.home")
+    if exc.code == "not_your_questionnaire":
+        session.pop("h5_token", None)
+        flash(_t("这份问答是用另一个手机号登录时填写的，请用那个手机号登录。",
+                 "These answers belong to another phone number; please sign in with that number."), "info")
+        _go("h5.signin")
+    raise exc
+
+
+def _journey(applicant: Applicant | None = None) -> QuestionnaireSession:
+    qid = session.get("h5_q")
+    if not qid:
+        flash(_t("请先选择逝者户籍或去世所在的地区。", "Please choose the region first."), "info")
+        _go("h5.home")
+    try:
+        return questionnaires.load(qid, session.get("h5_s"), applicant)
+    except ApiError as exc:
+        _journey_lost(exc)
+        raise  # pragma: no cover (_journey_lost always raises)
+
+
+def _claimed_journey(applicant: Applicant) -> QuestionnaireSession:
+    """The questionnaire, made the signed-in applicant's (the form and submission need its owner)."""
+    qid = session.get("h5_q")
+    if not qid:
+        flash(_t("请先选择地区并回答问题。", "Please choose the region and answer the questions first."), "info")
+        _go("h5.home")
+    try:
+        return questionnaires.claim(qid, session.get("h5_s"), applicant)
+    except ApiError as exc:
+        _journey_lost(exc)
+        raise  # pragma: no cover
+
+
+def _complete_or_go(qs: QuestionnaireSession) -> None:
+    if not questionnaires.state(qs).complete:
+        flash(_t("还有问题没有回答完，请先回答。", "Some questions are still unanswered."), "info")
+        _go("h5.question")
+
+
+def _local_date(value: Any) -> str:
+    if not value:
+        return ""
+    try:
+        moment = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(CHINA)
+    return f"{moment.year}年{moment.month}月{moment.day}日" if _lang() == "zh" else moment.date().isoformat()
+
+
+def _html_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+# --- errors: friendly pages, never a stack trace ----------------------------------------------------
+
+def _error_page(status: int, message: str, back: str | None = None):
+    return render_template("h5/error.html", message=message, status=status, back=back), status
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError):
+    return _error_page(exc.status, _err(exc))
+
+
+@bp.errorhandler(ValidationError)
+def _validation_error(exc: ValidationError):
+    return _error_page(422, _t("填写的内容有误，请返回检查。", "Some of what you entered is not valid; please check."))
+
+
+@bp.errorhandler(CSRFError)
+def _csrf_error(exc: CSRFError):
+    return _error_page(400, _t("页面停留时间太长或已失效，请返回重新打开这一页后再提交。",
+                               "This page has expired. Please go back, reload the page and try again."))
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    status = exc.code or 500
+    zh, en = HTTP_TEXTS.get(status, ("请求无法处理，请返回重试。", "The request could not be handled; please try again."))
+    return _error_page(status, _t(zh, en))
+
+
+@bp.errorhandler(Exception)
+def _unexpected(exc: Exception):
+    current_app.logger.exception("h5 page failed")
+    return _error_page(500, _t("服务暂时出现问题，请稍后再试。如需帮助请拨打12345。",
+                               "Something went wrong on our side. Please try again later, or call 12345."))
+
+
+# --- 1. choose the region -----------------------------------------------------------------------------
+
+@bp.get("/")
+def home():
+    regions = [questionnaires.dialog_for(r) for r in load_vocabulary().regions]
+    return render_template("h5/home.html", regions=[{"id": d.region, "name": d.name.zh, "name_en": d.name.en}
+                                                    for d in regions])
+
+
+@bp.post("/start")
+def start():
+    try:
+        data = StartQuestionnaire().load({"region": request.form.get("region", "")})
+    except ValidationError:
+        flash(_t("请从列表中选择一个地区。", "Please choose one of the regions."), "error")
+        return redirect(url_for(".home"))
+    _forget_journey()
+    qs, secret = questionnaires.start(data["region"], _applicant())
+    session.permanent = True  # the family can come back to it later on this phone
+    session["h5_q"], session["h5_s"] = qs.id, secret
+    return redirect(url_for(".question"))
+
+
+@bp.post("/restart")
+def restart():
+    """Start again, after a confirmation (one stray tap must not lose the answers)."""
+    if request.form.get("confirm") != "yes":
+        return render_template("h5/restart.html")
+    _forget_journey()
+    flash(_t("已清除，请重新选择地区。", "Cleared. Please choose the region again."), "ok")
+    return redirect(url_for(".home"))
+
+
+# --- 2. one question per screen -------------------------------------------------------------------------
+
+@bp.get("/q")
+def question():
+    qs = _journey(_applicant())
+    state = questionnaires.state(qs)
+    if state.complete:
+        return redirect(url_for(".checklist"))
+    prev = session.get("h5_prev") or {}
+    chosen = prev.get("v") if state.current is not None and prev.get("q") == state.current.id else None
+    return _render_question(qs, state, chosen)
+
+
+def _render_question(qs: QuestionnaireSession, state, chosen: Any = None, error: str | None = None, status: int = 200):
+    view = presenters.state(qs.id, state)
+    if view["current"] is None:  # everything is answered (e.g. a stale page was posted)
+        if error:
+            flash(error, "error")
+        return redirect(url_for(".checklist"))
+    values = chosen if isinstance(chosen, list) else ([] if chosen is None else [chosen])
+    dialog = questionnaires.dialog_for(qs.region)
+    progress = view["progress"]
+    return render_template("h5/question.html", q=view["current"], progress=progress,
+                           total=progress["answered"] + progress["remaining"], error=error,
+                           chosen={_html_value(v) for v in values}, text_value=_html_value(values[0]) if values else "",
+                           region={"name": dialog.name.zh, "name_en": dialog.name.en},
+                           today=dt.date.today().isoformat(), html_value=_html_value), status
+
+
+def _answer_value(question, form) -> Any:
+    """The answer as the API takes it: true/false, a string, or a list of strings."""
+    if question is not None and question.type == "multiple":
+        return form.getlist("value")
+    raw = form.get("value", "")
+    if question is not None and question.type == "yes_no":
+        return {"true": True, "false": False}.get(raw, raw)
+    return raw
+
+
+@bp.post("/q")
+def answer():
+    qs = _journey(_applicant())
+    qid = request.form.get("question", "")
+    question = questionnaires.dialog_for(qs.region).question(qid) if len(qid) <= 64 else None
+    value = _answer_value(question, request.form)
+    try:
+        data = Answer().load({"question": qid, "value": value})
+        questionnaires.answer(qs, data["question"], data["value"])
+    except ApiError as exc:
+        return _render_question(qs, questionnaires.state(qs), value, _err(exc), exc.status)
+    except ValidationError:
+        return _render_question(qs, questionnaires.state(qs), None,
+                                _t("请从给出的选项中选择，或填写内容。", "Please choose an option or write an answer."), 422)
+    session.pop("h5_prev", None)
+    return redirect(url_for(".question"))
+
+
+@bp.post("/q/back")
+def back():
+    qs = _journey(_applicant())
+    try:
+        state, previous = questionnaires.back(qs)
+    except ApiError as exc:
+        if exc.code == "nothing_to_go_back_to":
+            return redirect(url_for(".question"))
+        raise
+    if state.current is not None:
+        session["h5_prev"] = {"q": state.current.id, "v": previous}
+    return redirect(url_for(".question"))
+
+
+# --- 3. the checklist -------------------------------------------------------------------------------------
+
+@bp.get("/checklist")
+def checklist():
+    qs = _journey(_applicant())
+    _complete_or_go(qs)
+    data = uploads.annotate(questionnaires.checklist(qs), qs)
+    required = [m for m in data["matters"] if m["status"] == "required"]
+    return render_template("h5/checklist.html", c=data, can_apply=data["eligible"] is True and bool(required),
+                           matters={m["id"]: m for m in data["matters"]}, departments=load_vocabulary().departments,
+                           case_code=session.get("h5_case"))
+
+
+# --- 4. photos of the materials ---------------------------------------------------------------------------
+
+def _material(qs: QuestionnaireSession, material_id: str) -> dict[str, Any]:
+    uploads.expected_material(qs, material_id)  # 404 with a plain message if this checklist does not need it
+    return next(m for m in uploads.material_status(qs) if m["id"] == material_id)
+
+
+@bp.get("/materials/<material_id>")
+def material(material_id: str):
+    qs = _journey(_applicant())
+    return render_template("h5/material.html", m=_material(qs, material_id))
+
+
+@bp.post("/materials/<material_id>")
+def upload(material_id: str):
+    qs = _journey(_applicant())
+    files = [part.read() for part in request.files.getlist("file") if part.filename]
+    try:
+        pages = uploads.add_pages(qs, material_id, files)
+    except ApiError as exc:
+        if exc.code == "material_not_expected":
+            raise
+        return render_template("h5/material.html", m=_material(qs, material_id), error=_err(exc)), exc.status
+    warned = [w for p in pages for w in p.warnings]
+    flash(_t(f"已上传 {len(pages)} 张。", f"{len(pages)} page(s) uploaded."), "ok")
+    if warned:
+        flash(_t("有照片可能不够清楚，工作人员看不清时会请您补拍。",
+                 "A photo may be unclear; staff will ask again if they cannot read it."), "info")
+    return redirect(url_for(".material", material_id=material_id))
+
+
+@bp.post("/pages/<int:page_id>/delete")
+def delete_page(page_id: int):
+    qs = _journey(_applicant())
+    material_id = uploads.get_page(qs, page_id).material_id
+    uploads.delete_page(qs, page_id)
+    flash(_t("已删除这张照片。", "The photo was removed."), "ok")
+    return redirect(url_for(".material", material_id=material_id))
+
+
+@bp.get("/pages/<int:page_id>")
+def page_image(page_id: int):
+    """A stored page (``?size=thumb`` for the thumbnail), only for the questionnaire in this browser's session."""
+    qs = _journey(_applicant())
+    content, mimetype = uploads.read(uploads.get_page(qs, page_id), thumbnail=request.args.get("size") == "thumb")
+    return Response(content, mimetype=mimetype, headers={"Cache-Control": "private, no-store"})
+
+
+# --- 5. sign in by SMS code ---------------------------------------------------------------------------------
+
+@bp.get("/signin")
+def signin():
+    if request.args.get("change"):
+        session.pop("h5_phone", None)
+    if _applicant():
+        return redirect(url_for(".form") if session.get("h5_q") else url_for(".home"))
+    return _render_signin()
+
+
+def _render_signin(error: str | None = None, status: int = 200, phone: str = ""):
+    sent_to = session.get("h5_phone")
+    return render_template("h5/signin.html", sent_to=mask_phone(sent_to) if sent_to else None, error=error,
+                           phone=phone), status
+
+
+@bp.post("/signin/code")
+def signin_code():
+    raw = request.form.get("phone", "").strip() or session.get("h5_phone", "")
+    try:
+        data = SmsCodeRequest().load({"phone": raw})
+        phone = auth.request_sms_code(data["phone"])
+    except ValidationError:
+        return _render_signin(_t("请填写11位手机号码。", "Please enter your 11-digit mobile number."), 422, raw[:20])
+    except ApiError as exc:
+        if exc.code == "otp_resend_too_soon" and session.get("h5_phone"):
+            flash(_err(exc), "info")
+            return redirect(url_for(".signin"))
+        return _render_signin(_err(exc), exc.status, raw[:20])
+    session["h5_phone"] = phone
+    flash(_t(f"验证码已发送到 {mask_phone(phone)}，请查看短信。", f"A code was sent to {mask_phone(phone)}."), "ok")
+    return redirect(url_for(".signin"))
+
+
+@bp.post("/signin/verify")
+def signin_verify():
+    phone = session.get("h5_phone")
+    if not phone:
+        return redirect(url_for(".signin"))
+    try:
+        data = SmsVerify().load({"phone": phone, "code": request.form.get("code", "").strip()})
+        applicant = auth.verify_sms_code(data["phone"], data["code"])
+    except ValidationError:
+        return _render_signin(_t("请输入短信里的6位数字验证码。", "Please enter the 6-digit code from the text message."), 422)
+    except ApiError as exc:
+        if exc.code in ("otp_expired", "otp_too_many_attempts"):
+            session.pop("h5_phone", None)
+        return _render_signin(_err(exc), exc.status)
+    session.pop("h5_phone", None)
+    session["h5_token"] = auth.issue_token(applicant)["token"]
+    session.permanent = True
+    if session.get("h5_q"):
+        _claimed_journey(applicant)
+        return redirect(url_for(".form"))
+    return redirect(url_for(".home"))
+
+
+# --- 6. the one form, and submitting it ----------------------------------------------------------------------
+
+@cache
+def _form_paths() -> tuple[frozenset[str], frozenset[str]]:
+    """Every field path of ApplicationForm (``accounts.#.bank_name``) and which of them are yes/no boxes."""
+    paths: set[str] = set()
+    booleans: set[str] = set()
+
+    def walk(schema, prefix: str) -> None:
+        for name, field in schema.fields.items():
+            if isinstance(field, fields.Nested):
+                walk(field.schema, f"{prefix}{name}.")
+            elif isinstance(field, fields.List) and isinstance(field.inner, fields.Nested):
+                walk(field.inner.schema, f"{prefix}{name}.#.")
+            else:
+                paths.add(prefix + name)
+                if isinstance(field, fields.Boolean):
+                    booleans.add(prefix + name)
+
+    walk(ApplicationForm(), "")
+    return frozenset(paths), frozenset(booleans)
+
+
+def _posted_form() -> dict[str, Any]:
+    """The HTML form's flat ``section.field`` names as the nested body ApplicationForm loads.
+
+    Unknown names are ignored; empty text is "not given"; a ticked box is true (unticked: not given,
+    except the commitment, which is then explicitly not accepted); wholly empty accounts are dropped.
+    """
+    paths, booleans = _form_paths()
+    out: dict[str, Any] = {"deceased": {}, "applicant": {}}
+    accounts: dict[int, dict[str, Any]] = {}
+    for key in request.form:
+        parts = key.split(".")
+        index = None
+        if len(parts) >= 3 and parts[0] == "accounts" and parts[1].isdigit():
+            index, parts[1] = int(parts[1]), "#"
+        pattern = ".".join(parts)
+        if pattern not in paths or (index is not None and index >= MAX_ACCOUNTS):
+            continue
+        raw = request.form.get(key, "")
+        if pattern in booleans:
+            if not raw:
+                continue
+            value: Any = True
+        else:
+            value = raw.strip()[:300] or None  # longer than any field allows: refused by the schema anyway
+        node = accounts.setdefault(index, {}) if index is not None else out
+        names = parts[2:] if index is not None else parts
+        for name in names[:-1]:
+            node = node.setdefault(name, {})
+        node[names[-1]] = value
+    out["accounts"] = [a for _, a in sorted(accounts.items()) if any(v is not None for v in a.values())]
+    proxy = out.get("proxy")
+    if proxy is not None:
+        authorization = proxy.get("authorization") or {}
+        if not any(v is not None for v in authorization.values()):
+            proxy.pop("authorization", None)
+        if not any(v is not None for v in proxy.values()):
+            out.pop("proxy")
+    out["commitment_accepted"] = out.get("commitment_accepted") is True
+    return out
+
+
+def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested messages as ``{"deceased.name": [...]}``, in plain words."""
+    out: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            out.update(_flatten(value, f"{prefix}{key}."))
+    else:
+        out[prefix.rstrip(".") or "_schema"] = ["这一项的格式不对或太长，请检查 / this entry is too long or not valid"]
+    return out
+
+
+def _fact_label(dialog, fact: str, value: Any) -> str:
+    """A prefilled fact in the words of the question that asked it."""
+    if isinstance(value, list):
+        return "、".join(_fact_label(dialog, fact, v) for v in value) if value else _t("无", "none")
+    for q in dialog.questions:
+        if q.fact == fact:
+            option = q.option(value)
+            if option is not None:
+                return _t(option.label.zh, option.label.en)
+    if isinstance(value, bool):
+        return _t("是", "yes") if value else _t("否", "no")
+    if fact == "relationship" and value in presenters.RELATIONSHIP_LABELS and _lang() == "zh":
+        return presenters.RELATIONSHIP_LABELS[value]
+    if fact.endswith("_date"):
+        return _local_date(value)
+    return str(value)
+
+
+def _value_of(data: Any, path: str) -> Any:
+    node = data
+    for part in path.split("."):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            return None
+    return node
+
+
+def _render_form(qs: QuestionnaireSession, view: dict[str, Any], data: dict[str, Any],
+                 problems: dict[str, list[str]], status: int = 200, add_account: bool = False):
+    dialog = questionnaires.dialog_for(qs.region)
+    prefilled = view["prefilled"]
+    accounts = list(data.get("accounts") or [])
+    if not accounts or (add_account and len(accounts) < MAX_ACCOUNTS):
+        accounts.append({})
+    payees = load_vocabulary().payees
+    return render_template(
+        "h5/form.html", data=data, problems=problems, accounts=accounts, max_accounts=MAX_ACCOUNTS,
+        prefilled=[{"key": k, "label": _t(*FACT_LABELS.get(k, (k, k))), "value": _fact_label(dialog, k, v)}
+                   for k, v in prefilled.items()],
+        needs_death_date="death_date" not in prefilled, needs_proxy=prefilled.get("applicant_is_proxy") is True,
+        show_self_support="applicant.self_supporting" in problems or _value_of(data, "applicant.self_supporting"),
+        payees=[{"id": p, "name": payees[p]["name"], "name_en": payees[p]["name_en"]} for p in view["payees"]],
+        commitment=_t(view["commitment"], view["commitment_en"]), value_of=_value_of,
+        idempotency_key=secrets.token_urlsafe(18), case_code=session.get("h5_case"), today=dt.date.today().isoformat()), status
+
+
+@bp.get("/form")
+def form():
+    applicant = _applicant(required=True)
+    qs = _claimed_journey(applicant)
+    _complete_or_go(qs)
+    if session.get("h5_case"):
+        flash(_t("这份申请已经提交，不能再修改。", "This application was submitted and can no longer be changed."), "info")
+        return redirect(url_for(".done", code=session["h5_case"]))
+    view = applications.form_view(qs)
+    data = view["form"] or {"applicant": {"phone": applicant.phone}}
+    # A fresh form is not covered in red: problems are shown once the family has saved or tried to submit.
+    return _render_form(qs, view, data, view["problems"] if view["form"] else {}, add_account=bool(request.args.get("add")))
+
+
+@bp.post("/form")
+def save_form():
+    applicant = _applicant(required=True)
+    qs = _claimed_journey(applicant)
+    data = _posted_form()
+    try:
+        body = ApplicationForm().load(data)
+    except ValidationError as exc:
+        return _render_form(qs, applications.form_view(qs), data, _flatten(exc.messages), 422)
+    applications.save_draft(qs, body)
+    if request.form.get("action") == "add_account":
+        return redirect(url_for(".form", add=1, _anchor="accounts"))
+    flash(_t("已保存。下次打开可以接着填。", "Saved. You can continue later."), "ok")
+    return redirect(url_for(".form"))
+
+
+@bp.post("/submit")
+def submit():
+    """Save what is on the page, then submit once: the page's idempotency key makes a double tap one case."""
+    applicant = _applicant(required=True)
+    qs = _claimed_journey(applicant)
+    data = _posted_form()
+    try:
+        body = ApplicationForm().load(data)
+    except ValidationError as exc:
+        return _render_form(qs, applications.form_view(qs), data, _flatten(exc.messages), 422)
+    key = request.form.get("idempotency_key", "").strip()
+    if not 8 <= len(key) <= 64:
+        flash(_t("页面已过期，请再点一次“提交申请”。", "The page expired; please press Submit again."), "error")
+        return redirect(url_for(".form"))
+    for attempt in (1, 2):
+        try:
+            applications.save_draft(qs, body)
+            break
+        except ApiError as exc:
+            if exc.code == "already_submitted":  # a repeated tap: the case of this key is found below
+                break
+            if exc.code != "concurrent_update" or attempt == 2:  # the other tap saved the same page just now
+                raise
+    try:
+        try:
+            case, _ = applications.submit(qs, applicant, key)
+        except IntegrityError:
+            # Two taps of one page racing: the loser's insert fails (in the service, outside its own retry);
+            # asking again finds the winner's case by the same key.
+            db.session.rollback()
+            case, _ = applications.submit(qs, applicant, key)
+    except ApiError as exc:
+        flash(_err(exc), "error")
+        earlier = (exc.fields.get("tracking_code") or [None])[0] if exc.code == "already_submitted" else None
+        if earlier:
+            return redirect(url_for(".done", code=earlier))
+        return redirect(url_for(".form", _anchor="problems"))
+    code = tracking.display(case.tracking_code)
+    session["h5_case"] = code
+    return redirect(url_for(".done", code=code))
+
+
+def _matter_names(region: str) -> dict[str, tuple[str, str]]:
+    """Each matter in the region's own wording (the checklist's), else the shared vocabulary's."""
+    names = {k: (v["name"], v["name_en"]) for k, v in load_vocabulary().matters.items()}
+    try:
+        names.update({m.id: (m.name.zh, m.name.en) for m in questionnaires.dialog_for(region).matters})
+    except ApiError:
+        pass
+    return names
+
+
+# --- 7. the tracking code ----------------------------------------------------------------------------------------
+
+@bp.get("/done/<code>")
+def done(code: str):
+    from .. import printing  # ReportLab is only loaded when needed
+
+    case = applications.case_for(_applicant(required=True), code)
+    view = presenters.case(case)
+    names = _matter_names(case.region)
+    names.update({m["id"]: (m["name"], m.get("name_en") or m["name"]) for m in view["checklist"]["matters"]})
+    items = [{**w, "name": _t(*names.get(w["matter"], (w["matter"], w["matter"]))),
+              "status_label": _t(*STATUS_LABELS[w["status"]]), "due": _local_date(w["due_at"])}
+             for w in view["work_items"]]
+    return render_template("h5/done.html", code=view["tracking_code"], items=items,
+                           departments=load_vocabulary().departments,
+                           qr=Markup(printing.qr_svg(view["tracking_code"])))  # segno's SVG: path data only
+
+
+@bp.get("/done/<code>/application.pdf")
+def application_pdf(code: str):
+    from .. import printing
+
+    case = applications.case_for(_applicant(required=True), code)
+    data = presenters.printable(case, questionnaires.dialog_for(case.region), applications.submitted_at_local(case))
+    return Response(printing.render_application_pdf(data), mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{case.tracking_code}.pdf"',
+                             "Cache-Control": "private, no-store"})
+
+
+# --- 8. public status lookup (code + phone's last four digits) --------------------------------------------------
+
+def _lookup_limits() -> str:
+    return current_app.config["STATUS_LOOKUP_LIMITS"]
+
+
+def _posted_code_key() -> str:
+    """Per tracking code, so one code cannot be tried from many addresses (as the API does)."""
+    return f"code:{request.form.get('tracking_code', '').upper().replace('-', '').replace(' ', '')[:20]}"
+
+
+@bp.route("/status", methods=["GET", "POST"])
+@limiter.limit(_lookup_limits, methods=["POST"])  # per client address
+@limiter.limit(_lookup_limits, key_func=_posted_code_key, methods=["POST"])
+def status():
+    if request.method == "GET":
+        return render_template("h5/status.html", code=request.args.get("code", "")[:20], result=None)
+    code, tail = request.form.get("tracking_code", "").strip()[:20], request.form.get("phone_tail", "").strip()[:10]
+    try:
+        data = StatusLookup().load({"tracking_code": code, "phone_tail": tail})
+        result = family.public_status(family.lookup(data["tracking_code"], data["phone_tail"]))
+    except ValidationError:
+        return render_template("h5/status.html", code=code, result=None, error=_t(
+            "请填写受理编号，以及申请时所留手机号的后4位数字。",
+            "Enter the tracking code and the last 4 digits of the phone number on the application.")), 422
+    except ApiError as exc:
+        return render_template("h5/status.html", code=code, result=None, error=_err(exc)), exc.status
+    names, departments = _matter_names(result["region"]), load_vocabulary().departments
+    for m in result["matters"]:
+        m["name"] = _t(*names.get(m["matter"], (m["matter"], m["matter"])))
+        m["status_label"] = _t(*STATUS_LABELS[m["status"]])
+        m["department_name"] = _t(departments[m["department"]]["name"], departments[m["department"]]["name_en"])
+        m["due"] = _local_date(m["due_at"])
+    return render_template("h5/status.html", code=result["tracking_code"], result=result)
+
+
+@bp.route("/<path:unknown>", methods=["GET", "POST"])
+def not_found(unknown: str):
+    """Any other /h5 address: the friendly not-found page (with this blueprint's headers), not the API's JSON."""
+    raise NotFound()

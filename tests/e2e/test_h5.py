@@ -1,0 +1,197 @@
+"""A family's whole H5 journey in Hunan on a 390x844 phone, in Chromium: region, every question, the checklist,
+a photo upload, SMS sign-in, the one form, submit, the tracking code with its QR, and the public status page.
+Screenshots of each step go to tests/e2e/screenshots/h5-*.png."""
+
+from __future__ import annotations
+
+import re
+
+from tests.e2e.conftest import screenshot
+from tests.test_applications import HUNAN, good_form
+from tests.test_uploads import photo
+
+PHONE = "13900139000"
+WIDTH = 390
+
+
+def no_sideways_scroll(page) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
+
+
+def html_value(value) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def answer_current_question(page) -> str:
+    question = page.locator('input[name="question"]').get_attribute("value")
+    value = HUNAN[question]
+    if page.locator("#answer-date").count():
+        page.fill("#answer-date", value)
+    else:
+        for v in value if isinstance(value, list) else [value]:
+            page.check(f'input[name="value"][value="{html_value(v)}"]')
+    return question
+
+
+def focus_by_tab(page, selector: str, presses: int = 15) -> bool:
+    """Press Tab until the element is focused (keyboard users reach it without a mouse)."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement === document.querySelector(s)", selector):
+            return True
+    return False
+
+
+def test_family_journey_in_hunan_on_a_phone(phone_page, live_server, app, tmp_path):
+    page = phone_page
+    page.goto(f"{live_server}/h5/")
+    screenshot(page, "h5-01-home")
+    no_sideways_scroll(page)
+    page.get_by_role("button", name="湖南省").click()
+
+    # The questionnaire: one question per screen, with progress and a way back.
+    page.wait_for_url("**/h5/q")
+    assert "第 1 题" in page.locator(".progress-text").inner_text()
+    screenshot(page, "h5-02-first-question")
+    asked = []
+    while page.url.endswith("/h5/q"):
+        asked.append(answer_current_question(page))
+        if asked[-1] == "death_date":
+            screenshot(page, "h5-03-date-question")
+        if asked[-1] == "requested":
+            screenshot(page, "h5-04-choose-several")
+            no_sideways_scroll(page)
+        with page.expect_navigation():  # back to /h5/q (post, redirect, get): wait for the new page
+            page.click("#next")
+        assert len(asked) < 30
+    assert asked[0] == "local_death" and set(asked) <= set(HUNAN)
+
+    # The checklist: matters, materials and trips, readable without sideways scrolling at 390 px.
+    page.wait_for_url("**/h5/checklist")
+    screenshot(page, "h5-05-checklist")
+    no_sideways_scroll(page)
+    for section in ("#matters", "#materials", "#trips"):
+        assert page.locator(section).is_visible(), section
+    assert "死亡人员户口注销" in page.locator("#matters").inner_text()
+    assert "申请人身份证" in page.locator("#materials").inner_text()
+    assert "政务服务专窗" in page.locator("#trips").inner_text()
+
+    # A photo of the applicant's ID card, as from the phone's camera.
+    page.locator('#materials a[href$="/h5/materials/applicant_id_card"]').click()
+    page.wait_for_url("**/h5/materials/applicant_id_card")
+    assert page.get_attribute("#camera", "capture") == "environment"
+    picture = tmp_path / "id-card.jpg"
+    picture.write_bytes(photo())
+    page.set_input_files("#camera", str(picture))
+    with page.expect_navigation():
+        page.click("#upload")
+    page.wait_for_url("**/h5/materials/applicant_id_card")
+    thumb = page.locator(".thumb img").first
+    thumb.wait_for()
+    assert page.evaluate("(img) => img.complete && img.naturalWidth > 0", thumb.element_handle())
+    screenshot(page, "h5-06-uploaded")
+    no_sideways_scroll(page)
+    page.get_by_role("link", name="返回清单").last.click()
+    assert "已上传" in page.locator("#materials").inner_text()
+
+    # Sign in by SMS code before the form.
+    page.click("#to-form")
+    page.wait_for_url("**/h5/signin")
+    screenshot(page, "h5-07-sign-in")
+    page.fill("#phone", PHONE)
+    page.click("#send-code")
+    page.locator("#code").wait_for()
+    code = [params["code"] for to, _, params in app.extensions["sms"].sent if to == PHONE][-1]
+    page.fill("#code", code)
+    screenshot(page, "h5-08-sms-code")
+    page.click("#verify")
+
+    # The one form: facts from the answers shown read-only, every field typed, the commitment accepted.
+    page.wait_for_url("**/h5/form")
+    assert "2026年11月20日" in page.locator("#prefilled-title + dl").inner_text()
+    # Saving a blank form lists every problem at once, each also next to its field.
+    with page.expect_navigation():
+        page.click("#save")
+    page.wait_for_url("**/h5/form")
+    problems = page.locator("#problems")
+    assert problems.is_visible() and "请填写逝者姓名" in problems.inner_text()
+    assert page.locator("#f-deceased-name-err").is_visible()
+    screenshot(page, "h5-09a-form-problems")
+    no_sideways_scroll(page)
+    form = good_form()
+    for section in ("deceased", "applicant"):
+        for key, value in form[section].items():
+            if key == "gender":
+                page.check(f"#f-deceased-gender-{value}")
+            else:
+                page.fill(f"#f-{section}-{key}", value)
+    account = form["accounts"][0]
+    page.select_option("#f-accounts-0-payee", account["payee"])
+    for key in ("bank_name", "holder_name", "account_number", "purpose"):
+        page.fill(f"#f-accounts-0-{key}", account[key])
+    page.check("#f-commitment_accepted")
+    screenshot(page, "h5-09b-form-filled")
+    no_sideways_scroll(page)
+    page.dblclick("#submit")  # an impatient double tap still makes one case
+
+    # The tracking code, large, with its QR code.
+    page.wait_for_url(re.compile(r".*/h5/done/[0-9A-Z]{5}-[0-9A-Z]{5}$"))
+    tracking_code = page.locator("#tracking-code").inner_text().strip()
+    assert re.fullmatch(r"[0-9A-Z]{5}-[0-9A-Z]{5}", tracking_code)
+    assert page.locator(".qr svg").is_visible()
+    assert float(page.evaluate("parseFloat(getComputedStyle(document.querySelector('#tracking-code')).fontSize)")) >= 32
+    screenshot(page, "h5-10-tracking-code")
+    no_sideways_scroll(page)
+    with app.app_context():
+        from miniapp_api.extensions import db
+        from miniapp_api.models import Case
+        assert db.session.scalar(db.select(db.func.count()).select_from(Case)) == 1
+
+    # Keyboard: Tab reaches the main button, Enter follows it to the status page with the code filled in.
+    assert focus_by_tab(page, "#check-status")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/h5/status?code=*")
+    assert page.input_value("#tracking_code") == tracking_code
+    page.fill("#phone_tail", "8000")
+    page.click("#lookup")
+    result = page.locator("#result")
+    result.wait_for()
+    assert "死亡人员户口注销" in result.inner_text() and "已提交" in result.inner_text()
+    screenshot(page, "h5-11-status")
+    no_sideways_scroll(page)
+
+
+def test_keyboard_only_answers_and_goes_back(phone_page, live_server):
+    page = phone_page
+    page.goto(f"{live_server}/h5/")
+    assert focus_by_tab(page, 'button[value="hunan"]', presses=25)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/h5/q")
+    assert focus_by_tab(page, "#opt-1")  # the radio group is one Tab stop
+    page.keyboard.press("Space")
+    assert page.is_checked("#opt-1")
+    assert focus_by_tab(page, "#next")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "第 2 题" in page.locator(".progress-text").inner_text()
+    assert focus_by_tab(page, "#back")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"  # the focus ring is visible
+    screenshot(page, "h5-12-keyboard-focus")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "第 1 题" in page.locator(".progress-text").inner_text() and page.is_checked("#opt-1")
+
+
+def test_english_question_page_fits_the_phone(phone_page, live_server):
+    page = phone_page
+    page.goto(f"{live_server}/h5/?lang=en")
+    page.get_by_role("button", name="Hunan Province").click()
+    page.wait_for_url("**/h5/q")
+    assert "Did the deceased die in Hunan Province?" in page.locator("h1").inner_text()
+    size = float(page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)"))
+    assert size >= 18
+    height = page.evaluate("document.querySelector('#next').getBoundingClientRect().height")
+    assert height >= 48
+    screenshot(page, "h5-13-english")
+    no_sideways_scroll(page)

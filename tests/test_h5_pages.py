@@ -1,0 +1,609 @@
+"""The family's H5 pages (/h5) through the Flask test client: every page renders, every POST needs its CSRF
+token, user text comes back escaped, every control has a label, bad input is a message (never a 500), the
+security headers are there, and the palette's contrast figures are what the stylesheet says."""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from tests.test_applications import HUNAN, IM_PROXY, TODAY, good_form
+from tests.test_uploads import photo
+
+CSS = Path(__file__).resolve().parents[1] / "miniapp_api" / "static" / "h5" / "h5.css"
+PHONE = "13900139000"
+
+
+# --- helpers: a family in a browser without JavaScript --------------------------------------------------
+
+class Family:
+    """The test client plus the CSRF token read from the last rendered page, as a browser form would send it."""
+
+    def __init__(self, client, app):
+        self.client, self.app, self.csrf = client, app, None
+
+    def get(self, url: str, **kwargs):
+        response = self.client.get(url, **kwargs)
+        match = response.mimetype == "text/html" and re.search(r'name="csrf_token" value="([^"]+)"', text(response))
+        if match:
+            self.csrf = match.group(1)
+        return response
+
+    def post(self, url: str, data: dict | None = None, **kwargs):
+        if self.csrf is None:
+            self.get("/h5/")
+        return self.client.post(url, data={"csrf_token": self.csrf, **(data or {})}, **kwargs)
+
+    def start(self, region: str = "hunan"):
+        self.get("/h5/")
+        response = self.post("/h5/start", {"region": region})
+        assert response.status_code == 302 and response.location.endswith("/h5/q")
+
+    def current_question(self) -> str | None:
+        response = self.get("/h5/q")
+        if response.status_code == 302:
+            return None
+        return re.search(r'name="question" value="([^"]+)"', response.get_data(as_text=True)).group(1)
+
+    def answer(self, question: str, value):
+        values = value if isinstance(value, list) else [value]
+        posted = [("true" if v else "false") if isinstance(v, bool) else v for v in values]
+        return self.post("/h5/q", {"question": question, "value": posted})
+
+    def answer_all(self, script=HUNAN) -> list[str]:
+        asked = []
+        while (question := self.current_question()) is not None:
+            asked.append(question)
+            page = self.get("/h5/q").get_data(as_text=True)
+            first = re.search(r'name="value" value="([^"]*)"', page)
+            value = script.get(question, first.group(1) if first else TODAY)
+            response = self.answer(question, value)
+            assert response.status_code == 302, response.get_data(as_text=True)
+            assert len(asked) < 40
+        return asked
+
+    def sign_in(self, phone: str = PHONE):
+        self.get("/h5/signin")
+        assert self.post("/h5/signin/code", {"phone": phone}).status_code == 302
+        code = [p["code"] for to, _, p in self.app.extensions["sms"].sent if to == phone][-1]
+        return self.post("/h5/signin/verify", {"code": code})
+
+    def submit(self, form: dict | None = None, key: str | None = None):
+        page = self.get("/h5/form").get_data(as_text=True)
+        key = key or re.search(r'name="idempotency_key" value="([^"]+)"', page).group(1)
+        return self.post("/h5/submit", {**form_fields(form or good_form()), "idempotency_key": key})
+
+
+def form_fields(form: dict) -> dict:
+    """The one form as the H5 page posts it: ``section.field`` names, ticked boxes as "1"."""
+    out: dict = {}
+
+    def walk(node, prefix):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, f"{prefix}{key}.")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{prefix}{i}.")
+        elif node is True:
+            out[prefix[:-1]] = "1"
+        elif node not in (None, False):
+            out[prefix[:-1]] = str(node)
+
+    walk(form, "")
+    return out
+
+
+@pytest.fixture()
+def family(client, app):
+    return Family(client, app)
+
+
+@pytest.fixture()
+def submitted(family):
+    """A Hunan family that went all the way: returns (family, display tracking code)."""
+    family.start()
+    family.answer_all()
+    family.sign_in()
+    response = family.submit()
+    assert response.status_code == 302 and "/h5/done/" in response.location, response.get_data(as_text=True)
+    return family, response.location.rsplit("/", 1)[1]
+
+
+class Controls(HTMLParser):
+    """Every form control and every <label for> of a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.controls: list[dict] = []
+        self.label_for: set[str] = set()
+        self.ids: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if a.get("id"):
+            self.ids.append(a["id"])
+        if tag == "label" and a.get("for"):
+            self.label_for.add(a["for"])
+        if tag in ("input", "select", "textarea") and a.get("type") != "hidden":
+            self.controls.append({"tag": tag, **a})
+
+
+def unlabelled(html: str) -> list[dict]:
+    parser = Controls()
+    parser.feed(html)
+    assert len(parser.ids) == len(set(parser.ids)), "duplicate ids"
+    return [c for c in parser.controls if not c.get("aria-label") and c.get("id") not in parser.label_for]
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+# --- every page renders ------------------------------------------------------------------------------------
+
+def test_the_whole_journey_renders_page_by_page(family, app):
+    home = family.get("/h5/")
+    assert home.status_code == 200 and "湖南省" in text(home) and "请选择" in text(home)
+    family.start()
+    first = family.get("/h5/q")
+    assert first.status_code == 200
+    page = text(first)
+    assert "逝者是在湖南省内去世的吗" in page and "下一步" in page and "第 1 题" in page
+    assert 'role="progressbar"' in page and 'type="radio"' in page
+    asked = family.answer_all()
+    assert asked[0] == "local_death" and "medical_account_overpaid" in asked
+    checklist = family.get("/h5/checklist")
+    page = text(checklist)
+    assert checklist.status_code == 200
+    for words in ("死亡人员户口注销", "公安", "收到死亡证明", "申请人身份证", "还没上传", "政务服务专窗", "下一步：填写申请表"):
+        assert words in page, words
+    material = family.get("/h5/materials/applicant_id_card")
+    assert material.status_code == 200
+    assert 'capture="environment"' in text(material) and 'accept="image/*,application/pdf"' in text(material)
+    upload = family.post("/h5/materials/applicant_id_card", {"file": (io.BytesIO(photo()), "id.jpg")},
+                         content_type="multipart/form-data")
+    assert upload.status_code == 302
+    page = text(family.get("/h5/materials/applicant_id_card"))
+    thumb = re.search(r'src="(/h5/pages/\d+\?size=thumb)"', page).group(1)
+    image = family.get(thumb)
+    assert image.status_code == 200 and image.mimetype == "image/jpeg" and "no-store" in image.headers["Cache-Control"]
+    assert "已上传" in text(family.get("/h5/checklist"))
+    # The form needs a sign-in first.
+    assert family.get("/h5/form").location.endswith("/h5/signin")
+    signin = family.get("/h5/signin")
+    assert "获取验证码" in text(signin)
+    family.post("/h5/signin/code", {"phone": PHONE})
+    step_two = text(family.get("/h5/signin"))
+    assert "139****9000" in step_two and "one-time-code" in step_two
+    assert family.sign_in().location.endswith("/h5/form")
+    form = family.get("/h5/form")
+    page = text(form)
+    assert form.status_code == 200
+    assert "2026年11月20日" in page and "子女" in page  # prefilled from the answers, shown read-only
+    assert "殡葬政策" in page and 'name="commitment_accepted"' in page
+    assert 'value="13900139000"' in page  # the signed-in phone is offered as the applicant's
+    assert "还有" not in page.split("<form")[0]  # a fresh form is not covered in red
+    response = family.submit()
+    done = family.get(response.location)
+    page = text(done)
+    code = response.location.rsplit("/", 1)[1]
+    assert done.status_code == 200 and code in page and "<svg" in page and "application.pdf" in page
+    assert re.fullmatch(r"[0-9A-Z]{5}-[0-9A-Z]{5}", code)
+    pdf = family.get(f"/h5/done/{code}/application.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+    status = family.get(f"/h5/status?code={code}")
+    assert status.status_code == 200 and f'value="{code}"' in text(status)
+    result = family.post("/h5/status", {"tracking_code": code, "phone_tail": "8000"})
+    assert result.status_code == 200
+    page = text(result)
+    assert "死亡人员户口注销" in page and "已提交" in page and "张三丰" not in page  # progress only, no names
+
+
+def test_the_question_page_shows_progress_and_goes_back_with_the_old_answer_selected(family):
+    family.start()
+    family.answer("local_death", True)
+    family.answer("local_hukou", True)
+    page = text(family.get("/h5/q"))
+    assert "第 3 题" in page and "返回上一题" in page and 'type="date"' in page
+    width = int(re.search(r'style="width: (\d+)%"', page).group(1))
+    assert 0 < width < 100
+    back = family.post("/h5/q/back")
+    assert back.status_code == 302 and back.location.endswith("/h5/q")
+    page = text(family.get("/h5/q"))
+    assert "逝者的户籍是否在湖南省" in page
+    assert re.search(r'value="true" checked', page)  # the earlier answer comes back selected
+    family.post("/h5/q/back")
+    page = text(family.get("/h5/q"))
+    assert "第 1 题" in page and "返回选择地区" in page and "返回上一题" not in page
+
+
+def test_start_again_asks_first_and_a_stale_answer_after_the_end_goes_to_the_checklist(family):
+    family.start()
+    family.answer("local_death", True)
+    confirm = family.post("/h5/restart")
+    assert confirm.status_code == 200 and "确定要重新开始吗" in text(confirm)
+    assert family.current_question() == "local_hukou"  # one tap loses nothing
+    family.answer_all()
+    stale = family.post("/h5/q", {"question": "local_death", "value": "maybe"})
+    assert stale.status_code == 302 and stale.location.endswith("/h5/checklist")
+    assert "请选择“是”或“否”" in text(family.get("/h5/checklist"))
+    cleared = family.post("/h5/restart", {"confirm": "yes"})
+    assert cleared.status_code == 302 and cleared.location.endswith("/h5/")
+    assert family.get("/h5/q").location.endswith("/h5/")
+
+
+def test_english_toggle_is_remembered_and_chinese_is_the_default(family):
+    assert 'lang="zh-CN"' in text(family.get("/h5/"))
+    page = text(family.get("/h5/?lang=en"))
+    assert 'lang="en"' in page and "Hunan Province" in page and "中文" in page
+    family.start()
+    page = text(family.get("/h5/q"))
+    assert "Did the deceased die in Hunan Province?" in page and "Next" in page and "Question 1 of" in page
+    for question in ("local_death", "local_hukou"):
+        family.answer(question, True)
+    family.answer("death_date", "2026-11-20")
+    family.answer("death_type", "normal")
+    page = text(family.get("/h5/q"))
+    assert "Choose all that apply" in page and "None of these" in page and "Previous question" in page
+    family.answer_all()
+    page = text(family.get("/h5/checklist"))
+    assert "Cancel the household registration" in page and "Documents to prepare" in page and "Public security" in page
+    assert family.get("/h5/q?lang=zh").location.endswith("/h5/checklist")  # done: on to the checklist, in Chinese
+    page = text(family.get("/h5/checklist"))
+    assert "您的办事清单" in page and 'lang="zh-CN"' in page
+
+
+def test_a_proxy_application_shows_the_proxy_section(family):
+    family.start("inner_mongolia")
+    family.answer_all(IM_PROXY)
+    family.sign_in()
+    page = text(family.get("/h5/form"))
+    assert 'name="proxy.authorization.signed"' in page and 'name="proxy.name"' in page
+    assert unlabelled(page) == []
+
+
+# --- CSRF ------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/h5/start", "/h5/restart", "/h5/q", "/h5/q/back", "/h5/signin/code", "/h5/form",
+                                  "/h5/submit", "/h5/status", "/h5/materials/applicant_id_card",
+                                  "/h5/signin/verify", "/h5/pages/1/delete"])
+def test_posts_without_the_csrf_token_are_refused(family, app, path):
+    assert app.config.get("WTF_CSRF_ENABLED", True) is True
+    family.start()
+    for data in ({"region": "hunan"}, {"region": "hunan", "csrf_token": "forged"}):
+        response = family.client.post(path, data=data)
+        assert response.status_code == 400
+        page = text(response)
+        assert "页面停留时间太长或已失效" in page and "Traceback" not in page
+        assert response.mimetype == "text/html"
+
+
+def test_a_refused_post_changes_nothing(family):
+    family.start()
+    family.client.post("/h5/q", data={"question": "local_death", "value": "true"})
+    assert family.current_question() == "local_death"
+
+
+# --- escaping ------------------------------------------------------------------------------------------------------
+
+SCRIPT = '<script>alert("x")</script>'
+
+
+def test_script_typed_into_a_text_field_is_shown_escaped(family):
+    family.start()
+    family.answer_all()
+    family.sign_in()
+    family.get("/h5/form")
+    fields = {**form_fields(good_form()), "deceased.name": SCRIPT, "applicant.address": f'"><img src=x onerror=1>{SCRIPT}'}
+    assert family.post("/h5/form", {**fields, "action": "save"}).status_code == 302
+    page = text(family.get("/h5/form"))
+    assert SCRIPT not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
+    assert "<script" not in page  # no script at all: the CSP allows none inline
+    status = family.post("/h5/status", {"tracking_code": SCRIPT, "phone_tail": "12<b>"})
+    assert status.status_code == 422 and "<script>" not in text(status) and "&lt;script&gt;" in text(status)
+
+
+# --- labels --------------------------------------------------------------------------------------------------------
+
+def test_every_control_has_a_label(submitted):
+    family, code = submitted
+    pages = ["/h5/", "/h5/status", f"/h5/done/{code}", "/h5/checklist", "/h5/materials/applicant_id_card",
+             "/h5/signin?change=1"]
+    for path in pages:
+        response = family.get(path)
+        assert response.status_code in (200, 302), path
+        if response.status_code == 200:
+            assert unlabelled(text(response)) == [], path
+
+
+def test_every_control_of_the_question_form_and_sign_in_pages_has_a_label(family):
+    family.start()
+    seen_types = set()
+    while (question := family.current_question()) is not None:
+        page = text(family.get("/h5/q"))
+        assert unlabelled(page) == [], question
+        seen_types.update(re.findall(r'<input [^>]*type="(radio|checkbox|date)"', page))
+        value = HUNAN[question]
+        family.answer(question, value)
+    assert seen_types == {"radio", "checkbox", "date"}
+    assert unlabelled(text(family.get("/h5/signin"))) == []
+    family.post("/h5/signin/code", {"phone": PHONE})
+    assert unlabelled(text(family.get("/h5/signin"))) == []
+    family.sign_in()
+    family.post("/h5/form", {**form_fields(good_form(deceased__id_number="123")), "action": "add_account"})
+    page = text(family.get("/h5/form?add=1"))
+    assert page.count('name="accounts.1.bank_name"') == 1  # the extra account block
+    assert "f-deceased-id_number-err" in page and unlabelled(page) == []
+
+
+# --- bad input is a message, never a 500 ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("question", "value", "message"), [
+    ("local_death", [], "请选择“是”或“否”"),
+    ("local_death", "maybe", "请选择“是”或“否”"),
+    ("no_such_question", "true", "没有这个问题"),
+    ("x" * 200, "true", "请从给出的选项中选择"),
+    ("local_hukou", "true", "这个问题现在不需要回答"),
+])
+def test_bad_answers_show_a_message(family, question, value, message):
+    family.start()
+    response = family.post("/h5/q", {"question": question, "value": value})
+    assert 400 <= response.status_code < 500
+    page = text(response)
+    assert message in page and 'role="alert"' in page
+    assert "逝者是在湖南省内去世的吗" in page  # the question is shown again
+
+
+def test_bad_dates_and_choices_show_a_message(family):
+    family.start()
+    family.answer("local_death", True)
+    family.answer("local_hukou", True)
+    for value, message in [("2999-01-01", "日期不能晚于今天"), ("20 Nov", "请填写正确的日期"), ("", "请填写正确的日期")]:
+        response = family.post("/h5/q", {"question": "death_date", "value": value})
+        assert response.status_code == 422 and message in text(response)
+    family.answer("death_date", "2026-11-20")
+    family.answer("death_type", "normal")
+    response = family.answer("welfare", ["none", "subsistence_allowance"])
+    assert response.status_code == 422 and "都不是" in text(response)
+    assert re.search(r'value="none" checked', text(response))  # what was ticked stays ticked
+    response = family.answer("welfare", [])
+    assert response.status_code == 422 and "请至少选择一项" in text(response)
+
+
+def test_bad_input_elsewhere_is_a_friendly_page(family, submitted):
+    fam, code = submitted
+    cases = [
+        (fam.get("/h5/materials/no_such_material"), 404, "不需要上传这项材料"),
+        (fam.get("/h5/pages/99999"), 404, "找不到这张照片"),
+        (fam.get("/h5/done/AAAAA-AAAAA"), 404, "找不到该申请"),
+        (fam.get("/h5/no/such/page"), 404, "找不到这个页面"),
+        (fam.post("/h5/status", {"tracking_code": code, "phone_tail": "12"}), 422, "后4位"),
+        (fam.post("/h5/status", {"tracking_code": code, "phone_tail": "1234"}), 404, "查询不到"),
+        (fam.post("/h5/status", {}), 422, "受理编号"),
+        (fam.post("/h5/signin/code", {"phone": "12345"}), 422, "手机号"),
+    ]
+    for response, status, message in cases:
+        assert response.status_code == status, message
+        assert message in text(response) and response.mimetype == "text/html" and "Traceback" not in text(response)
+    fresh = Family(fam.client.application.test_client(), fam.app)
+    assert fresh.post("/h5/start", {"region": "atlantis"}).status_code == 302
+    assert "请从列表中选择一个地区" in text(fresh.get("/h5/"))
+    assert fresh.get("/h5/q").location.endswith("/h5/")  # no journey yet: back to choosing a region
+    assert fresh.get("/h5/checklist").location.endswith("/h5/")
+    assert fresh.get("/h5/done/" + code).location.endswith("/h5/signin")
+
+
+JUNK = [{}, {"value": "\x00"}, {"question": "death_date", "value": ["a", "b"]}, {"region": "hunan" * 100},
+        {"accounts.0.payee": "x" * 5000, "accounts.99.bank_name": "x", "accounts.x.y": "1", "deceased": "x",
+         "deceased.name.first": "x", "proxy.authorization": "x", "commitment_accepted": "no", "idempotency_key": "k"},
+        {"tracking_code": "\u202e" * 30, "phone_tail": "١٢٣٤", "phone": "+86" + "9" * 30, "code": "１２３４５６"}]
+
+
+def test_junk_posted_to_every_page_is_never_a_500(submitted, app):
+    family, code = submitted
+    rules = [r for r in app.url_map.iter_rules() if r.endpoint.startswith("h5.")]
+    assert len(rules) >= 18
+    for rule in rules:
+        path = re.sub(r"<(?:int:)?page_id>", "1", rule.rule)
+        path = re.sub(r"<[^>]+>", "applicant_id_card" if "materials" in rule.rule else code, path)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            for data in JUNK:
+                response = family.post(path, data) if method == "POST" else family.get(path, query_string=data)
+                assert response.status_code < 500, (method, path, data, response.status_code)
+                if response.mimetype == "text/html":
+                    assert "Traceback" not in text(response)
+
+
+def test_upload_errors_are_plain_words(family):
+    family.start()
+    family.answer_all()
+    family.get("/h5/materials/applicant_id_card")
+    nothing = family.post("/h5/materials/applicant_id_card", {"file": (io.BytesIO(b""), "")},
+                          content_type="multipart/form-data")
+    assert nothing.status_code == 400 and "请选择要上传的照片" in text(nothing)
+    junk = family.post("/h5/materials/applicant_id_card", {"file": (io.BytesIO(b"not an image at all"), "x.jpg")},
+                       content_type="multipart/form-data")
+    assert junk.status_code == 422 and 'role="alert"' in text(junk) and "Traceback" not in text(junk)
+    unknown = family.post("/h5/materials/marriage_proof", {"file": (io.BytesIO(photo()), "x.jpg")},
+                          content_type="multipart/form-data")
+    assert unknown.status_code == 404
+
+
+def test_bad_sign_in_codes_show_a_message(family, app):
+    family.get("/h5/signin")
+    family.post("/h5/signin/code", {"phone": PHONE})
+    for code, message in [("12", "6位数字"), ("abcdef", "6位数字"), ("000000", "验证码不正确")]:
+        real = [p["code"] for to, _, p in app.extensions["sms"].sent if to == PHONE][-1]
+        if code == real:
+            continue
+        response = family.post("/h5/signin/verify", {"code": code})
+        assert response.status_code in (401, 422) and message in text(response)
+    assert 'name="code"' in text(family.get("/h5/signin"))  # still not signed in: the code step again
+
+
+def test_form_problems_are_shown_next_to_their_fields(family):
+    family.start()
+    family.answer_all()
+    family.sign_in()
+    bad = good_form(applicant__id_number="43010219700505", accounts=[], commitment_accepted=False)
+    response = family.submit(bad)
+    assert response.status_code == 302 and response.location.endswith("/h5/form#problems")
+    page = text(family.get("/h5/form"))
+    assert "表单有需要修改的地方" in page  # the flash of the refused submission
+    assert 'id="problems"' in page
+    field = page.split('id="f-applicant-id_number-err"')[1].split("</p>")[0]
+    assert "身份证号码应为18位" in field
+    assert 'aria-invalid="true"' in page and 'href="#f-applicant-id_number"' in page
+    assert "请填写收款账户" in page and "请阅读并同意申请人承诺" in page
+    too_long = family.post("/h5/form", {**form_fields(good_form()), "deceased.name": "张" * 60, "action": "save"})
+    assert too_long.status_code == 422 and "太长" in text(too_long) and "张" * 60 in text(too_long)
+
+
+def test_double_submit_with_the_page_key_makes_one_case(family, app):
+    family.start()
+    family.answer_all()
+    family.sign_in()
+    first = family.submit(key="same-page-key-0001")
+    second = family.submit(key="same-page-key-0001")
+    assert first.location == second.location and "/h5/done/" in first.location
+    with app.app_context():
+        from miniapp_api.extensions import db
+        from miniapp_api.models import Case
+        assert db.session.scalar(db.select(db.func.count()).select_from(Case)) == 1
+    other = family.submit(key="another-page-key-02")
+    assert other.location == first.location  # already submitted: back to the same tracking code
+
+
+def test_simultaneous_taps_of_one_page_make_one_case(family, app):
+    """Several submits of the same page racing each other (an impatient double tap): one case, no error page."""
+    family.start()
+    family.answer_all()
+    family.sign_in()
+    page = text(family.get("/h5/form"))
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', page).group(1)
+    cookie = family.client.get_cookie("session").value
+    data = {**form_fields(good_form()), "idempotency_key": key, "csrf_token": family.csrf}
+    barrier = threading.Barrier(4)
+    results = []
+
+    def tap():
+        browser = app.test_client()
+        browser.set_cookie("session", cookie)
+        barrier.wait()
+        response = browser.post("/h5/submit", data=data)
+        results.append((response.status_code, response.location))
+
+    taps = [threading.Thread(target=tap) for _ in range(4)]
+    for t in taps:
+        t.start()
+    for t in taps:
+        t.join(30)
+    assert len(results) == 4
+    assert {status for status, _ in results} == {302}, results
+    assert len({location for _, location in results}) == 1 and "/h5/done/" in results[0][1]
+    with app.app_context():
+        from miniapp_api.extensions import db
+        from miniapp_api.models import Case
+        assert db.session.scalar(db.select(db.func.count()).select_from(Case)) == 1
+
+
+def test_status_lookup_is_rate_limited_with_a_friendly_page(submitted, app):
+    family, code = submitted
+    app.config["STATUS_LOOKUP_LIMITS"] = "3 per minute"
+    try:
+        statuses = [family.post("/h5/status", {"tracking_code": code, "phone_tail": f"{n:04d}"}).status_code
+                    for n in range(5)]
+        assert statuses[-1] == 429
+        limited = family.post("/h5/status", {"tracking_code": code, "phone_tail": "8000"})
+        assert limited.status_code == 429 and "操作太频繁" in text(limited)
+        assert family.get("/h5/status").status_code == 200  # only lookups count
+    finally:
+        app.config["STATUS_LOOKUP_LIMITS"] = "10 per minute;60 per hour"
+
+
+def test_another_browser_cannot_see_the_photos(family, app):
+    family.start()
+    family.answer_all()
+    family.get("/h5/materials/applicant_id_card")
+    family.post("/h5/materials/applicant_id_card", {"file": (io.BytesIO(photo()), "id.jpg")},
+                content_type="multipart/form-data")
+    thumb = re.search(r'src="(/h5/pages/\d+)\?size=thumb"', text(family.get("/h5/materials/applicant_id_card"))).group(1)
+    stranger = app.test_client()
+    response = stranger.get(thumb)
+    assert response.status_code == 302 and not response.mimetype.startswith("image/")
+    other = Family(app.test_client(), app)
+    other.start()
+    assert other.get(thumb).status_code == 404
+
+
+# --- security headers ------------------------------------------------------------------------------------------------
+
+def test_security_headers_on_every_kind_of_page(submitted):
+    family, code = submitted
+    for response in (family.get("/h5/"), family.get("/h5/checklist"), family.get(f"/h5/done/{code}"),
+                     family.get("/h5/nowhere"), family.client.post("/h5/start", data={}),
+                     family.post("/h5/status", {"tracking_code": "x", "phone_tail": "1"})):
+        csp = response.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "'unsafe-inline'" not in csp.split(
+            "script-src")[1].split(";")[0]
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert "no-store" in response.headers["Cache-Control"]
+        assert "<script" not in text(response)
+
+
+def test_session_cookie_is_http_only(family):
+    response = family.get("/h5/?lang=en")
+    cookie = response.headers.get("Set-Cookie", "")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+# --- look and feel -----------------------------------------------------------------------------------------------
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_contrast_helper_matches_wcag_reference_values():
+    assert round(contrast("#000000", "#ffffff"), 2) == 21.0
+    assert round(contrast("#767676", "#ffffff"), 2) == 4.54  # the well-known lightest AA grey on white
+
+
+def test_palette_contrast_ratios_are_as_stated_and_high():
+    css = CSS.read_text(encoding="utf-8")
+    palette = dict(re.findall(r"(--[a-z-]+):\s*(#[0-9a-fA-F]{6})\s*;", css))
+    stated = re.findall(r"contrast: (--[a-z-]+) on (--[a-z-]+) = ([0-9.]+):1(.*)", css)
+    assert len(stated) >= 12
+    pairs = {(fg, bg) for fg, bg, _, _ in stated}
+    for needed in [("--text", "--bg"), ("--text", "--surface"), ("--on-primary", "--primary"), ("--error", "--surface"),
+                   ("--muted", "--surface"), ("--primary", "--surface"), ("--text", "--focus")]:
+        assert needed in pairs, needed
+    for fg, bg, figure, note in stated:
+        ratio = contrast(palette[fg], palette[bg])
+        assert abs(ratio - float(figure)) < 0.01, (fg, bg, ratio, figure)
+        assert ratio >= (3 if "non-text" in note else 7), (fg, bg, ratio)  # AAA for all text
+
+
+def test_stylesheet_sizes_for_elderly_readers():
+    css = CSS.read_text(encoding="utf-8")
+    base = int(re.search(r"html \{[^}]*font-size: (\d+)px", css).group(1))
+    assert base >= 18
+    button = re.search(r"\.button, button\.button \{([^}]*)\}", css).group(1)
+    assert int(re.search(r"min-height: (\d+)px", button).group(1)) >= 48
+    for rule in re.findall(r"min-height: (\d+)px", css):
+        assert int(rule) >= 48
