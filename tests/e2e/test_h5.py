@@ -104,10 +104,11 @@ def test_family_journey_in_hunan_on_a_phone(phone_page, live_server, app, tmp_pa
     code = [params["code"] for to, _, params in app.extensions["sms"].sent if to == PHONE][-1]
     page.fill("#code", code)
     screenshot(page, "h5-08-sms-code")
-    page.click("#verify")
+    with page.expect_navigation():
+        page.click("#verify")
 
     # The one form: facts from the answers shown read-only, every field typed, the commitment accepted.
-    page.wait_for_url("**/h5/form")
+    assert page.url.endswith("/h5/form"), page.locator("main").inner_text()
     assert "2026年11月20日" in page.locator("#prefilled-title + dl").inner_text()
     # Saving a blank form lists every problem at once, each also next to its field.
     with page.expect_navigation():
