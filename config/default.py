@@ -89,6 +89,9 @@ NOTIFY_URGENT_EVENTS = ["case_submitted"]
 NOTIFY_MAX_SMS_PER_PHONE_PER_HOUR = 5
 NOTIFY_RETRY_INTERVALS = [10, 60, 300, 1800]
 
+# CSRF tokens of the web forms last as long as the session (a family may take over an hour on the form).
+WTF_CSRF_TIME_LIMIT = None
+
 # --- Browsers ------------------------------------------------------------------------------------
 # Origins (scheme://host[:port]) whose pages may call /api/v1 from a browser; none by default.
 # Mini-programs are not browsers and need no entry here.

@@ -337,3 +337,32 @@ def test_sql_and_script_strings_in_every_text_field_are_stored_as_typed(client, 
         from miniapp_api.extensions import db
         from miniapp_api.models import Case
         assert db.session.scalar(db.select(db.func.count()).select_from(Case)) == 0
+
+
+def test_concurrent_double_submit_makes_one_case_and_no_error(client, app, wechat_peer):
+    """Bug: the flush inside notify.add ran outside the IntegrityError guard, so a racing twin got a 500."""
+    import threading
+
+    headers = sign_in(client, app, wechat_peer, "wechat")
+    sid = questionnaire(client, headers)
+    client.put(f"/api/v1/questionnaires/{sid}/form", json=good_form(), headers=headers)
+    statuses, codes, barrier = [], [], threading.Barrier(4)
+
+    def go():
+        c = app.test_client()
+        barrier.wait()
+        response = c.post(f"/api/v1/questionnaires/{sid}/submit", headers={**headers, "Idempotency-Key": "race-key-0001"})
+        statuses.append(response.status_code)
+        codes.append((response.get_json() or {}).get("tracking_code"))
+
+    threads = [threading.Thread(target=go) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses)[0] in (200, 201) and all(s in (200, 201) for s in statuses), statuses
+    assert len(set(codes)) == 1
+    with app.app_context():
+        from miniapp_api.extensions import db
+        from miniapp_api.models import Case
+        assert db.session.scalar(db.select(db.func.count()).select_from(Case)) == 1

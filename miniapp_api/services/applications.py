@@ -79,13 +79,11 @@ def submit(session: QuestionnaireSession, applicant: Applicant, idempotency_key:
                     commitment_accepted_at=now, submitted_at=now)
         case.work_items = [_work_item(m, now) for m in required]
         db.session.add(case)
-        deliveries = webhooks.add_outbox(case)  # the department pushes go out only if the case exists
-        note = notify.add(case, "case_submitted")
         try:
+            # Inside the guard: notify.add flushes the case, which is where a racing twin is caught.
+            deliveries = webhooks.add_outbox(case)  # the department pushes go out only if the case exists
+            note = notify.add(case, "case_submitted")
             db.session.commit()
-            webhooks.dispatch([d.id for d in deliveries])
-            notify.dispatch([note.id])
-            return case, True
         except IntegrityError as exc:
             db.session.rollback()
             current_app.logger.warning("submission conflict: %s", exc.orig)
@@ -96,6 +94,10 @@ def submit(session: QuestionnaireSession, applicant: Applicant, idempotency_key:
             if _case_of(session) is not None:
                 raise ApiError(409, "already_submitted", "这份申请已经提交过了",
                                "this application was already submitted") from None
+            continue
+        webhooks.dispatch([d.id for d in deliveries])
+        notify.dispatch([note.id])
+        return case, True
     raise ApiError(503, "try_again", "请稍后再试", "please try again")  # pragma: no cover
 
 
