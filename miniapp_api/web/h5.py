@@ -22,7 +22,6 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from marshmallow import ValidationError, fields
-from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, NotFound
 
 from ..api import presenters
@@ -33,7 +32,7 @@ from ..domain.identity import mask_phone
 from ..domain.vocabulary import load_vocabulary
 from ..domain.workflow import LABELS as STATUS_LABELS
 from ..errors import ApiError
-from ..extensions import db, limiter
+from ..extensions import limiter
 from ..models import Applicant, QuestionnaireSession
 from ..services import applications, auth, family, questionnaires, uploads
 
@@ -654,13 +653,7 @@ def submit():
             if exc.code != "concurrent_update" or attempt == 2:  # the other tap saved the same page just now
                 raise
     try:
-        try:
-            case, _ = applications.submit(qs, applicant, key)
-        except IntegrityError:
-            # Two taps of one page racing: the loser's insert fails (in the service, outside its own retry);
-            # asking again finds the winner's case by the same key.
-            db.session.rollback()
-            case, _ = applications.submit(qs, applicant, key)
+        case, _ = applications.submit(qs, applicant, key)  # the service resolves two racing taps to one case
     except ApiError as exc:
         flash(_err(exc), "error")
         earlier = (exc.fields.get("tracking_code") or [None])[0] if exc.code == "already_submitted" else None
