@@ -92,6 +92,12 @@ NOTIFY_RETRY_INTERVALS = [10, 60, 300, 1800]
 # CSRF tokens of the web forms last as long as the session (a family may take over an hour on the form).
 WTF_CSRF_TIME_LIMIT = None
 
+# --- Behind a proxy ------------------------------------------------------------------------------
+# How many reverse proxies (config/nginx.conf) stand in front of gunicorn and set X-Forwarded-For,
+# -Proto and -Host. 0: those headers are ignored (a client could forge them); 1 behind nginx, so rate
+# limits count each family's own address and not the proxy's.
+TRUSTED_PROXIES = 0
+
 # --- Browsers ------------------------------------------------------------------------------------
 # Origins (scheme://host[:port]) whose pages may call /api/v1 from a browser; none by default.
 # Mini-programs are not browsers and need no entry here.

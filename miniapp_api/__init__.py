@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
-ENV_SETTINGS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "UPLOAD_FOLDER")
+ENV_SETTINGS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "UPLOAD_FOLDER", "TRUSTED_PROXIES")
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -71,6 +71,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(openapi.bp, url_prefix="/api/v1")
     init_web(app)
     init_logging(app)
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     register_error_handlers(app)
     return app
 

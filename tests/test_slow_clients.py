@@ -1,0 +1,221 @@
+"""Slow uploads: families on a weak mobile link send a photo a few kilobytes at a time.
+
+gunicorn's gthread workers read the body on a worker thread, so a handful of slow uploads hold every
+thread and all other requests wait (shown first, against gunicorn alone). The deployment puts nginx
+in front (config/nginx.conf, the shipped file): it buffers each body before gunicorn sees it, so the
+same slow uploads leave the API answering, they still arrive whole, and a client that stops sending
+is dropped by nginx with nothing stored.
+
+Needs Debian's nginx (.ci/run installs it and sets REQUIRE_NGINX=1, so CI cannot skip this).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.test_uploads import photo
+
+ROOT = Path(__file__).resolve().parent.parent
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+THREADS = 4  # one gthread worker with 4 threads: 4 slow uploads fill it
+HUNAN = {"local_death": True, "local_hukou": True, "death_type": "normal", "welfare": ["none"],
+         "requested": ["hukou_cancellation", "death_certificate_normal"], "relationship": "child",
+         "death_place": "medical_institution"}
+
+if NGINX is None:
+    if os.environ.get("REQUIRE_NGINX"):
+        raise RuntimeError("REQUIRE_NGINX is set but nginx is not installed")
+    pytest.skip("nginx is not installed (apt-get install nginx)", allow_module_level=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(base: str, method: str, path: str, body=None, headers=None, timeout: float = 10):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(base + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return response.status, json.loads(response.read())
+
+
+@contextlib.contextmanager
+def serving(command: list[str], health_url: str, **popen):
+    """Run a server process until the block ends, once `health_url` answers."""
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **popen)
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(health_url, timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError(f"{command[0]} did not answer at {health_url}")
+        yield
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def gunicorn(tmp_path_factory):
+    """The app under gunicorn's gthread worker on a fresh SQLite file, as the README runs it."""
+    tmp = tmp_path_factory.mktemp("gunicorn")
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp / 'app.sqlite'}", "UPLOAD_FOLDER": str(tmp / "uploads"),
+           "MINIAPP_CONFIG_JSON": json.dumps({"TRUSTED_PROXIES": 1})}
+    env.pop("REDIS_URL", None)
+    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                   capture_output=True, timeout=120)
+    port = free_port()
+    command = [sys.executable, "-m", "gunicorn", "--workers", "1", "--worker-class", "gthread", "--threads", str(THREADS),
+               "--timeout", "60", "--bind", f"127.0.0.1:{port}", "wsgi:app"]
+    with serving(command, f"http://127.0.0.1:{port}/healthz", cwd=ROOT, env=env):
+        yield port
+
+
+@pytest.fixture(scope="module")
+def nginx(gunicorn, tmp_path_factory):
+    """Debian's nginx with the shipped config/nginx.conf; only ports, paths and the body timeout changed."""
+    tmp = tmp_path_factory.mktemp("nginx")
+    port = free_port()
+    site = (ROOT / "config" / "nginx.conf").read_text()
+    for pattern, value in ((r"listen 8080;", f"listen 127.0.0.1:{port};"),
+                           (r"server 127\.0\.0\.1:8000;", f"server 127.0.0.1:{gunicorn};"),
+                           (r"client_body_timeout 30s;", "client_body_timeout 2s;")):
+        site, count = re.subn(pattern, value, site)
+        assert count == 1, f"config/nginx.conf no longer has {pattern!r}"
+    (tmp / "site.conf").write_text(site)
+    user = "user root;" if os.geteuid() == 0 else ""
+    temp = " ".join(f"{kind}_temp_path {tmp / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    (tmp / "nginx.conf").write_text(
+        f"{user}\ndaemon off;\nworker_processes 1;\npid {tmp / 'nginx.pid'};\nerror_log {tmp / 'error.log'} info;\n"
+        f"events {{ worker_connections 256; }}\n"
+        f"http {{ access_log {tmp / 'access.log'}; {temp} include {tmp / 'site.conf'}; }}\n")
+    with serving([NGINX, "-p", str(tmp), "-c", str(tmp / "nginx.conf")], f"http://127.0.0.1:{port}/healthz"):
+        yield port
+
+
+def ready_session(port: int) -> tuple[str, dict]:
+    """A Hunan questionnaire walked to its checklist over HTTP (anonymous, with its resume secret)."""
+    base = f"http://127.0.0.1:{port}/api/v1"
+    _, state = call(base, "POST", "/questionnaires", {"region": "hunan"})
+    headers = {"X-Resume-Secret": state.pop("resume_secret")}
+    while not state["complete"]:
+        q = state["current"]
+        value = HUNAN.get(q["id"], "2026-11-20" if q["type"] == "date" else q["options"][0]["value"])
+        value = [value] if q["type"] == "multiple" and not isinstance(value, list) else value
+        _, state = call(base, "POST", f"/questionnaires/{state['id']}/answers", {"question": q["id"], "value": value},
+                        headers)
+    return state["id"], headers
+
+
+class SlowUpload(threading.Thread):
+    """A multipart photo upload sent in `chunks` pieces with `pause` seconds between them; `stop_after`
+    pieces, if given, then silence (a client whose link died)."""
+
+    def __init__(self, port: int, sid: str, headers: dict, image: bytes, chunks: int = 8, pause: float = 0.5,
+                 stop_after: int | None = None):
+        super().__init__(daemon=True)
+        self.port, self.sid, self.headers, self.image = port, sid, headers, image
+        self.chunks, self.pause, self.stop_after = chunks, pause, stop_after
+        self.status: int | None = None
+        self.body = b""
+
+    def run(self) -> None:
+        boundary = "----slowupload7d3a"
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.jpg\"\r\n"
+                f"Content-Type: image/jpeg\r\n\r\n").encode() + self.image + f"\r\n--{boundary}--\r\n".encode()
+        head = (f"POST /api/v1/questionnaires/{self.sid}/materials/applicant_id_card/pages HTTP/1.1\r\n"
+                f"Host: 127.0.0.1:{self.port}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n"
+                + "".join(f"{k}: {v}\r\n" for k, v in self.headers.items()) + "\r\n").encode()
+        size = -(-len(body) // self.chunks)
+        with socket.create_connection(("127.0.0.1", self.port), timeout=60) as sock:
+            sock.sendall(head)
+            for n in range(self.chunks):
+                if self.stop_after is not None and n == self.stop_after:
+                    break
+                sock.sendall(body[n * size:(n + 1) * size])
+                time.sleep(self.pause)
+            reply = b""
+            try:
+                while chunk := sock.recv(65536):
+                    reply += chunk
+            except OSError:
+                pass
+        if reply:
+            self.status = int(reply.split(b" ", 2)[1])
+            self.body = reply.split(b"\r\n\r\n", 1)[-1]
+
+
+def regions_answer_within(port: int, timeout: float) -> bool:
+    try:
+        status, body = call(f"http://127.0.0.1:{port}/api/v1", "GET", "/regions", timeout=timeout)
+    except OSError:  # timed out
+        return False
+    return status == 200 and len(body["regions"]) == 5
+
+
+def pages(port: int, sid: str, headers: dict) -> int:
+    _, listing = call(f"http://127.0.0.1:{port}/api/v1", "GET", f"/questionnaires/{sid}/materials", headers=headers)
+    return sum(len(m["pages"]) for m in listing["materials"] if m["id"] == "applicant_id_card")
+
+
+def test_slow_uploads_stall_gunicorn_alone(gunicorn):
+    """The problem nginx is there for: as many slow uploads as threads, and nothing else is answered."""
+    sid, headers = ready_session(gunicorn)
+    image = photo(orientation=1, gps=False)
+    slow = [SlowUpload(gunicorn, sid, headers, image, chunks=16, pause=0.5) for _ in range(THREADS)]
+    for upload in slow:
+        upload.start()
+    time.sleep(1.0)
+    assert not regions_answer_within(gunicorn, timeout=3)
+    for upload in slow:
+        upload.join(timeout=60)
+    assert [u.status for u in slow] == [201] * THREADS
+
+
+def test_behind_nginx_slow_uploads_leave_the_api_answering_and_arrive_whole(nginx, gunicorn):
+    sid, headers = ready_session(nginx)
+    image = photo(orientation=1, gps=False)
+    slow = [SlowUpload(nginx, sid, headers, image, chunks=16, pause=0.5) for _ in range(3 * THREADS)]
+    for upload in slow:
+        upload.start()
+    time.sleep(1.0)
+    answered = [regions_answer_within(nginx, timeout=3) for _ in range(5)]
+    still_sending = sum(u.is_alive() for u in slow)
+    for upload in slow:
+        upload.join(timeout=60)
+    assert answered == [True] * 5
+    assert still_sending == 3 * THREADS  # the API answered while every slow upload was still on the wire
+    assert [u.status for u in slow] == [201] * (3 * THREADS)
+    assert all(json.loads(u.body)["pages"][0]["status"] == "ready" for u in slow)
+    assert pages(nginx, sid, headers) == 3 * THREADS
+
+
+def test_behind_nginx_a_client_that_stops_sending_is_dropped_with_nothing_stored(nginx):
+    sid, headers = ready_session(nginx)
+    dead = SlowUpload(nginx, sid, headers, photo(orientation=1, gps=False), chunks=8, pause=0.2, stop_after=3)
+    dead.start()
+    dead.join(timeout=30)
+    assert dead.status in (408, None)  # nginx answers 408 or just closes after client_body_timeout
+    assert not dead.is_alive()
+    assert pages(nginx, sid, headers) == 0
+    assert regions_answer_within(nginx, timeout=3)
