@@ -366,3 +366,39 @@ def test_concurrent_double_submit_makes_one_case_and_no_error(client, app, wecha
         from miniapp_api.extensions import db
         from miniapp_api.models import Case
         assert db.session.scalar(db.select(db.func.count()).select_from(Case)) == 1
+
+
+def test_a_twin_committing_between_the_two_lookups_returns_its_case_not_409(client, app, wechat_peer):
+    """Bug (seen in CI on PostgreSQL): the twin committed after the idempotency-key lookup missed but
+    before the questionnaire lookup, so the retry of the same submission got 409 already_submitted."""
+    import threading
+
+    import sqlalchemy as sa
+
+    from miniapp_api.extensions import db
+
+    headers = sign_in(client, app, wechat_peer, "wechat")
+    sid = questionnaire(client, headers)
+    client.put(f"/api/v1/questionnaires/{sid}/form", json=good_form(), headers=headers)
+    submit_headers = {**headers, "Idempotency-Key": "race-key-0002"}
+    twin: list = []
+    fired = threading.Event()
+
+    def twin_submits_first(conn, cursor, statement, parameters, context, executemany):
+        if "idempotency_key" in statement and "cases" in statement and not fired.is_set():
+            fired.set()  # our lookup has just missed: the twin commits its case now
+            thread = threading.Thread(target=lambda: twin.append(
+                app.test_client().post(f"/api/v1/questionnaires/{sid}/submit", headers=submit_headers)))
+            thread.start()
+            thread.join()
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "after_cursor_execute", twin_submits_first)
+    try:
+        ours = client.post(f"/api/v1/questionnaires/{sid}/submit", headers=submit_headers)
+    finally:
+        sa.event.remove(engine, "after_cursor_execute", twin_submits_first)
+    assert twin and twin[0].status_code == 201
+    assert ours.status_code == 200, ours.get_json()
+    assert ours.get_json()["tracking_code"] == twin[0].get_json()["tracking_code"]

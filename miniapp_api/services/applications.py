@@ -54,6 +54,8 @@ def submit(session: QuestionnaireSession, applicant: Applicant, idempotency_key:
         return existing, False
     earlier = _case_of(session)
     if earlier is not None:
+        if earlier.applicant_id == applicant.id and earlier.idempotency_key == idempotency_key:
+            return earlier, False  # a twin of this very submission committed after the lookup above
         raise ApiError(409, "already_submitted", "这份申请已经提交过了", "this application was already submitted",
                        {"tracking_code": [tracking.display(earlier.tracking_code)]})
     dialog = dialog_for(session.region)
