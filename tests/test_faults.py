@@ -4,6 +4,7 @@ Each uses its own Redis server / file system, so the rest of the suite is not di
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -112,37 +113,40 @@ def test_database_unreachable_is_a_clean_503_and_nothing_half_written(app):
     assert c.get("/healthz").status_code == 200
 
 
-@pytest.fixture()
-def full_disk():
+@contextlib.contextmanager
+def uploads_on_small_disk(app, size: str):
+    """The app's local file store moved onto a tmpfs of `size` for the block."""
     path = Path(tempfile.mkdtemp(prefix="full-"))
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(path)], capture_output=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True)
     if mounted.returncode != 0:
         pytest.skip("cannot mount a small file system here")
-    yield path
-    subprocess.run(["umount", str(path)])
-    shutil.rmtree(path, ignore_errors=True)
+    store = app.extensions["storage"]
+    old_root, store.root = store.root, path
+    try:
+        yield path
+    finally:
+        store.root = old_root
+        subprocess.run(["umount", str(path)])
+        shutil.rmtree(path, ignore_errors=True)
 
 
-def test_disk_full_for_uploads_is_a_clear_error_with_no_partial_files(client, app, wechat_peer, full_disk):
+@pytest.mark.parametrize(("size", "photos"), [("64k", [(1600, 1200)]), ("128k", [(800, 600), (1600, 1200)])],
+                         ids=["too small for one photo", "room for the first of two pages only"])
+def test_disk_full_for_uploads_is_a_clear_error_with_no_partial_files(client, app, wechat_peer, size, photos):
+    """A clear 507, and all pages of one upload or none: no partial file, no file of an unrecorded page."""
     from tests.test_applications import questionnaire, sign_in
     from tests.test_uploads import photo, upload
 
-    store = app.extensions["storage"]
-    old_root = store.root
-    store.root = full_disk
-    try:
-        headers = sign_in(client, app, wechat_peer, "wechat")
-        sid = questionnaire(client, headers)
-        response = upload(client, headers, sid, "applicant_id_card", photo())
+    headers = sign_in(client, app, wechat_peer, "wechat")
+    sid = questionnaire(client, headers)
+    with uploads_on_small_disk(app, size) as disk:
+        response = upload(client, headers, sid, "applicant_id_card", *[photo(w, h) for w, h in photos])
         assert response.status_code == 507
         assert response.get_json()["error"]["code"] == "storage_full"
-        leftovers = [p for p in full_disk.rglob("*") if p.is_file()]
-        assert leftovers == []  # no partial file
+        assert [p for p in disk.rglob("*") if p.is_file()] == []
         listing = client.get(f"/api/v1/questionnaires/{sid}/materials", headers=headers).get_json()
         assert "applicant_id_card" in listing["missing"]
-    finally:
-        store.root = old_root
-
+        assert upload(client, headers, sid, "applicant_id_card", photo(400, 400)).status_code == 201  # room again
 
 def _pg(action: str) -> None:
     version = sorted(os.listdir("/etc/postgresql"))[0]

@@ -179,3 +179,31 @@ def test_materials_are_frozen_after_submission(client, family):
     assert submit(client, headers, sid).status_code == 201
     assert upload(client, headers, sid, "applicant_id_card", photo()).status_code == 409
     assert client.delete(f"/api/v1/questionnaires/{sid}/pages/{page['id']}", headers=headers).status_code == 409
+
+
+def test_concurrent_uploads_never_exceed_the_page_limit(client, app, family):
+    """Bug (seen behind nginx in CI): the page count was read before the photos were processed, so
+    uploads arriving together all passed the check and a material got more pages than allowed."""
+    import threading
+
+    headers, sid = family
+    app.config["UPLOAD_MAX_PAGES_PER_MATERIAL"] = 2
+    try:
+        assert upload(client, headers, sid, "applicant_id_card", photo()).status_code == 201
+        statuses, barrier, image = [], threading.Barrier(4), photo()
+
+        def one():
+            c = app.test_client()
+            barrier.wait()
+            statuses.append(upload(c, headers, sid, "applicant_id_card", image).status_code)
+
+        threads = [threading.Thread(target=one) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(statuses) == [201, 422, 422, 422]
+        listing = client.get(f"/api/v1/questionnaires/{sid}/materials", headers=headers).get_json()
+        assert [len(m["pages"]) for m in listing["materials"] if m["id"] == "applicant_id_card"] == [2]
+    finally:
+        app.config["UPLOAD_MAX_PAGES_PER_MATERIAL"] = 10

@@ -46,11 +46,35 @@ def add_pages(session: QuestionnaireSession, material_id: str, files: list[bytes
     expected_material(session, material_id)
     if not files:
         raise ApiError(400, "no_file", "请选择要上传的照片", "attach at least one file (field 'file')")
-    existing = _pages(session, material_id)
-    if len(existing) + len(files) > current_app.config["UPLOAD_MAX_PAGES_PER_MATERIAL"]:
-        raise ApiError(422, "too_many_pages", "这项材料的页数太多了", "too many pages for this material")
+    limit = current_app.config["UPLOAD_MAX_PAGES_PER_MATERIAL"]
+    if len(_pages(session, material_id)) + len(files) > limit:  # early, before the costly processing
+        raise _too_many_pages()
     processed = [_process(data) for data in files]
-    return [_store(session, material_id, item, len(data)) for item, data in zip(processed, files, strict=True)]
+    _lock(session)  # uploads arriving together count one after another
+    if len(_pages(session, material_id)) + len(files) > limit:
+        db.session.rollback()
+        raise _too_many_pages()
+    pages: list[UploadedPage] = []
+    try:
+        for item, data in zip(processed, files, strict=True):
+            pages.append(_store(session, material_id, item, len(data)))
+    except ApiError:  # the store failed part-way: its rows are rolled back, drop the files already put
+        _delete_unused([k for page in pages for k in (page.storage_key, page.thumbnail_key) if k])
+        raise
+    db.session.commit()  # all pages or none
+    return pages
+
+
+def _too_many_pages() -> ApiError:
+    return ApiError(422, "too_many_pages", "这项材料的页数太多了", "too many pages for this material")
+
+
+def _lock(session: QuestionnaireSession) -> None:
+    """Take the questionnaire's row lock until commit (PostgreSQL; SQLite locks the whole file), so a
+    count read next cannot be overtaken by a concurrent upload. The version is not bumped: answers go on."""
+    db.session.execute(db.update(QuestionnaireSession).where(QuestionnaireSession.id == session.id)
+                       .values(updated_at=QuestionnaireSession.updated_at)
+                       .execution_options(synchronize_session=False))
 
 
 def replace_page(session: QuestionnaireSession, page_id: int, data: bytes) -> UploadedPage:
@@ -58,6 +82,7 @@ def replace_page(session: QuestionnaireSession, page_id: int, data: bytes) -> Up
     page = get_page(session, page_id)
     item = _process(data)
     new = _store(session, page.material_id, item, len(data))
+    db.session.commit()
     _forget(page)
     return new
 
@@ -123,17 +148,21 @@ def _process(data: bytes):
 
 def _store(session: QuestionnaireSession, material_id: str, item, size: int) -> UploadedPage:
     store = current_app.extensions["storage"]
+    put: list[str] = []
     try:
         key = store.put(item.content, "pdf" if item.kind == "document" else "jpg")
+        put.append(key)
         thumb = store.put(item.thumbnail, "jpg") if item.thumbnail else None
     except StorageError:
+        db.session.rollback()
+        _delete_unused(put)
         current_app.logger.exception("file store failed")
         raise ApiError(507, "storage_full", "暂时无法保存文件，请稍后再试", "the file could not be stored; try later") from None
     page = UploadedPage(questionnaire_id=session.id, material_id=material_id, kind=item.kind, mimetype=item.mimetype,
                         storage_key=key, thumbnail_key=thumb, width=item.width, height=item.height,
                         pages=item.pages, size=size, warnings=list(item.warnings))
     db.session.add(page)
-    db.session.commit()
+    db.session.flush()
     return page
 
 
@@ -142,12 +171,20 @@ def _forget(page: UploadedPage) -> None:
     keys = [k for k in (page.storage_key, page.thumbnail_key) if k]
     db.session.delete(page)
     db.session.commit()
+    _delete_unused(keys)
+
+
+def _delete_unused(keys: list[str]) -> None:
+    """Files are content-addressed: another page may hold the same photo, so only unused ones go."""
     store = current_app.extensions["storage"]
     for key in keys:
         used = db.session.scalars(db.select(UploadedPage.id).where(
             (UploadedPage.storage_key == key) | (UploadedPage.thumbnail_key == key))).first()
         if used is None:
-            store.delete(key)
+            try:
+                store.delete(key)
+            except StorageError:  # pragma: no cover - a leftover file is harmless, a 500 is not
+                current_app.logger.exception("could not delete %s", key)
 
 
 def _pages(session: QuestionnaireSession, material_id: str | None = None) -> list[UploadedPage]:
