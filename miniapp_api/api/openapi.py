@@ -12,6 +12,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, jsonify, render_template_string
 
+from ..domain import workflow
 from . import schemas
 from .family import RatingBody, StatusLookup
 from .staff import CallbackBody, StaffSignIn, Transition
@@ -73,6 +74,34 @@ OPERATIONS: list[tuple[str, str, str, Any, int, list[str]]] = [
     ("post", "/staff/notifications/{note_id}/resend", "Re-send an undelivered notification", None, 200, [STAFF]),
     ("post", "/callbacks/{department}", "A department system reports a result", "CallbackBody", 200, [HMAC]),
 ]
+# Headers and query strings the endpoints read besides the auth schemes; integer and enum path parameters.
+PARAMETERS: dict[tuple[str, str], list[dict[str, Any]]] = {
+    ("post", "/questionnaires/{session_id}/submit"): [
+        {"name": "Idempotency-Key", "in": "header", "required": True, "description": "one key per submission; a retry "
+         "with the same key gives back the same case (200)", "schema": {"type": "string", "minLength": 8, "maxLength": 64}}],
+    ("get", "/questionnaires/{session_id}/pages/{page_id}"): [
+        {"name": "size", "in": "query", "schema": {"type": "string", "enum": ["thumb"]}}],
+    ("get", "/staff/cases/{code}/pages/{page_id}"): [
+        {"name": "size", "in": "query", "schema": {"type": "string", "enum": ["thumb"]}}],
+    ("get", "/staff/work-items"): [
+        {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(workflow.STATUSES)}}],
+    ("post", "/callbacks/{department}"): [
+        {"name": "X-Timestamp", "in": "header", "required": True, "description": "Unix seconds, within CALLBACK_MAX_SKEW",
+         "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"}}],
+}
+PATH_TYPES = {"page_id": {"type": "integer"}, "item_id": {"type": "integer"}, "note_id": {"type": "integer"},
+              "fmt": {"type": "string", "enum": ["pdf", "html"]}}
+# Success bodies that are not JSON.
+FILES = {"image/jpeg": {"schema": BINARY}, "application/pdf": {"schema": BINARY}}
+CONTENT: dict[tuple[str, str], dict[str, Any] | None] = {
+    ("get", "/questionnaires/{session_id}/pages/{page_id}"): FILES,
+    ("get", "/staff/cases/{code}/pages/{page_id}"): FILES,
+    ("get", "/cases/{code}/application.{fmt}"): {"application/pdf": {"schema": BINARY},
+                                                 "text/html": {"schema": {"type": "string"}}},
+    ("delete", "/questionnaires/{session_id}/pages/{page_id}"): None,
+}
+# Besides the main success status: a retried submission gives back the same case.
+ALSO: dict[tuple[str, str], int] = {("post", "/questionnaires/{session_id}/submit"): 200}
 SCHEMAS = {"StartQuestionnaire": schemas.StartQuestionnaire, "Answer": schemas.Answer,
            "ApplicationForm": schemas.ApplicationForm, "WechatSignIn": schemas.WechatSignIn,
            "HostSignIn": schemas.HostSignIn, "SmsCodeRequest": schemas.SmsCodeRequest, "SmsVerify": schemas.SmsVerify,
@@ -107,12 +136,14 @@ def spec() -> dict[str, Any]:
     for method, path, summary, body, status, security in OPERATIONS:
         operation: dict[str, Any] = {
             "summary": summary,
-            "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-                           for p in _path_params(path)],
-            "responses": {str(status): {"description": "success", "content": {"application/json": {"schema": OBJECT}}},
+            "parameters": [{"name": p, "in": "path", "required": True, "schema": PATH_TYPES.get(p, {"type": "string"})}
+                           for p in _path_params(path)] + PARAMETERS.get((method, path), []),
+            "responses": {str(status): _success((method, path)),
                           "4XX": {"description": "a clear error", "content": {"application/json": {
                               "schema": {"$ref": "#/components/schemas/Error"}}}}},
         }
+        if (method, path) in ALSO:
+            operation["responses"][str(ALSO[method, path])] = operation["responses"][str(status)]
         if security:
             operation["security"] = [{name: []} for name in security]
         if body == "upload":
@@ -127,6 +158,11 @@ def spec() -> dict[str, Any]:
     for path, operations in paths.items():
         doc.path(path=path, operations=operations)
     return doc.to_dict()
+
+
+def _success(operation: tuple[str, str]) -> dict[str, Any]:
+    content = CONTENT.get(operation, {"application/json": {"schema": OBJECT}})
+    return {"description": "success", **({"content": content} if content else {})}
 
 
 def _path_params(path: str) -> list[str]:
