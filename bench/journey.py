@@ -41,6 +41,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SECONDS = float(os.environ.get("BENCH_SECONDS", "30"))
 RATE = float(os.environ.get("BENCH_RATE", "2.0"))
 FAMILIES = int(os.environ.get("BENCH_FAMILIES", "8"))
+# The photos' size: 1600x1200 is about what a mini-program's compressed camera picture is; set
+# BENCH_PHOTO=4032x3024 for a phone's original (the H5 page's camera upload).
+PHOTO_SIZE = tuple(int(n) for n in os.environ.get("BENCH_PHOTO", "1600x1200").split("x"))
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bench_journey")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 HOST_SECRET = "bench-host-secret-of-at-least-32-bytes!"
@@ -64,11 +67,12 @@ def make_id(birth: str, seq: str) -> str:
     return body + ric.calc_check_digit(body + "0")
 
 
-def photo() -> bytes:
-    image = Image.new("RGB", (1600, 1200), (245, 245, 240))
+def photo(size: tuple[int, ...] = PHOTO_SIZE) -> bytes:
+    width, height = size
+    image = Image.new("RGB", (width, height), (245, 245, 240))
     draw = ImageDraw.Draw(image)
-    for row in range(40, 1160, 36):
-        for col in range(40, 1400, 90):
+    for row in range(40, height - 40, 36):
+        for col in range(40, width - 200, 90):
             draw.rectangle([col, row, col + 60, row + 14], fill=(20, 20, 20))
     out = io.BytesIO()
     image.save(out, "JPEG", quality=88)
@@ -253,7 +257,8 @@ def main() -> None:
         hello.wait(timeout=30)
 
     print(f"Paced: families arriving at {RATE} journeys/s for {SECONDS:.0f} s "
-          f"(gunicorn 3 workers x 4 threads, PostgreSQL, Redis; load from a separate process on the same 2 cores)")
+          f"(gunicorn 3 workers x 4 threads, PostgreSQL, Redis; load from a separate process on the same 2 cores; "
+          f"photos {PHOTO_SIZE[0]}x{PHOTO_SIZE[1]} JPEG, {len(photo()) // 1024} kB)")
     worst = report(paced)
     print(f"\nFlat out: {FAMILIES} families back to back")
     report(flat_out)
