@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -56,14 +57,19 @@ def call(base: str, method: str, path: str, body=None, headers=None, timeout: fl
 
 
 @contextlib.contextmanager
-def serving(command: list[str], health_url: str, **popen):
-    """Run a server process until the block ends, once `health_url` answers."""
+def serving(command: list[str], health_url: str, expect_any_status: bool = False, **popen):
+    """Run a server process until the block ends, once `health_url` answers (with 200, or with
+    anything at all when `expect_any_status`)."""
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **popen)
     try:
         for _ in range(200):
             try:
                 urllib.request.urlopen(health_url, timeout=1).read()
                 break
+            except urllib.error.HTTPError:
+                if expect_any_status:
+                    break
+                time.sleep(0.1)
             except OSError:
                 time.sleep(0.1)
         else:
@@ -90,14 +96,14 @@ def gunicorn(tmp_path_factory):
         yield port
 
 
-@pytest.fixture(scope="module")
-def nginx(gunicorn, tmp_path_factory):
-    """Debian's nginx with the shipped config/nginx.conf; only ports, paths and the body timeout changed."""
-    tmp = tmp_path_factory.mktemp("nginx")
+@contextlib.contextmanager
+def front_door(tmp: Path, upstream: int):
+    """Debian's nginx with the shipped config/nginx.conf; only ports, paths and the body timeout changed.
+    Yields its port."""
     port = free_port()
     site = (ROOT / "config" / "nginx.conf").read_text()
     for pattern, value in ((r"listen 8080;", f"listen 127.0.0.1:{port};"),
-                           (r"server 127\.0\.0\.1:8000;", f"server 127.0.0.1:{gunicorn};"),
+                           (r"server 127\.0\.0\.1:8000;", f"server 127.0.0.1:{upstream};"),
                            (r"client_body_timeout 30s;", "client_body_timeout 2s;")):
         site, count = re.subn(pattern, value, site)
         assert count == 1, f"config/nginx.conf no longer has {pattern!r}"
@@ -108,9 +114,16 @@ def nginx(gunicorn, tmp_path_factory):
         f"{user}\ndaemon off;\nworker_processes 1;\npid {tmp / 'nginx.pid'};\nerror_log {tmp / 'error.log'} info;\n"
         f"events {{ worker_connections 256; }}\n"
         f"http {{ access_log {tmp / 'access.log'}; {temp} include {tmp / 'site.conf'}; }}\n")
-    with serving([NGINX, "-p", str(tmp), "-c", str(tmp / "nginx.conf")], f"http://127.0.0.1:{port}/healthz"):
+    # /_errors/ answers even with no app behind, so the front door's own readiness is checked there.
+    with serving([NGINX, "-p", str(tmp), "-c", str(tmp / "nginx.conf")], f"http://127.0.0.1:{port}/healthz",
+                 expect_any_status=True):
         yield port
 
+
+@pytest.fixture(scope="module")
+def nginx(gunicorn, tmp_path_factory):
+    with front_door(tmp_path_factory.mktemp("nginx"), gunicorn) as port:
+        yield port
 
 def ready_session(port: int) -> tuple[str, dict]:
     """A Hunan questionnaire walked to its checklist over HTTP (anonymous, with its resume secret)."""
@@ -219,3 +232,34 @@ def test_behind_nginx_a_client_that_stops_sending_is_dropped_with_nothing_stored
     assert not dead.is_alive()
     assert pages(nginx, sid, headers) == 0
     assert regions_answer_within(nginx, timeout=3)
+
+
+def raw_reply(port: int, head: str) -> tuple[int, str, dict]:
+    """Send only a request head, read the whole reply: (status, content type, JSON body)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head.encode())
+        reply = b""
+        try:
+            while chunk := sock.recv(65536):
+                reply += chunk
+        except OSError:
+            pass
+    header, _, body = reply.partition(b"\r\n\r\n")
+    lines = header.decode("latin-1").split("\r\n")
+    fields = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+    return int(lines[0].split()[1]), fields.get("Content-Type", ""), json.loads(body.decode())
+
+
+def test_behind_nginx_an_oversized_body_gets_the_apis_error_shape_before_it_is_sent(nginx):
+    status, content_type, body = raw_reply(nginx, (
+        "POST /api/v1/questionnaires/x/materials/applicant_id_card/pages HTTP/1.1\r\nHost: t\r\n"
+        f"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {17 * 1024 * 1024}\r\nConnection: close\r\n\r\n"))
+    assert status == 413 and content_type.startswith("application/json")
+    assert body["error"]["code"] == "payload_too_large" and body["error"]["message"] == "提交的内容过大"
+
+
+def test_nginx_with_the_app_down_answers_503_in_the_apis_error_shape(tmp_path):
+    with front_door(tmp_path, upstream=free_port()) as port:
+        status, content_type, body = raw_reply(port, "GET /api/v1/regions HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    assert status == 503 and content_type.startswith("application/json")
+    assert body["error"]["code"] == "temporarily_unavailable" and body["error"]["message_en"]
