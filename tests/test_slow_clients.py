@@ -167,15 +167,21 @@ class SlowUpload(threading.Thread):
                     break
                 sock.sendall(body[n * size:(n + 1) * size])
                 time.sleep(self.pause)
-            reply = b""
-            try:
-                while chunk := sock.recv(65536):
-                    reply += chunk
-            except OSError:
-                pass
+            reply = read_all(sock)
         if reply:
             self.status = int(reply.split(b" ", 2)[1])
             self.body = reply.split(b"\r\n\r\n", 1)[-1]
+
+
+def read_all(sock: socket.socket) -> bytes:
+    """The reply until the server closes (or resets) the connection."""
+    reply = b""
+    try:
+        while chunk := sock.recv(65536):
+            reply += chunk
+    except OSError:
+        pass
+    return reply
 
 
 def regions_answer_within(port: int, timeout: float) -> bool:
@@ -238,12 +244,7 @@ def raw_reply(port: int, head: str) -> tuple[int, str, dict]:
     """Send only a request head, read the whole reply: (status, content type, JSON body)."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(head.encode())
-        reply = b""
-        try:
-            while chunk := sock.recv(65536):
-                reply += chunk
-        except OSError:
-            pass
+        reply = read_all(sock)
     header, _, body = reply.partition(b"\r\n\r\n")
     lines = header.decode("latin-1").split("\r\n")
     fields = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
