@@ -240,27 +240,27 @@ def test_behind_nginx_a_client_that_stops_sending_is_dropped_with_nothing_stored
     assert regions_answer_within(nginx, timeout=3)
 
 
-def raw_reply(port: int, head: str) -> tuple[int, str, dict]:
-    """Send only a request head, read the whole reply: (status, content type, JSON body)."""
+def raw_reply(port: int, head: str) -> tuple[int, dict, dict]:
+    """Send only a request head, read the whole reply: (status, headers, JSON body)."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(head.encode())
         reply = read_all(sock)
     header, _, body = reply.partition(b"\r\n\r\n")
     lines = header.decode("latin-1").split("\r\n")
     fields = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
-    return int(lines[0].split()[1]), fields.get("Content-Type", ""), json.loads(body.decode())
+    return int(lines[0].split()[1]), fields, json.loads(body.decode())
 
 
 def test_behind_nginx_an_oversized_body_gets_the_apis_error_shape_before_it_is_sent(nginx):
-    status, content_type, body = raw_reply(nginx, (
+    status, headers, body = raw_reply(nginx, (
         "POST /api/v1/questionnaires/x/materials/applicant_id_card/pages HTTP/1.1\r\nHost: t\r\n"
         f"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {17 * 1024 * 1024}\r\nConnection: close\r\n\r\n"))
-    assert status == 413 and content_type.startswith("application/json")
+    assert status == 413 and headers["Content-Type"].startswith("application/json")
     assert body["error"]["code"] == "payload_too_large" and body["error"]["message"] == "提交的内容过大"
 
 
 def test_nginx_with_the_app_down_answers_503_in_the_apis_error_shape(tmp_path):
     with front_door(tmp_path, upstream=free_port()) as port:
-        status, content_type, body = raw_reply(port, "GET /api/v1/regions HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-    assert status == 503 and content_type.startswith("application/json")
+        status, headers, body = raw_reply(port, "GET /api/v1/regions HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    assert status == 503 and headers["Content-Type"].startswith("application/json") and headers["Retry-After"] == "30"
     assert body["error"]["code"] == "temporarily_unavailable" and body["error"]["message_en"]
