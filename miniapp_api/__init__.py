@@ -30,6 +30,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         if "DATABASE_URL" in config:
             app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(config["DATABASE_URL"])
     app.json.ensure_ascii = False
+    from .routing import RowIdConverter
+
+    app.url_map.converters["int"] = RowIdConverter  # before any route is added: every <int:id> is a row id
     Path(app.instance_path).mkdir(exist_ok=True)
 
     if app.config["DIALOGS_CHECK_ON_START"]:

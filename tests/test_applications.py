@@ -320,6 +320,38 @@ def test_idor_every_family_resource_is_refused_to_another_applicant(client, app,
     assert client.get(f"/api/v1/cases/{code}", headers=alice).status_code == 200
 
 
+@pytest.mark.parametrize("huge", ["2147483648", "9223372036854775808", "1806734768981069794964642183010844672"])
+def test_ids_beyond_the_database_integer_range_are_404_not_500(client, app, wechat_peer, huge):
+    """Bug (schemathesis in CI): a 37-digit note id overflowed SQLite's INTEGER and gave a 500.
+
+    Every integer route segment is bounded to the columns' 32-bit range (PostgreSQL's integer), so such ids
+    are simply not found, for the family and for staff alike."""
+    from tests.test_workflow import PASSWORD
+
+    family = sign_in(client, app, wechat_peer, "wechat")
+    sid = questionnaire(client, family)
+    client.put(f"/api/v1/questionnaires/{sid}/form", json=good_form(), headers=family)
+    code = submit(client, family, sid).get_json()["tracking_code"]
+    with app.app_context():
+        from miniapp_api.services import staff
+        staff.create("window1", PASSWORD, "窗口", "window", "hunan")
+    token = client.post("/api/v1/staff/auth", json={"username": "window1", "password": PASSWORD}).get_json()["token"]
+    clerk = {"Authorization": f"Bearer {token}"}
+    attempts = [
+        (family, "get", f"/api/v1/questionnaires/{sid}/pages/{huge}"),
+        (family, "put", f"/api/v1/questionnaires/{sid}/pages/{huge}"),
+        (family, "delete", f"/api/v1/questionnaires/{sid}/pages/{huge}"),
+        (family, "post", f"/api/v1/cases/{code}/items/{huge}/supplied"),
+        (clerk, "get", f"/api/v1/staff/cases/{code}/pages/{huge}"),
+        (clerk, "post", f"/api/v1/staff/work-items/{huge}/transitions"),
+        (clerk, "post", f"/api/v1/staff/notifications/{huge}/resend"),
+    ]
+    for headers, method, url in attempts:
+        response = getattr(client, method)(url, headers={**headers, "Idempotency-Key": "huge-id-0001"}, json={"to": "accepted"})
+        assert response.status_code == 404, (method, url, response.status_code)
+        assert response.get_json()["error"]["code"].endswith("not_found")
+
+
 def test_sql_and_script_strings_in_every_text_field_are_stored_as_typed(client, app, wechat_peer):
     hostile = ["'; DROP TABLE cases; --", "<script>alert(1)</script>", "\" OR 1=1 --", "${7*7}{{7*7}}"]
     headers = sign_in(client, app, wechat_peer, "wechat")

@@ -249,6 +249,18 @@ def test_department_callbacks_are_signed_fresh_and_once(client, app, hunan_case)
     app.config["DEPARTMENT_CALLBACK_SECRETS"] = {}
 
 
+def test_a_callback_with_an_item_id_beyond_any_row_is_a_422_not_a_500(client, app, hunan_case):
+    """A department system's bug must not become our 500: the id is checked against the column's range."""
+    app.config["DEPARTMENT_CALLBACK_SECRETS"] = {"hrss": "hrss-callback-secret"}
+    _, case = hunan_case
+    for huge in (2**31, 2**63, 10**36):
+        body = {"tracking_code": case["tracking_code"], "work_item_id": huge, "status": "accepted"}
+        response = signed_callback(client, "hrss", body)
+        assert response.status_code == 422, (huge, response.status_code)
+        assert "work_item_id" in response.get_json()["error"]["fields"]
+    app.config["DEPARTMENT_CALLBACK_SECRETS"] = {}
+
+
 class Receiver:
     """A department system on loopback that fails the first `failures` requests."""
 

@@ -13,6 +13,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, jsonify, render_template_string
 
 from ..domain import workflow
+from ..routing import MAX_ROW_ID
 from . import schemas
 from .family import RatingBody, StatusLookup
 from .staff import CallbackBody, StaffSignIn, Transition
@@ -89,7 +90,8 @@ PARAMETERS: dict[tuple[str, str], list[dict[str, Any]]] = {
         {"name": "X-Timestamp", "in": "header", "required": True, "description": "Unix seconds, within CALLBACK_MAX_SKEW",
          "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"}}],
 }
-PATH_TYPES = {"page_id": {"type": "integer"}, "item_id": {"type": "integer"}, "note_id": {"type": "integer"},
+ROW_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}
+PATH_TYPES = {"page_id": ROW_ID, "item_id": ROW_ID, "note_id": ROW_ID,
               "fmt": {"type": "string", "enum": ["pdf", "html"]}}
 # Success bodies that are not JSON.
 FILES = {"image/jpeg": {"schema": BINARY}, "application/pdf": {"schema": BINARY}}

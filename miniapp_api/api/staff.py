@@ -9,6 +9,7 @@ from ..domain import workflow
 from ..errors import ApiError
 from ..extensions import db
 from ..models import StaffUser, WorkItem, iso
+from ..routing import MAX_ROW_ID
 from ..services import staff
 from . import presenters
 from .schemas import json_body
@@ -25,7 +26,7 @@ class Transition(Schema):
     status = fields.String(required=True, validate=validate.OneOf(workflow.STATUSES))
     reason = fields.String(validate=validate.Length(max=500))
     missing = fields.List(fields.String(validate=validate.Length(min=1, max=100)), validate=validate.Length(max=30))
-    version = fields.Integer()
+    version = fields.Integer(validate=validate.Range(min=1, max=MAX_ROW_ID))
 
 
 def current_staff() -> StaffUser:
@@ -114,7 +115,7 @@ def ratings():
 
 class CallbackBody(Schema):
     tracking_code = fields.String(required=True, validate=validate.Length(min=1, max=20))
-    work_item_id = fields.Integer(required=True, strict=True)
+    work_item_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_ROW_ID))
     status = fields.String(required=True, validate=validate.OneOf(workflow.STATUSES))
     reason = fields.String(validate=validate.Length(max=500))
     missing = fields.List(fields.String(validate=validate.Length(min=1, max=100)), validate=validate.Length(max=30))
