@@ -3,9 +3,9 @@
 from flask import Blueprint, jsonify
 
 from ..domain.identity import mask_phone
-from ..services import auth
+from ..services import auth, notify
 from .access import bearer_applicant
-from .schemas import HostSignIn, SmsCodeRequest, SmsVerify, WechatSignIn, json_body
+from .schemas import HostSignIn, SmsCodeRequest, SmsVerify, SubscriptionConsents, WechatSignIn, json_body
 
 bp = Blueprint("auth", __name__)
 
@@ -45,13 +45,5 @@ def me():
 @bp.post("/me/subscriptions")
 def subscriptions():
     """The mini-program reports the subscribe-message templates the family just allowed (one each)."""
-    from marshmallow import Schema, fields, validate
-
-    from ..services import notify
-
-    class Consents(Schema):
-        events = fields.List(fields.String(validate=validate.OneOf(notify.EVENTS)), required=True,
-                             validate=validate.Length(min=1, max=10))
-
-    data = Consents().load(json_body())
+    data = SubscriptionConsents().load(json_body())
     return jsonify({"remaining": notify.record_consent(bearer_applicant(), data["events"])})

@@ -57,7 +57,7 @@ OPERATIONS: list[tuple[str, str, str, Any, int, list[str]]] = [
     ("post", "/auth/sms/code", "Send an SMS sign-in code", "SmsCodeRequest", 202, []),
     ("post", "/auth/sms/verify", "Sign in with the SMS code", "SmsVerify", 200, []),
     ("get", "/me", "Who am I", None, 200, [APPLICANT]),
-    ("post", "/me/subscriptions", "Record WeChat subscribe-message consents", OBJECT, 200, [APPLICANT]),
+    ("post", "/me/subscriptions", "Record WeChat subscribe-message consents", "SubscriptionConsents", 200, [APPLICANT]),
     ("get", "/cases/{code}", "My case (numbers masked)", None, 200, [APPLICANT]),
     ("get", "/cases/{code}/application.{fmt}", "The printable application (pdf or html)", None, 200, [APPLICANT]),
     ("post", "/cases/{code}/items/{item_id}/supplied", "The family supplied what was missing", None, 200, [APPLICANT]),
@@ -108,7 +108,7 @@ SCHEMAS = {"StartQuestionnaire": schemas.StartQuestionnaire, "Answer": schemas.A
            "ApplicationForm": schemas.ApplicationForm, "WechatSignIn": schemas.WechatSignIn,
            "HostSignIn": schemas.HostSignIn, "SmsCodeRequest": schemas.SmsCodeRequest, "SmsVerify": schemas.SmsVerify,
            "RatingBody": RatingBody, "StatusLookup": StatusLookup, "StaffSignIn": StaffSignIn, "Transition": Transition,
-           "CallbackBody": CallbackBody}
+           "CallbackBody": CallbackBody, "SubscriptionConsents": schemas.SubscriptionConsents}
 
 
 def _answer_value_field(converter, field, **kwargs) -> dict:

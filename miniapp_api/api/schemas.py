@@ -7,6 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from ..domain.vocabulary import load_vocabulary
 from ..errors import ApiError
+from ..services.notify import EVENTS as NOTIFY_EVENTS
 
 
 def json_body() -> dict:
@@ -51,13 +52,24 @@ class HostSignIn(Schema):
     assertion = fields.String(required=True, validate=validate.Length(min=1, max=4096))
 
 
+PHONE = {"description": "a mainland mobile number (checked with phonenumbers; +86 and spaces allowed)",
+         "example": "13800138000"}
+
+
 class SmsCodeRequest(Schema):
-    phone = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    phone = fields.String(required=True, validate=validate.Length(min=1, max=20), metadata=PHONE)
 
 
 class SmsVerify(Schema):
-    phone = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    phone = fields.String(required=True, validate=validate.Length(min=1, max=20), metadata=PHONE)
     code = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{6}$", error="6位数字 / six digits"))
+
+
+class SubscriptionConsents(Schema):
+    """The subscribe-message events the family just allowed in wx.requestSubscribeMessage (one message each)."""
+
+    events = fields.List(fields.String(validate=validate.OneOf(NOTIFY_EVENTS)), required=True,
+                         validate=validate.Length(min=1, max=10))
 
 
 def _line(max_length: int = 100) -> fields.String:
