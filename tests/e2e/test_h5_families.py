@@ -26,9 +26,9 @@ def answer_until_checklist(page, script: dict[str, Any]) -> list[str]:
     while "/h5/checklist" not in page.url:
         assert len(asked) < 40, asked
         question = page.locator('input[name="question"]')
-        if not question.count():  # a summary page between the last question and the checklist
+        if "/h5/review" in page.url:  # the summary of the answers, before the checklist
             with page.expect_navigation():
-                page.get_by_role("button", name=re.compile("确认|继续|查看清单")).first.click()
+                page.click("#to-checklist")
             continue
         qid = question.get_attribute("value")
         asked.append(qid)
