@@ -268,6 +268,13 @@ def test_a_proxy_application_shows_the_proxy_section(family):
     assert unlabelled(page) == []
 
 
+
+def test_a_submitted_questionnaire_shows_its_case_instead_of_a_question(submitted):
+    family, code = submitted
+    for response in (family.get("/h5/q"), family.answer("local_death", False), family.post("/h5/q/back")):
+        assert response.status_code == 302 and response.location.endswith(f"/h5/done/{code}")
+    assert code in text(family.get(f"/h5/done/{code}"))
+
 # --- CSRF ------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", ["/h5/start", "/h5/restart", "/h5/q", "/h5/q/back", "/h5/signin/code", "/h5/form",

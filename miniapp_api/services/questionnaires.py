@@ -1,7 +1,12 @@
-"""Questionnaire sessions: the engine's answers kept in the database, one commit per answer."""
+"""Questionnaire sessions: the engine's answers kept in the database, one commit per answer.
+
+Once its case is submitted a questionnaire is frozen: answering and going back are refused (409
+``already_submitted``, naming the case's tracking code), and its checklist is the case's own.
+"""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import secrets
@@ -9,11 +14,11 @@ from typing import Any
 
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..domain import engine, rules
+from ..domain import engine, rules, tracking
 from ..domain.dialogs import UnknownRegion, load_dialog
 from ..errors import ApiError
 from ..extensions import db
-from ..models import Applicant, QuestionnaireSession
+from ..models import Applicant, Case, QuestionnaireSession
 
 
 def _hash(secret: str) -> str:
@@ -85,7 +90,22 @@ def state(session: QuestionnaireSession) -> engine.State:
     return engine.state(dialog_for(session.region), session.answers)
 
 
+def submitted_case(session: QuestionnaireSession) -> Case | None:
+    """The case this questionnaire became, if it was submitted."""
+    return db.session.scalars(db.select(Case).filter_by(questionnaire_id=session.id)).first()
+
+
+def _not_submitted(session: QuestionnaireSession) -> None:
+    """A submitted questionnaire is what the departments work from: its answers cannot move under them."""
+    case = submitted_case(session)
+    if case is not None:
+        raise ApiError(409, "already_submitted", "这份申请已经提交，问答不能再修改",
+                       "this questionnaire was submitted; its answers can no longer change",
+                       {"tracking_code": [tracking.display(case.tracking_code)]})
+
+
 def answer(session: QuestionnaireSession, question_id: str, value: Any) -> engine.State:
+    _not_submitted(session)
     dialog = dialog_for(session.region)
     try:
         new_answers = engine.answer(dialog, session.answers, question_id, value)
@@ -97,6 +117,7 @@ def answer(session: QuestionnaireSession, question_id: str, value: Any) -> engin
 
 
 def back(session: QuestionnaireSession) -> tuple[engine.State, Any]:
+    _not_submitted(session)
     dialog = dialog_for(session.region)
     new_answers, question, previous = engine.back(dialog, session.answers)
     if question is None:
@@ -106,6 +127,10 @@ def back(session: QuestionnaireSession) -> tuple[engine.State, Any]:
 
 
 def checklist(session: QuestionnaireSession) -> dict[str, Any]:
+    """The tailored checklist; once submitted, the case's frozen one (even if the region's file changed since)."""
+    case = submitted_case(session)
+    if case is not None:
+        return copy.deepcopy(case.checklist)
     dialog = dialog_for(session.region)
     return rules.evaluate_checklist(dialog, engine.state(dialog, session.answers).rule_facts)
 

@@ -192,6 +192,15 @@ def _claimed_journey(applicant: Applicant) -> QuestionnaireSession:
         raise  # pragma: no cover
 
 
+def _open_or_go(qs: QuestionnaireSession) -> None:
+    """A submitted questionnaire shows its case (the tracking page), never a question to change."""
+    case = questionnaires.submitted_case(qs)
+    if case is not None:
+        code = tracking.display(case.tracking_code)
+        session["h5_case"] = code
+        _go("h5.done", code=code)
+
+
 def _complete_or_go(qs: QuestionnaireSession) -> None:
     if not questionnaires.state(qs).complete:
         flash(_t("还有问题没有回答完，请先回答。", "Some questions are still unanswered."), "info")
@@ -290,6 +299,7 @@ def restart():
 @bp.get("/q")
 def question():
     qs = _journey(_applicant())
+    _open_or_go(qs)
     state = questionnaires.state(qs)
     if state.complete:
         return redirect(url_for(".checklist"))
@@ -327,6 +337,7 @@ def _answer_value(question, form) -> Any:
 @bp.post("/q")
 def answer():
     qs = _journey(_applicant())
+    _open_or_go(qs)
     qid = request.form.get("question", "")
     question = questionnaires.dialog_for(qs.region).question(qid) if len(qid) <= 64 else None
     value = _answer_value(question, request.form)
@@ -345,6 +356,7 @@ def answer():
 @bp.post("/q/back")
 def back():
     qs = _journey(_applicant())
+    _open_or_go(qs)
     try:
         state, previous = questionnaires.back(qs)
     except ApiError as exc:
