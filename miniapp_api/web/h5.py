@@ -301,11 +301,9 @@ def question():
     qs = _journey(_applicant())
     _open_or_go(qs)
     state = questionnaires.state(qs)
-    if state.complete:
+    if state.current is None:
         return redirect(url_for(".checklist"))
-    prev = session.get("h5_prev") or {}
-    chosen = prev.get("v") if state.current is not None and prev.get("q") == state.current.id else None
-    return _render_question(qs, state, chosen)
+    return _render_question(qs, state, state.answers.get(state.current.id))
 
 
 def _render_question(qs: QuestionnaireSession, state, chosen: Any = None, error: str | None = None, status: int = 200):
@@ -317,7 +315,7 @@ def _render_question(qs: QuestionnaireSession, state, chosen: Any = None, error:
     values = chosen if isinstance(chosen, list) else ([] if chosen is None else [chosen])
     dialog = questionnaires.dialog_for(qs.region)
     progress = view["progress"]
-    return render_template("h5/question.html", q=view["current"], progress=progress,
+    return render_template("h5/question.html", q=view["current"], progress=progress, step=view["step"],
                            total=progress["answered"] + progress["remaining"], error=error,
                            chosen={_html_value(v) for v in values}, text_value=_html_value(values[0]) if values else "",
                            region={"name": dialog.name.zh, "name_en": dialog.name.en},
@@ -358,13 +356,11 @@ def back():
     qs = _journey(_applicant())
     _open_or_go(qs)
     try:
-        state, previous = questionnaires.back(qs)
+        questionnaires.back(qs)
     except ApiError as exc:
         if exc.code == "nothing_to_go_back_to":
             return redirect(url_for(".question"))
         raise
-    if state.current is not None:
-        session["h5_prev"] = {"q": state.current.id, "v": previous}
     return redirect(url_for(".question"))
 
 
