@@ -94,6 +94,13 @@ def state(session: QuestionnaireSession) -> engine.State:
     return engine.state(dialog_for(session.region), session.answers, cursor(session))
 
 
+def state_at(session: QuestionnaireSession, question_id: str) -> engine.State:
+    """The state as if the cursor were on ``question_id`` (a page the browser asks for); moves nothing. Its
+    ``current`` is that question if the family may see it now, else where they really are."""
+    return engine.state(dialog_for(session.region), session.answers,
+                        engine.Cursor(question_id, bool(session.cursor_review)))
+
+
 def submitted_case(session: QuestionnaireSession) -> Case | None:
     """The case this questionnaire became, if it was submitted."""
     return db.session.scalars(db.select(Case).filter_by(questionnaire_id=session.id)).first()
