@@ -8,9 +8,10 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
+
+from tests import processes
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,16 +35,9 @@ def test_readme_commands_start_a_server_that_walks_to_a_checklist(tmp_path):
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
     port = free_port()
-    server = subprocess.Popen([*flask, "run", "--port", str(port)], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}/api/v1"
-    try:
-        for _ in range(100):
-            try:
-                status, body = call(base, "GET", "/regions")
-                break
-            except OSError:
-                time.sleep(0.1)
+    with processes.serving([*flask, "run", "--port", str(port)], f"{base}/regions", cwd=ROOT, env=env):
+        status, body = call(base, "GET", "/regions")
         assert status == 200 and len(body["regions"]) == 5
         status, state = call(base, "POST", "/questionnaires", {"region": "hunan"})
         assert status == 201
@@ -57,6 +51,3 @@ def test_readme_commands_start_a_server_that_walks_to_a_checklist(tmp_path):
             assert status == 200
         status, checklist = call(base, "GET", f"/questionnaires/{state['id']}/checklist", headers=headers)
         assert status == 200 and checklist["region"] == "hunan" and checklist["matters"]
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
