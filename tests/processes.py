@@ -94,9 +94,9 @@ def run(command: list[str], env: dict[str, str] | None = None, timeout: float = 
 @contextmanager
 def serving(command: list[str], health_url: str, expect_any_status: bool = False, env: dict[str, str] | None = None,
             **popen) -> Iterator[subprocess.Popen]:
-    """A server process (output discarded) for the block's duration, once `health_url` answers (with 200,
-    or with anything at all when `expect_any_status`)."""
-    with running(command, env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **popen) as server:
+    """A server process (output discarded unless `popen` says where) for the block's duration, once
+    `health_url` answers (with 200, or with anything at all when `expect_any_status`)."""
+    with running(command, env, **{"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, **popen}) as server:
         wait_until_answering(server, health_url, expect_any_status)
         yield server
 
