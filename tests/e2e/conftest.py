@@ -4,7 +4,7 @@ Every click or key that loads a page is wrapped in `page.expect_navigation()` (o
 `wait_for_url`), and what is then on the page is checked with `expect(...)`, which retries: under CPU
 load the browser starts the next page late, and a one-shot look (count(), inner_text(), is_visible())
 would see the old one. Never sleep instead. E2E_CPU_THROTTLE=8 slows the browser's CPU eightfold
-(Chromium's own throttling), which shows such a race every time rather than now and then.
+(Chromium's own throttling), to try the tests as on a slow, busy machine.
 
 Screenshots go to tests/e2e/screenshots/ (git-ignored)."""
 
@@ -33,6 +33,7 @@ def live_server(app):
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture(scope="session")
