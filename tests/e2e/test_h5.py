@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from playwright.sync_api import expect
+
 from tests.e2e.conftest import screenshot
 from tests.test_applications import HUNAN, good_form
 from tests.test_uploads import photo
@@ -99,20 +101,22 @@ def test_family_journey_in_hunan_on_a_phone(phone_page, live_server, app, tmp_pa
         page.click("#upload")
     page.wait_for_url("**/h5/materials/applicant_id_card")
     thumb = page.locator(".thumb img").first
-    thumb.wait_for()
-    assert page.evaluate("(img) => img.complete && img.naturalWidth > 0", thumb.element_handle())
+    expect(thumb).to_be_visible()
+    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
     screenshot(page, "h5-06-uploaded")
     no_sideways_scroll(page)
-    page.get_by_role("link", name="返回清单").last.click()
-    assert "已上传" in page.locator("#materials").inner_text()
+    with page.expect_navigation(url=re.compile(r"/h5/checklist(#materials)?$")):  # wait for the checklist itself
+        page.get_by_role("link", name="返回清单").last.click()
+    expect(page.locator("#materials")).to_contain_text("已上传")
 
     # Sign in by SMS code before the form.
     page.click("#to-form")
     page.wait_for_url("**/h5/signin")
     screenshot(page, "h5-07-sign-in")
     page.fill("#phone", PHONE)
-    page.click("#send-code")
-    page.locator("#code").wait_for()
+    with page.expect_navigation():
+        page.click("#send-code")
+    expect(page.locator("#code")).to_be_visible()
     code = [params["code"] for to, _, params in app.extensions["sms"].sent if to == PHONE][-1]
     page.fill("#code", code)
     screenshot(page, "h5-08-sms-code")
@@ -166,10 +170,11 @@ def test_family_journey_in_hunan_on_a_phone(phone_page, live_server, app, tmp_pa
     page.wait_for_url("**/h5/status?code=*")
     assert page.input_value("#tracking_code") == tracking_code
     page.fill("#phone_tail", "8000")
-    page.click("#lookup")
+    with page.expect_navigation():
+        page.click("#lookup")
     result = page.locator("#result")
-    result.wait_for()
-    assert "死亡人员户口注销" in result.inner_text() and "已提交" in result.inner_text()
+    expect(result).to_contain_text("死亡人员户口注销")
+    expect(result).to_contain_text("已提交")
     screenshot(page, "h5-11-status")
     no_sideways_scroll(page)
 
