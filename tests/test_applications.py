@@ -179,13 +179,72 @@ def test_invalid_fields_are_422_naming_the_field(client, app, wechat_peer, chang
     assert " / " in error["fields"][field][0]  # Chinese and English
 
 
-def test_non_lineal_relative_cannot_claim_survivor_payments(client, app, wechat_peer):
+def test_a_blocked_matter_is_not_submitted_but_never_blocks_the_rest(client, app, wechat_peer):
+    """A sibling cannot claim survivors' payments (Hunan 注1): the rest goes ahead, the case says why."""
     headers = sign_in(client, app, wechat_peer, "wechat")
     sid = questionnaire(client, headers, script={**HUNAN, "relationship": "sibling"})
-    client.put(f"/api/v1/questionnaires/{sid}/form", json=good_form(), headers=headers)
+    view = client.put(f"/api/v1/questionnaires/{sid}/form", json=good_form(), headers=headers).get_json()
+    assert view["problems"] == {}
+    assert [m["matter"] for m in view["not_submitted"]] == ["survivor_benefits"]
     response = submit(client, headers, sid)
-    assert response.status_code == 422
-    assert "直系亲属" in response.get_json()["error"]["fields"]["applicant.relationship"][0]
+    assert response.status_code == 201, response.get_json()
+    case = response.get_json()
+    assert {w["matter"] for w in case["work_items"]} == {"hukou_cancellation", "pension_account_payout"}
+    [blocked] = case["not_submitted"]
+    assert blocked["matter"] == "survivor_benefits" and "直系亲属" in blocked["reasons"][0]
+    assert blocked["reasons_en"][0]
+
+
+HUNAN_CERTIFICATES = {**{k: v for k, v in HUNAN.items() if k != "relationship"},
+                      "requested": ["death_certificate_normal", "cremation_certificate"]}
+
+
+def test_the_form_asks_what_the_questionnaire_did_not(client, app, wechat_peer):
+    """Hunan asks the relationship only for survivors' payments; on other paths the form asks it once."""
+    headers = sign_in(client, app, wechat_peer, "wechat")
+    sid = questionnaire(client, headers, script=HUNAN_CERTIFICATES)
+    view = client.get(f"/api/v1/questionnaires/{sid}/form", headers=headers).get_json()
+    assert "relationship" not in view["prefilled"]
+    [field] = view["fields"]
+    assert field["field"] == "applicant.relationship" and field["type"] == "choice"
+    assert "sibling" in {o["value"] for o in field["options"]}
+    assert view["needs"] == {"proxy": False, "accounts": False}
+    form = good_form(accounts=[])
+    client.put(f"/api/v1/questionnaires/{sid}/form", json=form, headers=headers)
+    refused = submit(client, headers, sid)
+    assert refused.status_code == 422 and list(refused.get_json()["error"]["fields"]) == ["applicant.relationship"]
+    form["applicant"]["relationship"] = "brother"
+    saved = client.put(f"/api/v1/questionnaires/{sid}/form", json=form, headers=headers).get_json()
+    assert list(saved["problems"]) == ["applicant.relationship"]
+    form["applicant"]["relationship"] = "sibling"
+    client.put(f"/api/v1/questionnaires/{sid}/form", json=form, headers=headers)
+    response = submit(client, headers, sid)
+    assert response.status_code == 201, response.get_json()
+    case = response.get_json()
+    assert case["applicant"]["relationship"] == "sibling"
+    with app.app_context():
+        from miniapp_api.extensions import db
+        from miniapp_api.models import Case
+        stored = db.session.scalars(db.select(Case)).one()
+        assert stored.facts["relationship"] == "sibling"  # one value for every reader from now on
+
+
+def test_the_questionnaire_death_date_wins_over_a_typed_copy(client, app, wechat_peer):
+    """One death date: the case, the print-out and the departments all read the questionnaire's."""
+    headers = sign_in(client, app, wechat_peer, "wechat")
+    sid = questionnaire(client, headers)
+    client.put(f"/api/v1/questionnaires/{sid}/form", json=good_form(deceased__death_date="2026-11-01"),
+               headers=headers)
+    case = submit(client, headers, sid).get_json()
+    assert case["deceased"]["death_date"] == "2026-11-20"
+    printed = client.get(f"/api/v1/cases/{case['tracking_code']}/application.html", headers=headers)
+    assert printed.status_code == 200 and "2026年11月20日" in printed.get_data(as_text=True)
+    assert "2026年11月01日" not in printed.get_data(as_text=True)
+    with app.app_context():
+        from miniapp_api.extensions import db
+        from miniapp_api.models import Case
+        stored = db.session.scalars(db.select(Case)).one()
+        assert stored.form["deceased"]["death_date"] == stored.facts["death_date"] == "2026-11-20"
 
 
 IM_PROXY = {"died_abroad": False, "applicant_is_proxy": True, "proxy_principal_incapacitated": True,

@@ -25,13 +25,17 @@ def test_cli_check_passes_on_shipped_files():
     assert "sound" in result.output
 
 
+def copy_region(tmp_path: Path, region: str) -> Path:
+    """A copy of a region file to break, and the vocabulary beside it."""
+    shutil.copy(DIALOGS_DIR / "vocabulary.yaml", tmp_path / "vocabulary.yaml")
+    target = tmp_path / f"{region}.yaml"
+    shutil.copy(DIALOGS_DIR / f"{region}.yaml", target)
+    return target
+
+
 @pytest.fixture()
 def region_file(tmp_path):
-    """A copy of xinjiang.yaml to break, and the vocabulary beside it."""
-    shutil.copy(DIALOGS_DIR / "vocabulary.yaml", tmp_path / "vocabulary.yaml")
-    target = tmp_path / "xinjiang.yaml"
-    shutil.copy(DIALOGS_DIR / "xinjiang.yaml", target)
-    return target
+    return copy_region(tmp_path, "xinjiang")
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -129,3 +133,46 @@ def test_broken_file_stops_the_app_from_starting(region_file):
     edit(region_file, "- id: housing_fund_withdrawal", "- id: housing_fund_withdrawl")
     with pytest.raises(RuntimeError, match="housing_fund_withdrawl"):
         create_app({"TESTING": True, "DIALOGS_DIR": str(region_file.parent)})
+
+
+@pytest.fixture()
+def hunan_file(tmp_path):
+    return copy_region(tmp_path, "hunan")
+
+
+def test_a_form_fact_no_path_answers_is_reported_with_the_path(hunan_file):
+    """Round 1's bug: Hunan asks the relationship only for survivors' payments, and the form had no field."""
+    edit(hunan_file, "    - {fact: relationship, field: applicant.relationship,", "    - {fact: relationship,")
+    found = problems(hunan_file)
+    [problem] = [p for p in found if "the form needs 'relationship'" in p]
+    assert f":{line_of(hunan_file, '- {fact: relationship,')}:" in problem
+    assert "local_death=true" in problem and "requested=[" in problem  # the path, answer by answer
+    edit(hunan_file, "    - {fact: relationship,", "    - {fact: relationship, field: applicant.relationship,")
+    assert problems(hunan_file) == []
+
+
+def test_a_form_fact_missing_from_form_facts_is_reported_at_the_form(hunan_file):
+    text = hunan_file.read_text(encoding="utf-8")
+    start = text.index("    - {fact: relationship,")
+    hunan_file.write_text(text[:start] + text[text.index("\n", start) + 1:], encoding="utf-8")
+    found = problems(hunan_file)
+    assert any(p.startswith(f"{hunan_file}:{line_of(hunan_file, 'form:')}: the form needs 'relationship'")
+               for p in found), found
+
+
+def test_a_precondition_that_cannot_be_decided_on_a_path_is_reported(region_file):
+    # Xinjiang asks medical_fees_settled only for employee insurance; a precondition reading it for everyone
+    # is undecidable on the resident-insurance path.
+    edit(region_file, '''          or:
+            - {"!=": [{"var": "medical_insurance"}, "employee"]}
+            - {"==": [{"var": "medical_fees_settled"}, true]}''',
+         '''          "==": [{"var": "medical_fees_settled"}, true]''')
+    found = [p for p in problems(region_file) if "cannot be decided" in p]
+    assert len(found) == 1, found
+    assert f":{line_of(region_file, 'code: medical_fees_unsettled')}:" in found[0]
+    assert "medical_insurance=resident" in found[0] or "medical_insurance=none" in found[0]
+
+
+def test_form_facts_name_a_known_fact_and_a_question_that_asks_it(hunan_file):
+    edit(hunan_file, "question: relationship, label", "question: death_type, label")
+    assert any("question 'death_type' does not ask 'relationship'" in p for p in problems(hunan_file))

@@ -517,6 +517,30 @@ def test_the_window_enters_an_application_for_a_family(client, app, people):
     assert sid not in text_of(client.get("/console/applications"))  # no longer a draft
 
 
+def test_the_window_form_asks_what_the_questionnaire_did_not(client, app, people):
+    """Hunan certificates only: the clerk picks the relationship on the form; no bank account is asked."""
+    console_sign_in(client, "hn_window")
+    question_url = client.post("/console/applications", data={"csrf_token": csrf_token(client)}).headers["Location"]
+    sid = question_url.rsplit("/", 1)[1]
+    script = {**{k: v for k, v in HUNAN.items() if k != "relationship"},
+              "requested": ["death_certificate_normal", "cremation_certificate"]}
+    answer_all(client, question_url, script=script)
+    form_url = f"/console/applications/{sid}/form"
+    page = text_of(client.get(form_url))
+    assert 'name="applicant-relationship"' in page and "兄弟姐妹" in page and "收款账户" not in page
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', page).group(1)
+    data = {**form_fields(good_form(accounts=[])), "csrf_token": csrf_token(client, form_url), "idempotency_key": key,
+            "action": "submit"}
+    refused = client.post(form_url, data=data, follow_redirects=True)
+    assert "请填写申请人与逝者关系" in text_of(refused)
+    done = client.post(form_url, data={**data, "applicant-relationship": "grandchild"})
+    assert done.status_code == 302 and done.headers["Location"].startswith("/console/cases/")
+    with app.app_context():
+        made = db.session.scalars(db.select(Case)).one()
+        assert made.facts["relationship"] == made.form["applicant"]["relationship"] == "grandchild"
+        assert {w.matter_id for w in made.work_items} == {"death_certificate_normal", "cremation_certificate"}
+
+
 def test_only_window_clerks_enter_applications(client, people):
     console_sign_in(client, "hn_police")
     assert client.get("/console/applications").status_code == 403

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..domain import rules
 from ..domain.dialogs import Dialog, Question
 from ..domain.engine import State
 from ..domain.identity import mask_account, mask_id, mask_phone
@@ -94,6 +95,7 @@ def case(c, for_staff: bool = False) -> dict[str, Any]:
                         "missing": w.missing, "reason": w.reason,
                         "due_at": iso(w.due_at)} for w in c.work_items],
         "complete": all(w.status in ("done", "rejected") for w in c.work_items),
+        "not_submitted": rules.not_submitted(c.checklist),
         "checklist": {k: c.checklist[k] for k in ("matters", "materials", "trips", "warnings")},
     }
 
@@ -106,7 +108,7 @@ def printable(c, d: Dialog, submitted_at: str) -> dict[str, Any]:
     """The dict the printable application (templates/print/application.html) is rendered from."""
     vocab = load_vocabulary()
     view = case(c)
-    view["applicant"]["relationship"] = c.facts.get("relationship")
+    view["applicant"]["relationship"] = c.facts.get("relationship")  # the questionnaire's or the form's
     view["applicant"]["relationship_label"] = RELATIONSHIP_LABELS.get(c.facts.get("relationship"), "")
     proxy = dict(c.form["proxy"]) if c.form.get("proxy") else None
     if proxy and proxy.get("id_number"):

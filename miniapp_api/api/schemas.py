@@ -94,6 +94,7 @@ class ApplicantForm(Schema):
     phone = _line(20)
     address = _line(200)
     employer = _line()
+    relationship = _line(20)  # asked here only where the questionnaire did not (form view `fields`)
     self_supporting = fields.Boolean(allow_none=True)
 
 

@@ -3,21 +3,27 @@
 Pure Python. ``check_form`` returns every problem at once (一次性告知), keyed by the field's
 dotted path (``applicant.id_number``), each message in Chinese and English, so the family can
 fix everything in one go. Facts from the questionnaire are never asked again: the form reads
-them (death date, relationship, proxy) instead of its own copies.
+them (death date, relationship, proxy) instead of its own copies. A fact the region's form needs
+(``form.facts``) that the questionnaire did not ask on this family's path is asked on the form, and
+from then on the case reads that one value like any other fact.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from .dialogs import Dialog
+from .dialogs import Dialog, FormFact
 from .identity import IdentityError, ResidentId, bank_card, mobile, resident_id
-from .vocabulary import parse_date
+from .vocabulary import FactError, load_vocabulary, parse_date, validate_fact
 
 Errors = dict[str, list[str]]
 MONEY_DEPARTMENTS = ("hrss", "medical_security", "housing_fund", "veterans_affairs")
+# Facts the one form itself reads (the dates' order, the printed 与逝者关系): each region's questionnaire
+# answers them on every path that submits, or its ``form.facts`` names the field that asks them.
+FORM_FACTS = ("death_date", "relationship")
 
 
 def _add(errors: Errors, field: str, zh: str, en: str) -> None:
@@ -64,12 +70,78 @@ def _date(form: Mapping[str, Any], section: str, key: str, errors: Errors, label
     return day
 
 
+def asked_on_form(dialog: Dialog, facts: Mapping[str, Any]) -> list[FormFact]:
+    """The form facts the questionnaire did not answer on this path: the form asks these."""
+    return [f for f in dialog.form_facts if f.field and f.fact not in facts]
+
+
+def value_at(form: Mapping[str, Any], path: str) -> Any:
+    node: Any = form
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, Mapping) else None
+    return node
+
+
+def with_answers(form: Mapping[str, Any], dialog: Dialog, facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The form with every field bound to an answered fact set to that answer, so the case, the print-out
+    and every department read one value (a copy typed on the form never wins over the questionnaire)."""
+    out = copy.deepcopy(dict(form))
+    for spec in dialog.form_facts:
+        if spec.field and spec.fact in facts:
+            *parents, leaf = spec.field.split(".")
+            node = out
+            for part in parents:
+                if not isinstance(node.get(part), dict):
+                    node[part] = {}
+                node = node[part]
+            node[leaf] = facts[spec.fact]
+    return out
+
+
+def form_facts(form: Mapping[str, Any], dialog: Dialog, facts: Mapping[str, Any], errors: Errors | None = None,
+               today: dt.date | None = None) -> dict[str, Any]:
+    """The facts the form supplies (validated); problems go to ``errors`` under each fact's field."""
+    errors = {} if errors is None else errors
+    specs = load_vocabulary().facts
+    out: dict[str, Any] = {}
+    for spec in dialog.form_facts:
+        if spec.fact in facts:
+            continue
+        if spec.field is None:
+            _add(errors, "questionnaire", f"请先在问答中回答：{spec.label.zh}",
+                 f"answer in the questionnaire first: {spec.label.en}")
+            continue
+        raw = value_at(form, spec.field)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            _add(errors, spec.field, f"请填写{spec.label.zh}", f"{spec.label.en} is required")
+            continue
+        try:
+            value = validate_fact(specs[spec.fact], raw.strip() if isinstance(raw, str) else raw, today)
+        except FactError:
+            value = None
+        if value is None or (spec.options and all(o.value != value for o in spec.options)):
+            if spec.options:
+                _add(errors, spec.field, f"请从选项中选择{spec.label.zh}", f"choose {spec.label.en} from the list")
+            elif specs[spec.fact].type == "date":
+                _add(errors, spec.field, f"{spec.label.zh}应为不晚于今天的日期，如 2024-05-01",
+                     f"{spec.label.en} must be a date no later than today, e.g. 2024-05-01")
+            else:
+                _add(errors, spec.field, f"{spec.label.zh}的填写不正确", f"{spec.label.en} is not valid")
+            continue
+        out[spec.fact] = value
+    return out
+
+
 def check_form(form: Mapping[str, Any], facts: Mapping[str, Any], checklist: Mapping[str, Any], dialog: Dialog,
                today: dt.date | None = None) -> Errors:
-    """Every problem that stops this form from being submitted; empty when it can go."""
+    """Every problem that stops this form from being submitted; empty when it can go.
+
+    Only fields the form has are named: a matter the checklist blocks is simply not submitted (it never
+    stops the others), so no precondition of a matter becomes a form error."""
     today = today or dt.date.today()
     errors: Errors = {}
     rules = dialog.form
+    facts = {**facts, **form_facts(form, dialog, facts, errors, today)}
 
     # The deceased.
     _text(form, "deceased", "name", errors, "逝者姓名", "the deceased's name", max_length=50)
@@ -80,8 +152,7 @@ def check_form(form: Mapping[str, Any], facts: Mapping[str, Any], checklist: Map
     _text(form, "deceased", "death_place", errors, "死亡地点", "place of death", required=False)
     _text(form, "deceased", "hukou_address", errors, "户籍所在地", "household registration", required=False)
     deceased = _id(form, "deceased", errors, "逝者身份证号码", "the deceased's ID number")
-    death = parse_date(facts.get("death_date")) or _date(form, "deceased", "death_date", errors, "死亡日期",
-                                                         "the date of death", today)
+    death = parse_date(facts.get("death_date"))
     if deceased and gender in ("male", "female") and deceased.gender != gender:
         _add(errors, "deceased.gender", "性别与身份证号码不符", "the gender does not match the ID number")
     if deceased and death and deceased.birth_date > death:
@@ -105,9 +176,6 @@ def check_form(form: Mapping[str, Any], facts: Mapping[str, Any], checklist: Map
         _add(errors, "applicant.id_number", "申请人不能是逝者本人", "the applicant cannot be the deceased")
     if applicant:
         _check_age(applicant.age_on(today), form, rules, errors)
-    if "relationship" not in facts:
-        _add(errors, "applicant.relationship", "请先在问答中说明您与逝者的关系",
-             "answer the relationship question first")
 
     # The proxy: required exactly when the family said a proxy applies.
     if facts.get("applicant_is_proxy") is True:
@@ -122,12 +190,6 @@ def check_form(form: Mapping[str, Any], facts: Mapping[str, Any], checklist: Map
     if form.get("commitment_accepted") is not True:
         _add(errors, "commitment_accepted", "请阅读并同意申请人承诺", "read and accept the applicant's commitment")
 
-    # Region rules tied to a field (e.g. survivors' payments only for a lineal relative).
-    for matter in dialog.matters:
-        for check in matter.preconditions:
-            listed = any(m["id"] == matter.id for m in checklist.get("matters", []))
-            if check.field and listed and check.when.evaluate(facts) is False:
-                _add(errors, check.field, check.reason.zh, check.reason.en)
     return errors
 
 

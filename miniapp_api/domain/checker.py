@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import paths
+from .application_form import FORM_FACTS
 from .conditions import ALLOWED_OPERATORS, Condition, operators_used, referenced_facts
 from .dialogs import Dialog, DialogFileError, build_dialog, read_region_file
 from .vocabulary import DIALOGS_DIR, FactError, Vocabulary, load_vocabulary, validate_fact
@@ -141,7 +143,54 @@ def _problems(dialog: Dialog, vocab: Vocabulary) -> list[tuple[int, str]]:
     for material_id in (dialog.raw.get("materials") or {}):
         if material_id not in vocab.materials:
             out.append((1, f"unknown material id {material_id!r} in materials"))
+    out.extend(_form_fact_problems(dialog, vocab))
+    if not out:  # the path search assumes a sound file
+        out.extend(_path_problems(dialog))
     return sorted(set(out))
+
+
+def _form_fact_problems(dialog: Dialog, vocab: Vocabulary) -> list[tuple[int, str]]:
+    out = []
+    for spec in dialog.form_facts:
+        if spec.fact not in vocab.facts:
+            out.append((spec.line, f"form.facts: unknown fact {spec.fact!r}"))
+        if spec.question is not None:
+            borrowed = dialog.question(spec.question)
+            if borrowed is None or spec.fact not in borrowed.sets_facts():
+                out.append((spec.line, f"form.facts: question {spec.question!r} does not ask {spec.fact!r}"))
+        if spec.field is not None and spec.field.split(".")[0] not in ("deceased", "applicant"):
+            out.append((spec.line, f"form.facts: field {spec.field!r} must be in deceased.* or applicant.*"))
+    return out
+
+
+def _path_problems(dialog: Dialog) -> list[tuple[int, str]]:
+    """Every fact the form and the preconditions read is there on every path that needs it (paths.py)."""
+    out: list[tuple[int, str]] = []
+    declared = {spec.fact: spec for spec in dialog.form_facts}
+    needed = [(fact, declared[fact].line if fact in declared else nearest_form_line(dialog))
+              for fact in dict.fromkeys([*FORM_FACTS, *declared])
+              if fact not in declared or declared[fact].field is None]
+    missed: set[str] = set()
+    try:
+        for matter in dialog.matters:
+            for check in matter.preconditions:
+                found = paths.find_path(dialog, paths.Goal(matter, check=check))
+                if found is not None:
+                    out.append((check.line, f"precondition {check.code!r} of matter {matter.id!r} cannot be decided: "
+                                            f"no question answers {', '.join(check.when.facts)} on the path "
+                                            f"{paths.describe(found)}"))
+            for fact, line in needed:
+                if fact in missed:
+                    continue  # one path per fact is enough to act on
+                found = paths.find_path(dialog, paths.Goal(matter, fact=fact))
+                if found is not None:
+                    out.append((line, f"the form needs {fact!r}, but no question answers it when matter "
+                                      f"{matter.id!r} goes ahead, on the path {paths.describe(found)}; ask it on "
+                                      f"that path or give it a field in form.facts"))
+                    missed.add(fact)
+    except paths.TooManyPaths as exc:
+        out.append((1, f"{exc}: split the questionnaire or raise paths.MAX_STATES"))
+    return out
 
 
 def _question_problems(q, specs, matter_ids: list[str], vocab: Vocabulary) -> list[str]:

@@ -92,7 +92,6 @@ class Check:
     reason: Text
     code: str
     line: int
-    field: str | None = None  # the form field to name when this check refuses a submission
 
 
 @dataclass(frozen=True)
@@ -141,6 +140,19 @@ class MaterialInfo:
 
 
 @dataclass(frozen=True)
+class FormFact:
+    """A fact the one form needs. Where the questionnaire asked it, the form reads that answer (never
+    asked twice); on a path where it did not, the form asks it at ``field`` with ``options``."""
+
+    fact: str
+    field: str | None  # dotted form path; None: the questionnaire must answer it on every path that submits
+    label: Text
+    options: tuple[Option, ...]
+    question: str | None  # the question whose wording and options the form borrows
+    line: int
+
+
+@dataclass(frozen=True)
 class Dialog:
     region: str
     name: Text
@@ -152,6 +164,7 @@ class Dialog:
     materials: dict[str, MaterialInfo]
     warnings: tuple[Warning, ...]
     form: dict[str, Any]
+    form_facts: tuple[FormFact, ...]
     raw: dict[str, Any]
     path: Path
     question_index: dict[str, Question]
@@ -175,7 +188,7 @@ _TIME_LIMIT = {
 }
 _CHECK = {
     "type": "object",
-    "properties": {"code": _TEXT, "when": _RULE, "reason": _TEXT, "reason_en": _TEXT, "field": _TEXT},
+    "properties": {"code": _TEXT, "when": _RULE, "reason": _TEXT, "reason_en": _TEXT},
     "required": ["when", "reason", "reason_en"],
     "additionalProperties": False,
 }
@@ -189,6 +202,18 @@ _CONDITIONAL_ID = {
             "additionalProperties": False,
         },
     ]
+}
+_OPTION = {
+    "type": "object",
+    "required": ["value", "label", "label_en"],
+    "additionalProperties": False,
+    "properties": {
+        "value": {"type": ["string", "boolean"]},
+        "label": _TEXT,
+        "label_en": _TEXT,
+        "sets": {"type": "object"},
+        "exclusive": {"type": "boolean"},
+    },
 }
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -219,21 +244,7 @@ SCHEMA: dict[str, Any] = {
                     "requests": {"type": "array", "items": _TEXT},
                     "show_if": _RULE,
                     "seed": _TEXT,
-                    "options": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "required": ["value", "label", "label_en"],
-                            "additionalProperties": False,
-                            "properties": {
-                                "value": {"type": ["string", "boolean"]},
-                                "label": _TEXT,
-                                "label_en": _TEXT,
-                                "sets": {"type": "object"},
-                                "exclusive": {"type": "boolean"},
-                            },
-                        },
-                    },
+                    "options": {"type": "array", "items": _OPTION},
                 },
             },
         },
@@ -301,6 +312,18 @@ SCHEMA: dict[str, Any] = {
                 "applicant_min_age": {"type": "integer", "minimum": 0},
                 "adult_age": {"type": "integer", "minimum": 0},
                 "minor_requires_self_support": {"type": "boolean"},
+                "facts": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["fact", "label", "label_en"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "fact": _TEXT, "field": _TEXT, "question": _TEXT, "label": _TEXT, "label_en": _TEXT,
+                            "options": {"type": "array", "items": _OPTION},
+                        },
+                    },
+                },
             },
         },
         "warnings": {
@@ -379,15 +402,11 @@ def build_dialog(raw: dict[str, Any], lines: dict[tuple, int], path: Path, vocab
             reason=Text(node["reason"], node["reason_en"]),
             code=node.get("code", default_code),
             line=nearest_line(lines, where),
-            field=node.get("field"),
         )
 
     questions = []
     for i, q in enumerate(raw["questions"]):
-        options = tuple(
-            Option(o["value"], Text(o["label"], o["label_en"]), dict(o.get("sets", {})), bool(o.get("exclusive")))
-            for o in q.get("options", [])
-        )
+        options = _options(q.get("options", []))
         if q["type"] == "yes_no" and not options:
             options = (Option(True, Text("是", "Yes")), Option(False, Text("否", "No")))
         questions.append(
@@ -464,10 +483,25 @@ def build_dialog(raw: dict[str, Any], lines: dict[tuple, int], path: Path, vocab
             for i, w in enumerate(raw.get("warnings", []))
         ),
         form=raw["form"],
+        form_facts=tuple(_form_fact(f, i, questions, lines) for i, f in enumerate(raw["form"].get("facts", []))),
         raw=raw,
         path=path,
         question_index={q.id: q for q in questions},
     )
+
+
+def _options(nodes: list[dict[str, Any]]) -> tuple[Option, ...]:
+    return tuple(Option(o["value"], Text(o["label"], o["label_en"]), dict(o.get("sets", {})), bool(o.get("exclusive")))
+                 for o in nodes)
+
+
+def _form_fact(node: dict[str, Any], index: int, questions: list[Question], lines: dict[tuple, int]) -> FormFact:
+    """A ``form.facts`` entry; options come from the borrowed question unless the entry gives its own."""
+    borrowed = next((q for q in questions if q.id == node.get("question")), None)
+    options = _options(node["options"]) if "options" in node else (borrowed.options if borrowed else ())
+    return FormFact(fact=node["fact"], field=node.get("field"), label=Text(node["label"], node["label_en"]),
+                    options=tuple(o for o in options if not o.exclusive), question=node.get("question"),
+                    line=nearest_line(lines, ("form", "facts", index)))
 
 
 class UnknownRegion(KeyError):

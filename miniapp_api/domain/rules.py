@@ -115,6 +115,13 @@ def _time_limit_dict(limit: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def not_submitted(checklist: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Matters the family asked for that cannot go ahead, with why: the rest were submitted without them."""
+    return [{"matter": m["id"], "name": m["name"], "name_en": m["name_en"], "department": m["department"],
+             "reasons": m.get("reasons", []), "reasons_en": m.get("reasons_en", [])}
+            for m in checklist["matters"] if m["status"] == "blocked"]
+
+
 def _entry(matter: Matter, dialog: Dialog, facts: Mapping[str, Any], status: str,
            failed: list[Text], unsure: list) -> dict[str, Any]:
     entry: dict[str, Any] = {

@@ -10,7 +10,8 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import deadlines, engine, rules, tracking
-from ..domain.application_form import check_form
+from ..domain.application_form import MONEY_DEPARTMENTS, asked_on_form, check_form, form_facts, with_answers
+from ..domain.dialogs import Dialog
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Applicant, Case, QuestionnaireSession, WorkItem, utcnow
@@ -28,9 +29,14 @@ def form_view(session: QuestionnaireSession) -> dict[str, Any]:
     dialog = dialog_for(session.region)
     state = engine.state(dialog, session.answers)
     checklist = rules.evaluate_checklist(dialog, state.rule_facts)
+    required = [m for m in checklist["matters"] if m["status"] == "required"]
     return {
         "form": session.form_draft,
         "prefilled": {k: state.facts[k] for k in PREFILLED_FACTS if k in state.facts},
+        "fields": form_fields(dialog, state.facts),
+        "needs": {"proxy": state.facts.get("applicant_is_proxy") is True,
+                  "accounts": any(m["department"] in MONEY_DEPARTMENTS for m in required)},
+        "not_submitted": rules.not_submitted(checklist),
         "commitment": dialog.form["commitment"],
         "commitment_en": dialog.form["commitment_en"],
         "payees": dialog.form["payees"],
@@ -38,10 +44,19 @@ def form_view(session: QuestionnaireSession) -> dict[str, Any]:
     }
 
 
+def form_fields(dialog: Dialog, facts: dict[str, Any]) -> list[dict[str, Any]]:
+    """The region's form facts this family's questionnaire did not answer: the form asks them, so a
+    front end renders each one from here rather than from its own list."""
+    return [{"field": f.field, "fact": f.fact, "type": "choice" if f.options else "date" if f.fact.endswith("_date")
+             else "text", "label": f.label.zh, "label_en": f.label.en, "required": True,
+             "options": [{"value": o.value, "label": o.label.zh, "label_en": o.label.en} for o in f.options]}
+            for f in asked_on_form(dialog, facts)]
+
+
 def save_draft(session: QuestionnaireSession, form: dict[str, Any]) -> dict[str, Any]:
     if _case_of(session) is not None:
         raise ApiError(409, "already_submitted", "申请已提交，不能再修改表单", "already submitted; the form is frozen")
-    session.form_draft = form
+    session.form_draft = form  # as typed; the questionnaire's answers are laid over it when it is submitted
     commit_session(session, session.answers)
     return form_view(session)
 
@@ -73,11 +88,14 @@ def submit(session: QuestionnaireSession, applicant: Applicant, idempotency_key:
     if errors:
         raise ApiError(422, "form_invalid", "表单有需要修改的地方，请按提示逐项修改",
                        "the form has problems; fix each field listed", errors)
+    # From here on the form's answers are facts like the questionnaire's: one value everywhere.
+    facts = {**state.facts, **form_facts(session.form_draft, dialog, state.facts)}
+    form = with_answers(session.form_draft, dialog, facts)
     now = utcnow()
     for _ in range(5):  # a tracking-code collision (1 in 10^13) just draws again
         case = Case(tracking_code=tracking.new_code(), region=session.region, applicant_id=applicant.id,
                     questionnaire_id=session.id, idempotency_key=idempotency_key, answers=dict(session.answers),
-                    facts=state.facts, checklist=checklist, form=dict(session.form_draft),
+                    facts=facts, checklist=checklist, form=form,
                     commitment_accepted_at=now, submitted_at=now)
         case.work_items = [_work_item(m, now) for m in required]
         db.session.add(case)

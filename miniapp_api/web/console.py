@@ -50,7 +50,7 @@ QUEUE_FILTERS = {"open": "未办结的全部事项", "all": "全部事项（含�
 # The one form, field by field: (key, label, input type, max length, required). Templates render these lists.
 DECEASED_FIELDS = [("name", "逝者姓名", "text", 50, True), ("gender", "性别", "gender", 0, True),
                    ("ethnicity", "民族", "text", 20, False), ("id_number", "公民身份号码", "text", 24, True),
-                   ("death_date", "死亡日期", "date", 10, True), ("death_place", "死亡地点", "text", 100, False),
+                   ("death_place", "死亡地点", "text", 100, False),
                    ("hukou_address", "户籍地址", "text", 100, False), ("cremation_date", "火化日期", "date", 10, False)]
 APPLICANT_FIELDS = [("name", "申请人姓名", "text", 50, True), ("id_number", "公民身份号码", "text", 24, True),
                     ("phone", "联系电话（手机）", "tel", 20, True), ("address", "常住地址", "text", 200, True),
@@ -537,7 +537,16 @@ def window_checklist(session_id: str):
                            can_apply=checklist["eligible"] is True and bool(required))
 
 
-def _form_from_request(proxy_needed: bool, self_support: bool) -> dict[str, Any]:
+def _with_asked(section: str, base: list, asked: list[dict[str, Any]]) -> list:
+    """A section's field list plus the form facts this questionnaire left to the form (form view ``fields``)."""
+    extra = [(spec["field"].split(".", 1)[1], spec["label"], "select" if spec["options"] else spec["type"],
+              10 if spec["type"] == "date" else 100, True)
+             for spec in asked if spec["field"].split(".")[0] == section]
+    return [*base, *extra]
+
+
+def _form_from_request(proxy_needed: bool, self_support: bool, deceased_fields: list,
+                       applicant_fields: list) -> dict[str, Any]:
     """The posted fields as the one form's JSON shape (empty fields left out)."""
     data = request.form
 
@@ -549,8 +558,8 @@ def _form_from_request(proxy_needed: bool, self_support: bool) -> dict[str, Any]
                 out[key] = value
         return out
 
-    form: dict[str, Any] = {"deceased": section("deceased", DECEASED_FIELDS),
-                            "applicant": section("applicant", APPLICANT_FIELDS)}
+    form: dict[str, Any] = {"deceased": section("deceased", deceased_fields),
+                            "applicant": section("applicant", applicant_fields)}
     if self_support and data.get("applicant-self_supporting") == "yes":
         form["applicant"]["self_supporting"] = True
     if proxy_needed:
@@ -582,12 +591,15 @@ def window_form(session_id: str):
         return redirect(url_for("console.question", session_id=row.id))
     dialog = questionnaires.dialog_for(row.region)
     view = applications.form_view(row)
-    proxy_needed = view["prefilled"].get("applicant_is_proxy") is True
+    proxy_needed = view["needs"]["proxy"]
     self_support = bool(dialog.form.get("minor_requires_self_support"))
+    deceased_fields = _with_asked("deceased", DECEASED_FIELDS, view["fields"])
+    applicant_fields = _with_asked("applicant", APPLICANT_FIELDS, view["fields"])
     here = url_for("console.window_form", session_id=row.id)
     if request.method == "POST":
         try:
-            form = ApplicationForm().load(_form_from_request(proxy_needed, self_support))
+            form = ApplicationForm().load(_form_from_request(proxy_needed, self_support, deceased_fields,
+                                                             applicant_fields))
         except ValidationError:
             flash("表单内容格式有误，请检查后重试", "error")
             return redirect(here)
@@ -615,11 +627,13 @@ def window_form(session_id: str):
     draft = view["form"]
     rows = max(ACCOUNT_ROWS, min(MAX_ACCOUNTS, len(draft.get("accounts") or []) + 1))
     problems = {k: _short(v) for k, v in view["problems"].items()} if draft else {}
-    deceased_fields = [f for f in DECEASED_FIELDS if not (f[0] == "death_date" and "death_date" in view["prefilled"])]
+    choices = {spec["field"]: [(o["value"], o["label"]) for o in spec["options"]] for spec in view["fields"]
+               if spec["options"]}
     payees = [(p, load_vocabulary().payees.get(p, {}).get("name", p)) for p in view["payees"]]
     return render_template("console/form.html", session_id=row.id, draft=draft, problems=problems,
                            prefilled=view["prefilled"], commitment=view["commitment"], proxy_needed=proxy_needed,
-                           self_support=self_support, deceased_fields=deceased_fields, applicant_fields=APPLICANT_FIELDS,
+                           self_support=self_support, deceased_fields=deceased_fields, applicant_fields=applicant_fields,
+                           choices=choices, not_submitted=view["not_submitted"], needs_accounts=view["needs"]["accounts"],
                            proxy_fields=PROXY_FIELDS, authorization_fields=AUTHORIZATION_FIELDS,
                            account_fields=ACCOUNT_FIELDS, account_rows=rows, payees=payees,
                            relationship=presenters.RELATIONSHIP_LABELS.get(view["prefilled"].get("relationship"), ""),

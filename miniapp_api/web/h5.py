@@ -580,6 +580,14 @@ def _value_of(data: Any, path: str) -> Any:
     return node
 
 
+def _asked_fields(specs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The form facts this family still has to give (``form_view``'s ``fields``), by form section."""
+    out: dict[str, list[dict[str, Any]]] = {"deceased": [], "applicant": []}
+    for spec in specs:
+        out.setdefault(spec["field"].split(".")[0], []).append(spec)
+    return out
+
+
 def _render_form(qs: QuestionnaireSession, view: dict[str, Any], data: dict[str, Any],
                  problems: dict[str, list[str]], status: int = 200, add_account: bool = False):
     dialog = questionnaires.dialog_for(qs.region)
@@ -592,7 +600,8 @@ def _render_form(qs: QuestionnaireSession, view: dict[str, Any], data: dict[str,
         "h5/form.html", data=data, problems=problems, accounts=accounts, max_accounts=MAX_ACCOUNTS,
         prefilled=[{"key": k, "label": _t(*FACT_LABELS.get(k, (k, k))), "value": _fact_label(dialog, k, v)}
                    for k, v in prefilled.items()],
-        needs_death_date="death_date" not in prefilled, needs_proxy=prefilled.get("applicant_is_proxy") is True,
+        asked=_asked_fields(view["fields"]), needs_proxy=view["needs"]["proxy"], not_submitted=view["not_submitted"],
+        needs_accounts=view["needs"]["accounts"] or bool(data.get("accounts")),
         show_self_support="applicant.self_supporting" in problems or _value_of(data, "applicant.self_supporting"),
         payees=[{"id": p, "name": payees[p]["name"], "name_en": payees[p]["name_en"]} for p in view["payees"]],
         commitment=_t(view["commitment"], view["commitment_en"]), value_of=_value_of,
@@ -688,7 +697,7 @@ def done(code: str):
     items = [{**w, "name": _t(*names.get(w["matter"], (w["matter"], w["matter"]))),
               "status_label": _t(*STATUS_LABELS[w["status"]]), "due": _local_date(w["due_at"])}
              for w in view["work_items"]]
-    return render_template("h5/done.html", code=view["tracking_code"], items=items,
+    return render_template("h5/done.html", code=view["tracking_code"], items=items, not_submitted=view["not_submitted"],
                            departments=load_vocabulary().departments,
                            qr=Markup(printing.qr_svg(view["tracking_code"])))  # segno's SVG: path data only
 
