@@ -15,11 +15,12 @@ import datetime as dt
 import io
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, given, note, settings, target
 from hypothesis import strategies as st
 
 from miniapp_api.domain.vocabulary import load_vocabulary
@@ -38,7 +39,8 @@ MAX_DETOURS = 4  # changes of earlier answers and steps back in one walk
 MAX_STEPS = 300
 TODAY = dt.date.today()
 FIRST_DAY = dt.date(2000, 1, 1)  # dates of death the walks give: 2000 until today
-DOCUMENT = photo(560, 420, orientation=1, gps=False)  # a real phone-style photo, small enough to process quickly
+A_MONTH_AGO = (TODAY - dt.timedelta(days=30)).isoformat()
+DOCUMENT = photo(480, 400, orientation=1, gps=False)  # a real document photo, just big enough to be read
 
 Json = dict[str, Any]
 
@@ -275,7 +277,8 @@ def person(choices: Choices, label: str, born: str) -> Json:
 
 
 def application_form(choices: Choices, view: Json) -> Json:
-    """A complete, truthful form for what the view asks: the people, the proxy and accounts when needed."""
+    """A complete, truthful form for what the view asks: the people, the fields the questionnaire left to the
+    form, the proxy and the account when the view says they are needed."""
     deceased = person(choices, "deceased", "19300101")
     applicant = person(choices, "applicant", "19700505")
     form: Json = {
@@ -284,14 +287,11 @@ def application_form(choices: Choices, view: Json) -> Json:
                       "address": "某市某区某路1号"},
         "commitment_accepted": True,
     }
-    if "death_date" not in view["prefilled"]:
-        form["deceased"]["death_date"] = (TODAY - dt.timedelta(days=30)).isoformat()
-    needs = view.get("needs") or {}
-    if needs.get("proxy") or view["prefilled"].get("applicant_is_proxy") is True:
+    if view["needs"]["proxy"]:
         form["proxy"] = proxy()
-    if needs.get("accounts"):
-        form["accounts"] = [account(choices, view)]
-    for field in view.get("fields") or []:
+    if view["needs"]["accounts"]:
+        form["accounts"] = [account(choices, view["payees"])]
+    for field in view["fields"]:
         put(form, field["field"], field_value(choices, field))
     return form
 
@@ -302,17 +302,17 @@ def proxy() -> Json:
                               "valid_to": "2999-12-31"}}
 
 
-def account(choices: Choices, view: Json) -> Json:
-    payee = choices.pick(view["payees"], "payee")
-    return {"purpose": "待遇", "payee": payee, "bank_name": "中国工商银行", "holder_name": "张小梅",
-            "account_number": make_card()}
+def account(choices: Choices, payees: list[str]) -> Json:
+    return {"purpose": "待遇", "payee": choices.pick(payees, "payee"), "bank_name": "中国工商银行",
+            "holder_name": "张小梅", "account_number": make_card()}
 
 
 def field_value(choices: Choices, field: Json) -> Any:
+    """A value for a field the form view lists (a date: a month ago, after the deceased's birth)."""
     if field["type"] == "choice":
         return choices.pick([o["value"] for o in field["options"]], field["field"])
     if field["type"] == "date":
-        return (TODAY - dt.timedelta(days=30)).isoformat()
+        return A_MONTH_AGO
     return "测试"
 
 
@@ -324,24 +324,11 @@ def put(form: Json, path: str, value: Any) -> None:
     place[key] = value
 
 
-def fill_what_is_missing(choices: Choices, form: Json, view: Json, problems: Json) -> Json:
-    """What a family does with the problems list: add the sections it names as missing."""
-    if "accounts" in problems:
-        form["accounts"] = [account(choices, view)]
-    if "proxy" in problems:
-        form["proxy"] = proxy()
-    return form
-
-
-def save_form(client, choices: Choices, base: str, family: dict[str, str]) -> Json:
-    """Fill the form from the view; then once more from the problems the draft still has. Returns the view."""
+def save_form(client, choices: Choices, base: str, family: dict[str, str]) -> tuple[Json, Json]:
+    """Fill the form from what the form view says, and save it. Returns the view and the saved draft's view."""
     view = expect_ok(client.get(f"{base}/form", headers=family), "form view")
     form = application_form(choices, view)
-    saved = expect_ok(client.put(f"{base}/form", json=form, headers=family), "save form")
-    if saved["problems"]:
-        form = fill_what_is_missing(choices, form, view, saved["problems"])
-        saved = expect_ok(client.put(f"{base}/form", json=form, headers=family), "save form again")
-    return saved
+    return view, expect_ok(client.put(f"{base}/form", json=form, headers=family), "save form")
 
 
 # --- Photos of the materials -----------------------------------------------------------------------------------
@@ -387,6 +374,11 @@ def required_matters(checklist: Json) -> set[str]:
     return {m["id"] for m in checklist["matters"] if m["status"] == "required"}
 
 
+def blocked_matters(checklist: Json) -> set[str]:
+    """Matters the family asked for that cannot go ahead (they never stop the others)."""
+    return {m["id"] for m in checklist["matters"] if m["status"] == "blocked"}
+
+
 # --- The family's journey ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("region", REGIONS)
@@ -398,14 +390,16 @@ def test_a_family_journey_ends_in_a_completed_case_or_a_clear_refusal(quick_comm
     sid, secret, state = walk_questionnaire(client, Drawn(data), region, dialog)
     assert state["complete"]
     count(journey_tally, region, "walks")
-    family = sign_in(client, app, wechat_peer, "wechat")
+    family = sign_in(client, app, wechat_peer, later.pick(["wechat", "host", "sms"], "sign-in channel"))
     claimed = client.post(f"/api/v1/questionnaires/{sid}/claim", headers={**family, **secret})
     assert expect_ok(claimed, "claim")["answers"] == state["answers"]
     base = f"/api/v1/questionnaires/{sid}"
     checklist = upload_materials(client, base, family)
     assert checklist["undecided"] == []
-    required = required_matters(checklist)
-    saved = save_form(client, later, base, family)
+    required, blocked = required_matters(checklist), blocked_matters(checklist)
+    target(-len(checklist["reasons"]), label="reasons the service cannot serve the family")
+    view, saved = save_form(client, later, base, family)
+    assert {m["matter"] for m in view["not_submitted"]} == blocked, "the form view must say what will not go"
     response = submit(client, family, sid)
     if checklist["eligible"] is not True or not required:
         expected = "not_eligible" if checklist["eligible"] is not True else "nothing_to_submit"
@@ -418,9 +412,10 @@ def test_a_family_journey_ends_in_a_completed_case_or_a_clear_refusal(quick_comm
     case = response.get_json()
     assert case["tracking_code"]
     assert {w["matter"] for w in case["work_items"]} == required
+    assert {m["matter"] for m in case["not_submitted"]} == blocked
     work_to_done(client, case, clerks)
-    view = expect_ok(client.get(f"/api/v1/cases/{case['tracking_code']}", headers=family), "case")
-    assert view["complete"] is True and {w["status"] for w in view["work_items"]} == {"done"}
+    done = expect_ok(client.get(f"/api/v1/cases/{case['tracking_code']}", headers=family), "case")
+    assert done["complete"] is True and {w["status"] for w in done["work_items"]} == {"done"}
     rated = client.post(f"/api/v1/cases/{case['tracking_code']}/rating", json={"score": 5}, headers=family)
     assert rated.status_code == 201, rated.get_json()
     count(journey_tally, region, "cases")
@@ -428,24 +423,39 @@ def test_a_family_journey_ends_in_a_completed_case_or_a_clear_refusal(quick_comm
 
 # --- The window's 代办: a clerk enters the family's answers and form in the console --------------------------------
 
-WINDOW_REGION = "jining"
+WINDOW_REGION = "hunan"
 WINDOW_WALKS = settings(WALKS, max_examples=20)
 
 
 class FormControls(_Controls):
-    """A console page's controls, with each select's options."""
+    """A console page's controls, with each select's options and the ids of those labelled （必填）."""
+
+    def __init__(self):
+        super().__init__()
+        self.required: set[str] = set()
+        self.labelling: str | None = None
 
     def handle_starttag(self, tag, attrs):
         super().handle_starttag(tag, attrs)
-        value = dict(attrs).get("value")
-        if tag == "option" and value and self.controls and self.controls[-1]["tag"] == "select":
-            self.controls[-1].setdefault("options", []).append(value)
+        attrs = dict(attrs)
+        if tag == "label":
+            self.labelling = attrs.get("for")
+        elif tag == "span" and attrs.get("class") == "req" and self.labelling:
+            self.required.add(self.labelling)
+        elif tag == "option" and attrs.get("value") and self.controls and self.controls[-1]["tag"] == "select":
+            self.controls[-1].setdefault("options", []).append(attrs["value"])
+
+    def handle_endtag(self, tag):
+        super().handle_endtag(tag)
+        if tag == "label":
+            self.labelling = None
 
 
 def controls(html: str) -> list[Json]:
+    """The page's named controls, each marked ``required`` when its label says （必填）."""
     parser = FormControls()
     parser.feed(html)
-    return parser.controls
+    return [{**c, "required": c.get("id") in parser.required} for c in parser.controls if c.get("name")]
 
 
 @pytest.fixture()
@@ -456,12 +466,20 @@ def window_clerk(app, client, region: str) -> str:
     return f"{region}-window"
 
 
+@dataclass
+class Console:
+    """The window clerk signed in to the console: a client of its own (for the session cookie) and the
+    session's CSRF token, read once (every form of the session takes it)."""
+
+    browser: Any
+    token: str
+
+
 @pytest.fixture()
-def console(app, window_clerk: str):
-    """The window clerk signed in to the console, in a client of its own (for the session cookie)."""
+def console(app, window_clerk: str) -> Console:
     browser = app.test_client()
     assert console_sign_in(browser, window_clerk).status_code == 302
-    return browser
+    return Console(browser, csrf_token(browser, "/console/applications"))
 
 
 @pytest.fixture()
@@ -499,15 +517,15 @@ def console_value(question: Json, value: Any) -> Any:
     return value
 
 
-def window_walk(browser, app, choices: Choices, dialog: Json) -> tuple[str, str]:
+def window_walk(console: Console, app, choices: Choices, dialog: Json) -> tuple[str, str]:
     """The clerk answers screen by screen, stepping back now and then. Returns the session id and the
     checklist page."""
-    started = browser.post("/console/applications", data={"csrf_token": csrf_token(browser)})
+    browser, token = console.browser, console.token
+    started = browser.post("/console/applications", data={"csrf_token": token})
     assert started.status_code == 302, started.status_code
     url = started.headers["Location"]
     sid = url.rsplit("/", 1)[1]
     questions = {q["id"]: q for q in dialog["questions"]}
-    token = csrf_token(browser, url)
     memory = Memory()
     detours = 0
     for _ in range(MAX_STEPS):
@@ -556,21 +574,43 @@ def flat(form: Json, prefix: str = "") -> dict[str, str]:
 
 
 def console_form(choices: Choices, page: list[Json]) -> dict[str, str]:
-    """What the clerk types: the same truthful form, into the fields the page shows (every select chosen)."""
-    names = {c["name"]: c for c in page if c.get("name")}
-    view = {"prefilled": {} if "deceased-death_date" in names else {"death_date": "asked"},
-            "payees": names["accounts-0-payee"]["options"],
-            "needs": {"proxy": "proxy-name" in names, "accounts": True}}
+    """What the clerk types: the same truthful form, into the fields the page shows, and something sensible
+    in every other field marked （必填） (a choice from its list, a date a month ago)."""
+    names = {c["name"]: c for c in page}
+    payees = names["accounts-0-payee"]["options"] if "accounts-0-payee" in names else []
+    view = {"needs": {"proxy": "proxy-name" in names, "accounts": bool(payees)}, "payees": payees, "fields": []}
     typed = {k: v for k, v in flat(application_form(choices, view)).items() if k in names}
     for name, control in names.items():
-        if control["tag"] == "select" and name not in typed and not name.startswith("accounts-1"):
+        if name in typed or not control["required"]:
+            continue
+        if control["tag"] == "select":
             typed[name] = choices.pick(control["options"], name)
+        else:
+            typed[name] = A_MONTH_AGO if control.get("type") == "date" else "测试"
     return typed
 
 
 def family_address(number: int) -> str:
     """Each family looks its case up from its own phone (the lookup is limited per address)."""
     return f"10.1.{number // 250}.{number % 250}"
+
+
+def reasons_shown(checklist_page: str) -> list[str]:
+    """The reasons the window's checklist page gives why the service cannot serve this family."""
+    if "不能通过本服务联办" not in checklist_page:
+        return []
+    warning = checklist_page.split("不能通过本服务联办", 1)[1].split("</section>", 1)[0]
+    return re.findall(r"<li>([^<]*)</li>", warning)
+
+
+def why_not(checklist_page: str) -> set[str]:
+    """What the checklist page says when nothing can be submitted: the reasons, or that no matter can be
+    handled (the same words a refused submission shows)."""
+    reasons = reasons_shown(checklist_page)
+    if reasons:
+        return {"；".join(reasons)}
+    assert "没有可以办理的事项" in checklist_page
+    return {"没有可以办理的事项"}
 
 
 def listed_matters(checklist_page: str) -> str:
@@ -587,24 +627,26 @@ def test_the_window_applies_on_behalf_of_a_family(quick_commits, client, app, re
     journey = f"{region} (window 代办)"
     sid, checklist_page = window_walk(console, app, Drawn(data), dialog)
     count(journey_tally, journey, "walks")
+    target(-len(reasons_shown(checklist_page)), label="reasons the service cannot serve the family")
     form_url = f"/console/applications/{sid}/form"
     can_apply = f'href="{form_url}"' in checklist_page
-    page = console.get(form_url).get_data(as_text=True)
+    page = console.browser.get(form_url).get_data(as_text=True)
     typed = console_form(later, controls(page))
     key = re.search(r'name="idempotency_key" value="([^"]+)"', page).group(1)
-    done = console.post(form_url, data={**typed, "csrf_token": csrf_token(console, form_url), "idempotency_key": key,
-                                        "action": "submit"})
+    done = console.browser.post(form_url, data={**typed, "csrf_token": console.token, "idempotency_key": key,
+                                                "action": "submit"})
     assert done.status_code == 302, done.status_code
-    if not can_apply:
-        assert "不能通过本服务联办" in checklist_page or "没有可以办理的事项" in checklist_page
+    if not can_apply:  # the clerk sees why on the checklist; submitting anyway is refused with the reason
         assert done.headers["Location"] == form_url, "a case from a checklist with nothing to handle"
+        assert why_not(checklist_page) <= set(flashed(console.browser, done)), why_not(checklist_page)
         count(journey_tally, journey, "refused")
         return
-    assert done.headers["Location"].startswith("/console/cases/"), flashed(console, done)
+    assert done.headers["Location"].startswith("/console/cases/"), flashed(console.browser, done)
     code = done.headers["Location"].rsplit("/", 1)[1]
     case = expect_ok(client.get(f"/api/v1/staff/cases/{code}", headers=window_api), "staff case")
     required = required_matters(case["checklist"])
     assert {w["matter"] for w in case["work_items"]} == required
+    assert all(m["name"] in page for m in case["not_submitted"]), "the form page must say what will not go"
     shown = listed_matters(checklist_page)
     assert shown.count("<li>") == len(required) and all(m["name"] in shown for m in case["checklist"]["matters"]
                                                        if m["id"] in required)
