@@ -88,3 +88,23 @@ def client(app):
             db.session.execute(table.delete())
         db.session.commit()
     return app.test_client()
+
+
+JOURNEYS = pytest.StashKey[dict]()
+
+
+@pytest.fixture(scope="session")
+def journey_tally(request) -> dict[str, dict[str, int]]:
+    """Walks and cases per journey (tests/test_journeys.py), printed at the end of the run."""
+    return request.config.stash.setdefault(JOURNEYS, {})
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """The journey tests' walk and case counts, shown with or without -s."""
+    tally = config.stash.get(JOURNEYS, {})
+    if not tally:
+        return
+    terminalreporter.section("journeys")
+    for journey, row in sorted(tally.items()):
+        terminalreporter.write_line(f"{journey}: {row['walks']} walks, {row['cases']} completed cases, "
+                                    f"{row['refused']} refused (not eligible or nothing to submit)")
