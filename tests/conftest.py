@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from miniapp_api import create_app
-from miniapp_api.extensions import db
+from miniapp_api.extensions import db, limiter
 from tests import processes
 from tests.peers.host_app import HostAppPeer
 from tests.peers.wechat import WeChatPeer
@@ -82,6 +82,9 @@ def _drop_everything() -> None:
 @pytest.fixture()
 def client(app):
     redis.Redis.from_url(REDIS_URL).flushdb()
+    # flask-limiter has one storage for every app: a test that built its own app left it pointing there.
+    # init_app again points it back at this app's (just flushed) Redis, with a fresh in-memory fallback.
+    limiter.init_app(app)
     shutil.rmtree(app.config["UPLOAD_FOLDER"], ignore_errors=True)
     with app.app_context():
         for table in reversed(db.metadata.sorted_tables):

@@ -64,3 +64,11 @@ def test_production_never_logs_the_code(caplog, capsys):
         peer.stop()
     assert caplog.records  # the request was logged, without the code
     assert code not in caplog.text and code not in capsys.readouterr().err
+
+
+def test_the_code_is_shown_after_an_in_process_migration_too(client, app, caplog):
+    """The session app ran Alembic's upgrade() in this process; its logging set-up must not silence ours."""
+    with caplog.at_level(logging.INFO):
+        assert client.post("/api/v1/auth/sms/code", json={"phone": PHONE}).status_code == 202
+    code = app.extensions["sms"].sent[-1][2]["code"]
+    assert any(code in r.getMessage() and r.name == "miniapp_api.sms" for r in caplog.records)
