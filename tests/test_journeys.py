@@ -35,7 +35,7 @@ from tests.test_uploads import photo
 from tests.test_workflow import PASSWORD
 
 REGIONS = load_vocabulary().regions
-WALKS = settings(max_examples=100, deadline=None,
+WALKS = settings(max_examples=int(__import__("os").environ.get("JOURNEY_WALKS", "100")), deadline=None,
                  suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 MAX_DETOURS = 4  # changes of earlier answers and steps back in one walk
 MAX_STEPS = 300
@@ -181,9 +181,12 @@ def expect_ok(response, what: str) -> Json:
 
 
 def assert_no_dead_end(state: Json) -> None:
-    """Always either a question to answer (with something to pick) or the end."""
+    """Always either a question to answer (with something to pick) or the end. Once complete, the current
+    question (if any) is one the family stepped back to: it carries its kept answer."""
     if state["complete"]:
-        assert state["current"] is None and state["progress"]["remaining"] == 0, state
+        assert state["progress"]["remaining"] == 0, state
+        current = state["current"]
+        assert current is None or current["id"] in state["answers"], state
     else:
         assert state["current"] is not None, f"dead end: not complete and nothing to answer: {state}"
 
@@ -191,25 +194,27 @@ def assert_no_dead_end(state: Json) -> None:
 class Memory:
     """What the family remembers answering, to notice a question asked twice or an answer lost.
 
-    An answer may go only after the family changed one (directly, or by stepping back and answering
-    differently): then questions that no longer apply lose theirs, possibly a few answers later, once
-    what decides them is known; such a question may come back if a later change makes it apply again.
+    Going back moves the cursor and keeps every answer; a question already answered comes back only after
+    the family stepped back (or changed an answer), and then with its kept answer pre-selected. An answer
+    may go only after the family changed one: questions that no longer apply lose theirs.
     """
 
     def __init__(self) -> None:
-        self.kept: Json = {}  # answered and not taken back
-        self.stepped_back: Json = {}  # un-answered by going back, with the answer they had
-        self.answered: set[str] = set()  # ever answered
+        self.kept: Json = {}  # the answers the questionnaire should hold
+        self.navigated = False  # has the family stepped back or changed an answer yet
         self.changed = False  # has the family changed an answer yet
 
-    def asked(self, qid: str) -> None:
-        assert qid not in self.kept, f"{qid} asked again though its answer is kept"
-        if qid in self.answered and qid not in self.stepped_back:
-            assert self.changed, f"{qid} asked twice though the family changed nothing"
+    def asked(self, question: Json, shows_previous: bool = True) -> None:
+        """``shows_previous``: the state carries ``previous_value`` (the API; a console page shows it ticked)."""
+        qid = question["id"]
+        if qid in self.kept:
+            assert self.navigated, f"{qid} asked again though the family never went back"
+            if shows_previous:
+                assert question.get("previous_value") == self.kept[qid], f"{qid} came back without its answer"
 
     def answered_now(self, qid: str, value: Any, stored: Json) -> None:
         """The family answered the question asked; ``stored`` is what the questionnaire now holds."""
-        if self.stepped_back.pop(qid, value) != value:
+        if qid in self.kept and self.kept[qid] != value:
             self.changed = True
         self._check(qid, value, stored)
         if not self.changed:
@@ -218,16 +223,16 @@ class Memory:
         self.kept = dict(stored)
 
     def changed_answer(self, qid: str, value: Any, stored: Json) -> None:
-        self.changed = True
+        self.navigated = self.changed = True
         self._check(qid, value, stored)
         self.kept = dict(stored)
 
     def went_back(self, qid: str, stored: Json) -> None:
-        self.stepped_back[qid] = self.kept.pop(qid)
-        assert stored == self.kept, "going back lost more than the one answer"
+        self.navigated = True
+        assert stored == self.kept, "going back lost an answer"
+        assert qid in self.kept, f"back went to {qid}, which was never answered"
 
     def _check(self, qid: str, value: Any, stored: Json) -> None:
-        self.answered.add(qid)
         assert stored.get(qid) == value, (qid, value, stored.get(qid))
         assert set(stored) <= {*self.kept, qid}, "an answer the family never gave"
 
@@ -257,7 +262,7 @@ def walk_questionnaire(client, choices: Choices, region: str, dialog: Json) -> t
             return sid, secret, state
         if move == "answer":
             question = state["current"]
-            memory.asked(question["id"])
+            memory.asked(question)
             value = offered_answer(choices, question)
             state = expect_ok(client.post(f"{base}/answers", json={"question": question["id"], "value": value},
                                           headers=secret), question["id"])
@@ -265,10 +270,13 @@ def walk_questionnaire(client, choices: Choices, region: str, dialog: Json) -> t
             continue
         detours += 1
         if move == "back":
-            body = expect_ok(client.post(f"{base}/back", headers=secret), "back")
+            response = client.post(f"{base}/back", headers=secret)
+            if response.status_code == 409 and response.get_json()["error"]["code"] == "nothing_to_go_back_to":
+                continue  # already at the first question
+            body = expect_ok(response, "back")
             undone = body["current"]["id"]
             memory.went_back(undone, body["answers"])
-            assert body["current"]["previous_value"] == memory.stepped_back[undone]
+            assert body["current"]["previous_value"] == memory.kept[undone]
             state = body
             continue
         qid = choices.pick(sorted(memory.kept), "change")
@@ -549,7 +557,7 @@ def window_walk(console: Console, app, choices: Choices, dialog: Json) -> tuple[
         else:
             html = page.get_data(as_text=True)
             question = console_question(html, questions)  # no dead end: every screen asks something
-            memory.asked(question["id"])
+            memory.asked(question, shows_previous=False)
             moves = ["answer"] * 6 + (["back"] if detours < MAX_DETOURS and "上一题" in html else [])
         move = choices.pick(moves, "move")
         if move == "finish":
@@ -557,10 +565,8 @@ def window_walk(console: Console, app, choices: Choices, dialog: Json) -> tuple[
         if move == "back":
             detours += 1
             assert browser.post(f"{url}/back", data={"csrf_token": token}).status_code == 302
-            after = stored_answers(app, sid)
-            undone = set(memory.kept) - set(after)
-            assert len(undone) == 1, (memory.kept, after)
-            memory.went_back(undone.pop(), after)
+            memory.navigated = True
+            assert stored_answers(app, sid) == memory.kept, "going back lost an answer"
             continue
         value = offered_answer(choices, question)
         posted = browser.post(f"{url}/answer", data={"csrf_token": token, "question": question["id"],
