@@ -1,5 +1,5 @@
 """The upload pipeline for the photos and scans that families send: what the phone sent is checked,
-made upright, stripped of metadata, shrunk and re-encoded; PDFs are checked and kept as they are.
+made upright, stripped of metadata, shrunk and re-encoded; PDFs are rebuilt from their pages only.
 
 Plain Python (no Flask): a blueprint calls :func:`process_upload` and turns :class:`UploadRejected`
 into its error body.
@@ -31,11 +31,11 @@ import io
 import re
 import zlib
 from dataclasses import dataclass
-from typing import Any
 
 import pillow_heif
 from PIL import Image, ImageFile, ImageFilter, ImageStat
-from pypdf import PdfReader
+
+from . import pdf_rebuild
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated photo must fail, never be padded with grey
 pillow_heif.register_heif_opener(thumbnails=False)  # iPhones send HEIC; their embedded thumbnails are not needed
@@ -64,7 +64,7 @@ class ImageLimits:
 @dataclass(frozen=True)
 class Processed:
     kind: str  # "image" or "document"
-    content: bytes  # re-encoded JPEG for images (metadata-free); the original bytes for a PDF
+    content: bytes  # re-encoded JPEG for images (metadata-free); the rebuilt file for a PDF
     mimetype: str  # "image/jpeg" or "application/pdf"
     thumbnail: bytes | None  # JPEG thumbnail for images, None for PDF
     width: int | None
@@ -108,8 +108,8 @@ _MESSAGES: dict[str, tuple[str, str]] = {
                         "the image is too small to read (shorter side under {side} pixels)"),
     "image_blurred": ("照片模糊，请在光线充足的地方对准后重新拍摄", "the photo is blurred or too plain to read"),
     "pdf_invalid": ("PDF 文件打不开或已损坏，请重新导出，或直接拍照上传", "the PDF cannot be read"),
-    "pdf_active": ("PDF 文件里含有脚本或附件，为了安全不能接收。请直接拍照上传",
-                   "the PDF contains scripts, actions or attached files; refused for safety"),
+    "pdf_not_printable": ("这个 PDF 是动态表单或文件包，无法直接显示。请先打印或另存为普通 PDF，或直接拍照上传",
+                          "the PDF is a dynamic (XFA) form or a portfolio of files; save it as an ordinary PDF"),
     "pdf_encrypted": ("PDF 文件设置了密码或限制，无法使用。请上传没有密码的文件，或直接拍照上传",
                       "the PDF is encrypted"),
     "pdf_too_many_pages": ("PDF 文件页数太多（最多 {pages} 页），请分成几个文件上传",
@@ -492,59 +492,16 @@ def sharpness(im: Image.Image) -> float:
 
 # --- PDF documents -------------------------------------------------------------------------------
 
-_BAD_ACTIONS = {"/JavaScript", "/Launch", "/SubmitForm", "/ImportData", "/GoToE", "/RichMediaExecute"}
-
-
 def _process_pdf(data: bytes, limits: ImageLimits) -> Processed:
-    """Kept byte for byte, so it must really be a plain, readable PDF with nothing hidden in it."""
+    """Never kept as sent: rebuilt from its pages' contents (:mod:`miniapp_api.pdf_rebuild`)."""
     eof = data.rfind(b"%%EOF")
     if eof < 0:
         raise _reject("pdf_invalid")
     if data[eof + 5:].strip(_PADDING) or _MARKUP.search(data):
         raise _reject("polyglot_file")
     try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        encrypted = reader.is_encrypted
-        pages = 0 if encrypted else len(reader.pages)
-        active = False if encrypted or pages > limits.max_pdf_pages else _pdf_is_active(reader)
-    except Exception:  # pypdf raises many kinds on hostile input (PdfReadError, KeyError, RecursionError, ...)
-        raise _reject("pdf_invalid") from None
-    if encrypted:
-        raise _reject("pdf_encrypted")
-    if pages < 1:
-        raise _reject("pdf_invalid")
-    if pages > limits.max_pdf_pages:
-        raise _reject("pdf_too_many_pages", pages=limits.max_pdf_pages)
-    if active:
-        raise UploadRejected("pdf_invalid", *_MESSAGES["pdf_active"])
-    return Processed(kind="document", content=data, mimetype="application/pdf", thumbnail=None,
+        content, pages = pdf_rebuild.rebuild(data, limits.max_pdf_pages)
+    except pdf_rebuild.PdfProblem as problem:
+        raise _reject(problem.code, pages=limits.max_pdf_pages) from None
+    return Processed(kind="document", content=content, mimetype="application/pdf", thumbnail=None,
                      width=None, height=None, pages=pages, source_format="PDF", warnings=())
-
-
-def _pdf_is_active(reader: PdfReader) -> bool:
-    """Scripts, launch actions, embedded files or XFA forms: things a clerk's viewer could run."""
-    root = _resolve(reader.trailer["/Root"])
-    names = _resolve(root.get("/Names")) or {}
-    acroform = _resolve(root.get("/AcroForm")) or {}
-    if "/JavaScript" in names or "/EmbeddedFiles" in names or "/AA" in root or "/XFA" in acroform:
-        return True
-    if _is_bad_action(root.get("/OpenAction")):
-        return True
-    for page in reader.pages:
-        if "/AA" in page:
-            return True
-        for annot in _resolve(page.get("/Annots")) or []:
-            annot = _resolve(annot)
-            if annot.get("/Subtype") == "/FileAttachment" or "/AA" in annot or _is_bad_action(annot.get("/A")):
-                return True
-    return False
-
-
-def _is_bad_action(action: object) -> bool:
-    action = _resolve(action)
-    return isinstance(action, dict) and action.get("/S") in _BAD_ACTIONS
-
-
-def _resolve(obj: Any) -> Any:
-    """pypdf's indirect references, followed (pypdf's objects are loosely typed)."""
-    return obj.get_object() if hasattr(obj, "get_object") else obj

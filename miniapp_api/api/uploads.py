@@ -1,10 +1,11 @@
 """Document photos per material slot of the checklist: upload pages, list, view, replace, delete."""
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from ..errors import ApiError
 from ..services import questionnaires, uploads
 from .access import bearer_applicant
+from .files import file_response
 
 bp = Blueprint("uploads", __name__)
 
@@ -49,5 +50,4 @@ def view_page(session_id: str, page_id: int):
     """``?size=thumb`` for the thumbnail; the full processed image otherwise. Never cached publicly."""
     page = uploads.get_page(_session(session_id), page_id)
     content, mimetype = uploads.read(page, thumbnail=request.args.get("size") == "thumb")
-    return Response(content, mimetype=mimetype, headers={"Cache-Control": "private, no-store",
-                                                         "X-Content-Type-Options": "nosniff"})
+    return file_response(content, mimetype, f"page-{page.id}")

@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from marshmallow import ValidationError, fields
@@ -26,6 +26,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 
 from ..api import presenters
 from ..api.family import StatusLookup
+from ..api.files import file_response
 from ..api.schemas import ApplicationForm, SmsCodeRequest, SmsVerify, StartQuestionnaire
 from ..domain import tracking
 from ..domain.identity import mask_phone
@@ -354,7 +355,7 @@ def page_image(page_id: int):
     """A stored page (``?size=thumb`` for the thumbnail), only for the questionnaire in this browser's session."""
     qs = _journey(_applicant())
     content, mimetype = uploads.read(uploads.get_page(qs, page_id), thumbnail=request.args.get("size") == "thumb")
-    return Response(content, mimetype=mimetype, headers={"Cache-Control": "private, no-store"})
+    return file_response(content, mimetype, f"page-{page_id}")
 
 
 # --- 5. sign in by SMS code ---------------------------------------------------------------------------------
@@ -648,9 +649,7 @@ def application_pdf(code: str):
 
     case = applications.case_for(_applicant(required=True), code)
     data = presenters.printable(case, questionnaires.dialog_for(case.region), applications.submitted_at_local(case))
-    return Response(printing.render_application_pdf(data), mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{case.tracking_code}.pdf"',
-                             "Cache-Control": "private, no-store"})
+    return file_response(printing.render_application_pdf(data), "application/pdf", case.tracking_code)
 
 
 # --- 8. public status lookup (code + phone's last four digits) --------------------------------------------------
