@@ -76,7 +76,15 @@ def _page_aa(pdf: pikepdf.Pdf) -> None:
     pdf.pages[0].obj.AA = Dictionary(O=_js())
 
 
-# name -> how to make the attack, and whether the pipeline refused it before the fix (else it was stored as sent)
+def _smuggled(pdf: pikepdf.Pdf) -> None:
+    """The page's resources point at the whole old document (catalog, its scripts, its outlines): what a
+    page reaches comes along with it, so the copy must be scrubbed too."""
+    pdf.Root.OpenAction = _js()
+    _outline(pdf, _launch())
+    pdf.pages[0].obj.Resources.Properties = Dictionary(MC0=pdf.Root, MC1=pdf.make_indirect(_js()))
+
+
+# name -> how to make the attack
 VECTORS: dict[str, Callable[[pikepdf.Pdf], None]] = {
     "open_action_js": lambda pdf: setattr(pdf.Root, "OpenAction", _js()),
     "names_javascript": _names_js,
@@ -91,6 +99,7 @@ VECTORS: dict[str, Callable[[pikepdf.Pdf], None]] = {
     "rendition_js": lambda pdf: _link(pdf, Dictionary(S=Name.Rendition, OP=0, JS=String("app.launchURL('x')"))),
     "open_action_rendition_js": lambda pdf: setattr(pdf.Root, "OpenAction",
                                                     Dictionary(S=Name.Rendition, JS=String("app.alert(1)"))),
+    "resources_reach_the_catalog": _smuggled,
 }
 
 
