@@ -21,8 +21,13 @@ Decisions, in short:
   the same after GaussianBlur(4) ≈ 22 and ≈ 3, a flat picture 0; threshold 60. Blur fails from about
   σ 1.3 px of the 512-px copy: GaussianBlur(4) on pictures up to ~1600 px, (5-6) at 2000 px, (10) on a
   12-MP original — where radius 4 still leaves text readable.
-- Memory: JPEGs are decoded at 1/2, 1/4 or 1/8 scale (libjpeg's draft), so a 12-MP photo costs ~3 MP.
-  Other formats are decoded whole; their size is capped by ``max_pixels`` from the header first.
+- Memory: JPEGs are decoded at 1/2, 1/4 or 1/8 scale (libjpeg's draft), so a 12-MP photo costs ~3 MP;
+  their size is capped by ``max_pixels`` (40 MP) from the header first. PNG, WebP and HEIF have no
+  scaled decoding: they are decoded whole, so their cap is far lower, ``max_pixels_full_decode``
+  (25 MP: a 24-MP iPhone HEIF, an A3 scan at 300 dpi), also read from the header before any pixel is
+  decoded. An 80-KB 16-bit greyscale PNG of 6300² pixels cost ~390 MB and 1.2 s before; now it is
+  refused from its header. A 16-bit greyscale PNG within the cap is shrunk while still 16-bit (2 bytes
+  a pixel) and only then brought to 8 bits, never widened to 32 bits at full size.
 """
 
 from __future__ import annotations
@@ -47,7 +52,8 @@ THUMB_QUALITY = 80
 @dataclass(frozen=True)
 class ImageLimits:
     max_bytes: int = 15 * 1024 * 1024  # refuse larger bodies
-    max_pixels: int = 40_000_000  # decompression-bomb guard (width*height), checked BEFORE decoding
+    max_pixels: int = 40_000_000  # decompression-bomb guard (width*height) for JPEG, checked BEFORE decoding
+    max_pixels_full_decode: int = 25_000_000  # the same for PNG, WebP and HEIF, which are decoded whole
     max_side: int = 2000  # longest side of the stored image
     thumb_side: int = 320  # longest side of the thumbnail
     min_side: int = 400  # smaller than this (after orientation) is too small to read
@@ -330,6 +336,8 @@ _TRANSPOSE = {
 def _process_image(data: bytes, fmt: str, limits: ImageLimits) -> Processed:
     """Decode as little as needed, shrink, judge legibility, then orient and re-encode."""
     img, orientation = _decode(data, fmt, limits)
+    if img.mode in _SIXTEEN_BIT:  # shrink first, at 2 bytes a pixel: never a 32-bit copy of the whole image
+        img = img.resize(_fitted(img.size, limits.max_side), Image.Resampling.BOX)  # area average: no reduce() for I;16
     img = _flatten(_fit(_normalise_mode(img), limits.max_side))
     small = _fit(img, SHARPNESS_SIDE, Image.Resampling.BOX, 1.0)  # for the sharpness score and the thumbnail
     warnings = _legibility(small, limits)
@@ -362,7 +370,7 @@ def _decode(data: bytes, fmt: str, limits: ImageLimits) -> tuple[Image.Image, in
     """Open with only the sniffed format's decoder, check the declared size, then fully decode."""
     try:
         im = Image.open(io.BytesIO(data), formats=[fmt])
-        _check_dimensions(im.size, limits)
+        _check_dimensions(im.size, fmt, limits)
         orientation = _orientation(im)
         if fmt == "JPEG":
             _draft_jpeg(im, orientation, limits.max_side)
@@ -378,13 +386,15 @@ def _decode(data: bytes, fmt: str, limits: ImageLimits) -> tuple[Image.Image, in
     return im, orientation
 
 
-def _check_dimensions(size: tuple[int, int], limits: ImageLimits) -> None:
-    """Refuse from the header alone: huge (bombs) or too small to read; rotation changes neither."""
+def _check_dimensions(size: tuple[int, int], fmt: str, limits: ImageLimits) -> None:
+    """Refuse from the header alone: huge (bombs) or too small to read; rotation changes neither. Only
+    JPEG is decoded at a reduced scale, so every other format has the lower cap."""
     width, height = size
     if width <= 0 or height <= 0:
         raise _reject("corrupt_image")
-    if width * height > limits.max_pixels:
-        raise _reject("image_too_large", pixels=limits.max_pixels)
+    cap = limits.max_pixels if fmt == "JPEG" else min(limits.max_pixels, limits.max_pixels_full_decode)
+    if width * height > cap:
+        raise _reject("image_too_large", pixels=cap)
     if min(width, height) < limits.min_side:
         raise _reject("image_too_small", side=limits.min_side)
 
@@ -420,6 +430,9 @@ def _draft_jpeg(im: Image.Image, orientation: int, max_side: int) -> None:
         im.draft(im.mode, (target[1], target[0]) if swapped else target)
 
 
+_SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N")
+
+
 def _normalise_mode(im: Image.Image) -> Image.Image:
     """Bring any decoded mode to RGB, RGBA, L or LA, so that resizing is smooth and alpha is kept."""
     if im.mode in ("RGB", "L") and "transparency" in im.info:
@@ -428,8 +441,8 @@ def _normalise_mode(im: Image.Image) -> Image.Image:
         return im
     if im.mode in ("P", "PA"):
         return im.convert("RGBA" if im.mode == "PA" or "transparency" in im.info else "RGB")
-    if im.mode.startswith("I"):  # 16-bit greyscale PNG: scale, since convert("L") would clip at 255
-        return im.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+    if im.mode.startswith("I"):  # 16-bit greyscale PNG: scale in place (convert("L") would clip at 255)
+        return im.point(lambda v: v * (1 / 256)).convert("L")
     if im.mode == "1":
         return im.convert("L")
     return im.convert("RGB")  # CMYK, YCbCr, LAB, F ...

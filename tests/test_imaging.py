@@ -86,13 +86,14 @@ def png_chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
-def png_bomb(side: int = 30000) -> bytes:
-    """A valid 1-bit PNG of side×side white pixels: ~110 kB on disk, ~900 MB once decoded by Pillow."""
-    row = b"\x00" + b"\x00" * ((side + 7) // 8)
+def png_bomb(side: int = 30000, bits: int = 1) -> bytes:
+    """A valid greyscale PNG of side×side pixels, all alike: 1-bit 30000² is ~110 kB on disk and ~900 MB
+    once decoded by Pillow; 16-bit 6300² (the attack round's) ~80 kB and ~390 MB the way it was decoded."""
+    row = b"\x00" + b"\x00" * ((side * bits + 7) // 8)
     packer = zlib.compressobj(9)
     chunks = [1000] * (side // 1000) + [side % 1000]
     idat = b"".join(packer.compress(row * rows) for rows in chunks) + packer.flush()
-    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    header = struct.pack(">IIBBBBB", side, side, bits, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
 
 
@@ -324,9 +325,10 @@ def test_what_phones_append_after_the_image_is_allowed(sharp_jpeg):
     assert process_upload(sharp_jpeg + b"\x00" * 64 + b"\r\n").width == 1200  # padding
 
 
-def test_decompression_bomb_is_refused_from_the_header_with_little_memory(tmp_path):
+@pytest.mark.parametrize(("side", "bits"), [(30000, 1), (6300, 16)], ids=["1-bit 900 MP", "16-bit 40 MP"])
+def test_decompression_bomb_is_refused_from_the_header_with_little_memory(tmp_path, side, bits):
     bomb = tmp_path / "bomb.png"
-    bomb.write_bytes(png_bomb())
+    bomb.write_bytes(png_bomb(side, bits))
     assert bomb.stat().st_size < 500_000
     child = (
         "import sys\n"
@@ -341,13 +343,33 @@ def test_decompression_bomb_is_refused_from_the_header_with_little_memory(tmp_pa
     code, peak_kib = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True,
                                     check=True, timeout=60).stdout.split()
     assert code == "image_too_large"
-    assert int(peak_kib) < 150 * 1024  # decoding would need ~900 MB
+    assert int(peak_kib) < 150 * 1024  # decoding would need ~900 MB (1-bit), ~390 MB (16-bit, as it was decoded)
 
 
 def test_pixel_limit_is_checked_before_decoding():
     bomb = png_bomb(6500)  # 42 MP: over our 40 MP, under Pillow's own guard (89 MP)
     assert rejected(bomb).code == "image_too_large"
-    assert rejected(bomb, ImageLimits(max_pixels=50_000_000)).code == "image_blurred"  # decoded: all white
+    wide = ImageLimits(max_pixels=50_000_000, max_pixels_full_decode=50_000_000)
+    assert rejected(bomb, wide).code == "image_blurred"  # decoded: all white
+
+
+def test_formats_decoded_whole_have_the_lower_pixel_cap():
+    """Only JPEG is decoded at a reduced scale: a 26-MP PNG is refused from its header, a 26-MP JPEG is not."""
+    error = rejected(png_bomb(5100))
+    assert error.code == "image_too_large" and "25000000" in error.message_en
+    assert rejected(png_bomb(5100), ImageLimits(max_pixels_full_decode=30_000_000)).code == "image_blurred"
+    jpeg = encode(Image.new("RGB", (5100, 5100), (240, 240, 230)), quality=60)
+    assert process_upload(jpeg, ImageLimits(blur_action="warn")).width == 2000
+
+
+def test_a_large_sixteen_bit_png_is_shrunk_before_it_is_widened():
+    """24 MP of 16-bit grey (under the cap) is shrunk at 2 bytes a pixel, then brought to 8 bits; the
+    tones come through (bench/uploads.py measures the memory)."""
+    grey = Image.new("I;16", (5600, 4200), 230 * 257)
+    result = process_upload(encode(grey, "PNG", compress_level=1), ImageLimits(blur_action="warn"))
+    out = reopened(result)
+    assert (result.width, result.height) == (2000, 1500) and out.mode == "RGB"
+    assert 225 < out.getpixel((3, 3))[0] < 235  # scaled down from 16 bits, not clipped to white
 
 
 def test_jpeg_declaring_huge_dimensions_is_refused(sharp_jpeg):

@@ -15,9 +15,11 @@ import re
 import pikepdf
 import pytest
 
+from miniapp_api.services import uploads as upload_service
 from tests import pdfs
-from tests.test_applications import good_form, questionnaire, sign_in, submit
-from tests.test_uploads import stored_files, upload
+from tests.test_applications import HUNAN, first_choice, good_form, questionnaire, sign_in, submit
+from tests.test_imaging import png_bomb
+from tests.test_uploads import photo, stored_files, upload
 
 MATERIAL = "applicant_id_card"
 
@@ -26,6 +28,18 @@ MATERIAL = "applicant_id_card"
 def family(client, app, wechat_peer):
     headers = sign_in(client, app, wechat_peer, "wechat")
     return headers, questionnaire(client, headers)
+
+
+def anonymous(client, address: str = "127.0.0.1") -> tuple[dict, str]:
+    """An anonymous questionnaire walked to its end from ``address``: (its X-Resume-Secret header, its id)."""
+    env = {"REMOTE_ADDR": address}
+    state = client.post("/api/v1/questionnaires", json={"region": "hunan"}, environ_base=env).get_json()
+    headers = {"X-Resume-Secret": state["resume_secret"]}
+    while not state["complete"]:
+        q = state["current"]
+        state = client.post(f"/api/v1/questionnaires/{state['id']}/answers", headers=headers, environ_base=env,
+                            json={"question": q["id"], "value": HUNAN.get(q["id"], first_choice(q))}).get_json()
+    return headers, state["id"]
 
 
 # --- 2. PDFs carrying JavaScript --------------------------------------------------------------------------
@@ -120,3 +134,108 @@ def test_every_pdf_download_is_an_attachment(client, app, wechat_peer):
         assert response.status_code == 200 and response.mimetype == "application/pdf", what
         assert response.headers.get("Content-Disposition", "").startswith("attachment"), what
         assert response.headers.get("X-Content-Type-Options") == "nosniff", what
+
+
+# --- 5. decode cost -----------------------------------------------------------------------------------
+
+def test_a_sixteen_bit_png_bomb_is_refused_from_its_header(client, app, family):
+    headers, sid = family
+    bomb = png_bomb(6300, bits=16)  # ~80 KB; decoded as it was: ~390 MB and 1.2 s
+    assert len(bomb) < 100_000
+    response = upload(client, headers, sid, MATERIAL, bomb, name="x.png")
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "image_too_large" and error["message"] and error["message_en"]
+    assert stored_files(app) == []
+
+
+@pytest.fixture()
+def limits(app):
+    saved = {k: app.config[k] for k in ("UPLOAD_LIMITS_PER_ADDRESS", "UPLOAD_LIMITS_PER_QUESTIONNAIRE")}
+    yield app.config
+    app.config.update(saved)
+
+
+def _refused_as_rate_limited(response) -> None:
+    assert response.status_code == 429, response.get_json()
+    error = response.get_json()["error"]
+    assert error["code"] == "upload_rate_limited" and error["message"] and error["message_en"]
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def test_uploads_per_questionnaire_are_limited(client, family, limits):
+    limits["UPLOAD_LIMITS_PER_QUESTIONNAIRE"] = "3 per hour"
+    headers, sid = family
+    image = photo()
+    assert upload(client, headers, sid, MATERIAL, image, image).status_code == 201  # two files count two
+    assert upload(client, headers, sid, MATERIAL, image).status_code == 201
+    _refused_as_rate_limited(upload(client, headers, sid, MATERIAL, image))
+    page = client.get(f"/api/v1/questionnaires/{sid}/materials", headers=headers).get_json()["materials"][0]["pages"][0]
+    replaced = client.put(f"/api/v1/questionnaires/{sid}/pages/{page['id']}", headers=headers,
+                          data={"file": (io.BytesIO(image), "x.jpg")}, content_type="multipart/form-data")
+    _refused_as_rate_limited(replaced)
+    other = questionnaire(client, headers)  # the same family's other questionnaire has its own allowance
+    assert upload(client, headers, other, MATERIAL, image).status_code == 201
+
+
+def test_a_strangers_refused_attempts_do_not_use_up_a_familys_allowance(client, app, wechat_peer, family, limits):
+    limits["UPLOAD_LIMITS_PER_QUESTIONNAIRE"] = "2 per hour"
+    headers, sid = family
+    stranger = sign_in(client, app, wechat_peer, "sms")
+    for _ in range(3):
+        assert upload(client, stranger, sid, MATERIAL, photo()).status_code == 403
+    assert upload(client, headers, sid, MATERIAL, photo(), photo()).status_code == 201
+
+
+def test_uploads_per_address_are_limited_across_questionnaires(client, limits):
+    limits["UPLOAD_LIMITS_PER_ADDRESS"] = "3 per hour"
+    image = photo()
+    results = []
+    for _ in range(4):  # a new anonymous questionnaire each time: the address still counts
+        headers, sid = anonymous(client, "203.0.113.9")
+        results.append(client.post(f"/api/v1/questionnaires/{sid}/materials/{MATERIAL}/pages", headers=headers,
+                                   data={"file": (io.BytesIO(image), "x.jpg")}, content_type="multipart/form-data",
+                                   environ_base={"REMOTE_ADDR": "203.0.113.9"}))
+    assert [r.status_code for r in results[:3]] == [201, 201, 201]
+    _refused_as_rate_limited(results[3])
+    headers, sid = anonymous(client, "198.51.100.4")  # another address is not held back
+    assert client.post(f"/api/v1/questionnaires/{sid}/materials/{MATERIAL}/pages", headers=headers,
+                       data={"file": (io.BytesIO(image), "x.jpg")}, content_type="multipart/form-data",
+                       environ_base={"REMOTE_ADDR": "198.51.100.4"}).status_code == 201
+
+
+def test_h5_uploads_are_limited_with_a_friendly_page(client, app, limits):
+    from tests.test_h5_pages import Family, text
+
+    limits["UPLOAD_LIMITS_PER_QUESTIONNAIRE"] = "1 per hour"
+    h5 = Family(client, app)
+    h5.start()
+    h5.answer_all()
+    h5.get(f"/h5/materials/{MATERIAL}")
+    post = lambda: h5.post(f"/h5/materials/{MATERIAL}", {"file": (io.BytesIO(photo()), "x.jpg")},  # noqa: E731
+                           content_type="multipart/form-data")
+    assert post().status_code == 302
+    limited = post()
+    assert limited.status_code == 429 and "太频繁" in text(limited) and int(limited.headers["Retry-After"]) > 0
+
+
+def test_busy_decoders_answer_503_with_retry_after_and_store_nothing(client, app, family):
+    headers, sid = family
+    app.config["UPLOAD_DECODE_WAIT"] = 0.1  # seconds an upload waits for a slot
+    with app.app_context():
+        slots = upload_service.decode_slots()
+        held = 0
+        while slots.acquire(blocking=False):  # every decode slot of this process taken, as by long uploads
+            held += 1
+    assert held == app.config["UPLOAD_MAX_CONCURRENT_DECODES"]
+    try:
+        response = upload(client, headers, sid, MATERIAL, photo())
+        assert response.status_code == 503
+        assert response.get_json()["error"]["code"] == "busy_try_again"
+        assert int(response.headers["Retry-After"]) > 0
+        assert stored_files(app) == []
+    finally:
+        for _ in range(held):
+            slots.release()
+        app.config["UPLOAD_DECODE_WAIT"] = 3
+    assert upload(client, headers, sid, MATERIAL, photo()).status_code == 201

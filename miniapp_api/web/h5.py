@@ -28,6 +28,7 @@ from ..api import presenters
 from ..api.family import StatusLookup
 from ..api.files import file_response
 from ..api.schemas import ApplicationForm, SmsCodeRequest, SmsVerify, StartQuestionnaire
+from ..api.uploads import upload_limits
 from ..domain import tracking
 from ..domain.identity import mask_phone
 from ..domain.vocabulary import load_vocabulary
@@ -324,6 +325,7 @@ def material(material_id: str):
 
 
 @bp.post("/materials/<material_id>")
+@upload_limits(lambda: session.get("h5_q"))  # the API's limits, counted together with it
 def upload(material_id: str):
     qs = _journey(_applicant())
     files = [part.read() for part in request.files.getlist("file") if part.filename]
@@ -332,7 +334,7 @@ def upload(material_id: str):
     except ApiError as exc:
         if exc.code == "material_not_expected":
             raise
-        return render_template("h5/material.html", m=_material(qs, material_id), error=_err(exc)), exc.status
+        return render_template("h5/material.html", m=_material(qs, material_id), error=_err(exc)), exc.status, exc.headers
     warned = [w for p in pages for w in p.warnings]
     flash(_t(f"已上传 {len(pages)} 张。", f"{len(pages)} page(s) uploaded."), "ok")
     if warned:
