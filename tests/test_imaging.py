@@ -431,6 +431,17 @@ def test_pdf_is_rebuilt_with_its_pages():
         [p.extract_text() for p in PdfReader(io.BytesIO(data)).pages]
 
 
+def test_a_real_document_keeps_its_fonts_images_and_text():
+    """Our own printed application: embedded CJK font, a QR drawing, several text runs."""
+    from miniapp_api.printing import render_application_pdf
+    from tests.test_printing import case
+
+    data = render_application_pdf(case())
+    result = process_upload(data)
+    assert pdfs.texts(result.content) == pdfs.texts(data) and "公民身后" in pdfs.texts(data)[0]
+    assert pdfs.active_parts(result.content) == set()
+
+
 def test_encrypted_pdf_is_refused():
     assert rejected(pdf_with(lambda w: w.encrypt(user_password="1234", owner_password="x"))).code == "pdf_encrypted"
     assert rejected(pdf_with(lambda w: w.encrypt(user_password="", owner_password="x"))).code == "pdf_encrypted"
