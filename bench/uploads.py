@@ -11,6 +11,13 @@ child's own ``VmHWM`` in /proc/self/status: ``getrusage(RUSAGE_SELF).ru_maxrss``
 Linux carries the parent's high-water mark over fork/exec, so every child would report at least the
 size of this (benchmarking) parent.
 
+Decode cost of the attack round's bomb (issue 13): an ~80 KB 16-bit greyscale PNG of 6300×6300
+pixels, "before" as the pipeline used to take it (decoded whole: its 40-MP cap let it through, then
+widened to 32 bits for the tone scaling) and "after" (the current pipeline: refused from the header
+by the lower cap for formats decoded whole). Then the same for a 16-bit PNG of 24 MP that is still
+accepted (shrunk at 16 bits, then scaled). Cost = the child's peak RSS above its RSS just before the
+call (interpreter and imports left out), and the call's time; ratio = after / before.
+
 Figures are printed for people, then one JSON line.
 """
 
@@ -51,6 +58,37 @@ from miniapp_api.imaging import process_upload
 data = open(sys.argv[2], "rb").read()
 process_upload(data)
 print(peak_kib())
+"""
+
+_COST = _PEAK + """
+import io, sys, time
+sys.path.insert(0, sys.argv[1])
+from PIL import Image
+from miniapp_api.imaging import UploadRejected, process_upload
+data = open(sys.argv[2], "rb").read()
+
+def rss_kib():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+
+def before(data):
+    \"\"\"The pipeline as it was for a 16-bit greyscale PNG: decoded whole, widened, scaled, shrunk.\"\"\"
+    im = Image.open(io.BytesIO(data), formats=["PNG"])
+    im.load()
+    im = im.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+    im.resize((2000, 2000 * im.height // im.width), Image.Resampling.BICUBIC, reducing_gap=2.0)
+
+def after(data):
+    try:
+        process_upload(data)
+    except UploadRejected:
+        pass
+
+start_kib = rss_kib()
+start = time.perf_counter()
+(before if sys.argv[3] == "before" else after)(data)
+print(round((time.perf_counter() - start) * 1000, 1), (peak_kib() - start_kib) / 1024)
 """
 
 _CHILD_NAIVE = _PEAK + """
@@ -118,6 +156,42 @@ def child_peak_mb(code: str, path: Path, quality: int) -> float:
     return int(result.stdout.strip().splitlines()[-1]) / 1024
 
 
+def sixteen_bit_png(width: int, height: int, flat: bool) -> bytes:
+    """16-bit greyscale: flat (the bomb: all black, compresses to nothing) or a gradient (a real scan)."""
+    im = Image.new("I;16", (width, height), 0) if flat else Image.linear_gradient("L").resize((width, height)).point(
+        lambda v: v * 257, "I").convert("I;16")
+    out = io.BytesIO()
+    im.save(out, "PNG", compress_level=9 if flat else 1)
+    return out.getvalue()
+
+
+def decode_cost(data: bytes, which: str) -> tuple[float, float]:
+    """(ms, MB above the start) of one call in a fresh interpreter; the median of three runs each."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "image.png"
+        path.write_bytes(data)
+        runs = []
+        for _ in range(3):
+            out = subprocess.run([sys.executable, "-c", _COST, str(ROOT), str(path), which],
+                                 check=True, capture_output=True, text=True).stdout.split()
+            runs.append((float(out[0]), float(out[1])))
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+
+
+def bombs() -> dict[str, float]:
+    figures: dict[str, float] = {}
+    for label, data in (("bomb", sixteen_bit_png(6300, 6300, flat=True)),
+                        ("16bit_24mp", sixteen_bit_png(5600, 4200, flat=False))):
+        (ms_before, mb_before), (ms_after, mb_after) = decode_cost(data, "before"), decode_cost(data, "after")
+        print(f"{label}: {len(data) / 1e3:.0f} kB   before {ms_before:7.1f} ms {mb_before:6.1f} MB   "
+              f"after {ms_after:7.1f} ms {mb_after:6.1f} MB   ratio after/before: time {ms_after / ms_before:.3f}, "
+              f"memory {mb_after / max(mb_before, 0.1):.3f}")
+        figures |= {f"{label}_before_mb": round(mb_before, 1), f"{label}_after_mb": round(mb_after, 1),
+                    f"{label}_memory_ratio": round(mb_after / max(mb_before, 0.1), 3),
+                    f"{label}_time_ratio": round(ms_after / ms_before, 3)}
+    return figures
+
+
 def main() -> None:
     limits = ImageLimits()
     data = make_photo()
@@ -140,8 +214,9 @@ def main() -> None:
     print(f"pipeline  median of {RUNS}: {pipeline_ms:7.1f} ms   peak RSS of one upload: {peak:6.1f} MB")
     print(f"naive     median of {RUNS}: {naive_ms:7.1f} ms   peak RSS of one upload: {naive_peak:6.1f} MB")
     print(f"ratio pipeline/naive: {ratio:.2f}  (goal ≤ 0.5)   peak goal < 150 MB")
+    decoding = bombs()
     print(json.dumps({"pipeline_median_ms": round(pipeline_ms, 1), "naive_median_ms": round(naive_ms, 1),
-                      "ratio_vs_naive": round(ratio, 3), "peak_mb": round(peak, 1)}))
+                      "ratio_vs_naive": round(ratio, 3), "peak_mb": round(peak, 1), **decoding}))
 
 
 if __name__ == "__main__":

@@ -57,6 +57,17 @@ UPLOAD_MIN_SIDE = 400
 UPLOAD_BLUR_THRESHOLD = 60.0
 UPLOAD_BLUR_ACTION = "reject"  # or "warn"
 UPLOAD_MAX_PAGES_PER_MATERIAL = 10
+# PNG, WebP and HEIF are decoded whole (only JPEG is decoded at a reduced scale, under UPLOAD_MAX_PIXELS):
+# their own, lower pixel cap, read from the header (25 MP: a 24-MP iPhone HEIF, an A3 scan at 300 dpi).
+UPLOAD_MAX_PIXELS_FULL_DECODE = 25_000_000
+# Photos and PDFs processed at once per server process (each may take ~100 MB and a CPU for a second); an
+# upload waits up to UPLOAD_DECODE_WAIT seconds for its turn, then is answered 503 busy_try_again (Retry-After).
+UPLOAD_MAX_CONCURRENT_DECODES = 2
+UPLOAD_DECODE_WAIT = 3
+# Files uploaded (each file counts one, refused ones too) per client address, and per questionnaire
+# (only requests its owner may make count here). Flask-Limiter syntax; over it: 429 upload_rate_limited.
+UPLOAD_LIMITS_PER_ADDRESS = "30 per minute;200 per hour"
+UPLOAD_LIMITS_PER_QUESTIONNAIRE = "60 per hour;200 per day"
 
 # --- Departments ---------------------------------------------------------------------------------
 # Staff bearer tokens expire after this many seconds.

@@ -1,5 +1,5 @@
 """The upload pipeline for the photos and scans that families send: what the phone sent is checked,
-made upright, stripped of metadata, shrunk and re-encoded; PDFs are checked and kept as they are.
+made upright, stripped of metadata, shrunk and re-encoded; PDFs are rebuilt from their pages only.
 
 Plain Python (no Flask): a blueprint calls :func:`process_upload` and turns :class:`UploadRejected`
 into its error body.
@@ -21,8 +21,13 @@ Decisions, in short:
   the same after GaussianBlur(4) ≈ 22 and ≈ 3, a flat picture 0; threshold 60. Blur fails from about
   σ 1.3 px of the 512-px copy: GaussianBlur(4) on pictures up to ~1600 px, (5-6) at 2000 px, (10) on a
   12-MP original — where radius 4 still leaves text readable.
-- Memory: JPEGs are decoded at 1/2, 1/4 or 1/8 scale (libjpeg's draft), so a 12-MP photo costs ~3 MP.
-  Other formats are decoded whole; their size is capped by ``max_pixels`` from the header first.
+- Memory: JPEGs are decoded at 1/2, 1/4 or 1/8 scale (libjpeg's draft), so a 12-MP photo costs ~3 MP;
+  their size is capped by ``max_pixels`` (40 MP) from the header first. PNG, WebP and HEIF have no
+  scaled decoding: they are decoded whole, so their cap is far lower, ``max_pixels_full_decode``
+  (25 MP: a 24-MP iPhone HEIF, an A3 scan at 300 dpi), also read from the header before any pixel is
+  decoded. An 80-KB 16-bit greyscale PNG of 6300² pixels cost ~390 MB and 1.2 s before; now it is
+  refused from its header. A 16-bit greyscale PNG within the cap is shrunk while still 16-bit (2 bytes
+  a pixel) and only then brought to 8 bits, never widened to 32 bits at full size.
 """
 
 from __future__ import annotations
@@ -31,11 +36,11 @@ import io
 import re
 import zlib
 from dataclasses import dataclass
-from typing import Any
 
 import pillow_heif
 from PIL import Image, ImageFile, ImageFilter, ImageStat
-from pypdf import PdfReader
+
+from . import pdf_rebuild
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated photo must fail, never be padded with grey
 pillow_heif.register_heif_opener(thumbnails=False)  # iPhones send HEIC; their embedded thumbnails are not needed
@@ -47,7 +52,8 @@ THUMB_QUALITY = 80
 @dataclass(frozen=True)
 class ImageLimits:
     max_bytes: int = 15 * 1024 * 1024  # refuse larger bodies
-    max_pixels: int = 40_000_000  # decompression-bomb guard (width*height), checked BEFORE decoding
+    max_pixels: int = 40_000_000  # decompression-bomb guard (width*height) for JPEG, checked BEFORE decoding
+    max_pixels_full_decode: int = 25_000_000  # the same for PNG, WebP and HEIF, which are decoded whole
     max_side: int = 2000  # longest side of the stored image
     thumb_side: int = 320  # longest side of the thumbnail
     min_side: int = 400  # smaller than this (after orientation) is too small to read
@@ -64,7 +70,7 @@ class ImageLimits:
 @dataclass(frozen=True)
 class Processed:
     kind: str  # "image" or "document"
-    content: bytes  # re-encoded JPEG for images (metadata-free); the original bytes for a PDF
+    content: bytes  # re-encoded JPEG for images (metadata-free); the rebuilt file for a PDF
     mimetype: str  # "image/jpeg" or "application/pdf"
     thumbnail: bytes | None  # JPEG thumbnail for images, None for PDF
     width: int | None
@@ -108,8 +114,8 @@ _MESSAGES: dict[str, tuple[str, str]] = {
                         "the image is too small to read (shorter side under {side} pixels)"),
     "image_blurred": ("照片模糊，请在光线充足的地方对准后重新拍摄", "the photo is blurred or too plain to read"),
     "pdf_invalid": ("PDF 文件打不开或已损坏，请重新导出，或直接拍照上传", "the PDF cannot be read"),
-    "pdf_active": ("PDF 文件里含有脚本或附件，为了安全不能接收。请直接拍照上传",
-                   "the PDF contains scripts, actions or attached files; refused for safety"),
+    "pdf_not_printable": ("这个 PDF 是动态表单或文件包，无法直接显示。请先打印或另存为普通 PDF，或直接拍照上传",
+                          "the PDF is a dynamic (XFA) form or a portfolio of files; save it as an ordinary PDF"),
     "pdf_encrypted": ("PDF 文件设置了密码或限制，无法使用。请上传没有密码的文件，或直接拍照上传",
                       "the PDF is encrypted"),
     "pdf_too_many_pages": ("PDF 文件页数太多（最多 {pages} 页），请分成几个文件上传",
@@ -330,6 +336,8 @@ _TRANSPOSE = {
 def _process_image(data: bytes, fmt: str, limits: ImageLimits) -> Processed:
     """Decode as little as needed, shrink, judge legibility, then orient and re-encode."""
     img, orientation = _decode(data, fmt, limits)
+    if img.mode in _SIXTEEN_BIT:  # shrink first, at 2 bytes a pixel: never a 32-bit copy of the whole image
+        img = img.resize(_fitted(img.size, limits.max_side), Image.Resampling.BOX)  # area average: no reduce() for I;16
     img = _flatten(_fit(_normalise_mode(img), limits.max_side))
     small = _fit(img, SHARPNESS_SIDE, Image.Resampling.BOX, 1.0)  # for the sharpness score and the thumbnail
     warnings = _legibility(small, limits)
@@ -362,7 +370,7 @@ def _decode(data: bytes, fmt: str, limits: ImageLimits) -> tuple[Image.Image, in
     """Open with only the sniffed format's decoder, check the declared size, then fully decode."""
     try:
         im = Image.open(io.BytesIO(data), formats=[fmt])
-        _check_dimensions(im.size, limits)
+        _check_dimensions(im.size, fmt, limits)
         orientation = _orientation(im)
         if fmt == "JPEG":
             _draft_jpeg(im, orientation, limits.max_side)
@@ -378,13 +386,15 @@ def _decode(data: bytes, fmt: str, limits: ImageLimits) -> tuple[Image.Image, in
     return im, orientation
 
 
-def _check_dimensions(size: tuple[int, int], limits: ImageLimits) -> None:
-    """Refuse from the header alone: huge (bombs) or too small to read; rotation changes neither."""
+def _check_dimensions(size: tuple[int, int], fmt: str, limits: ImageLimits) -> None:
+    """Refuse from the header alone: huge (bombs) or too small to read; rotation changes neither. Only
+    JPEG is decoded at a reduced scale, so every other format has the lower cap."""
     width, height = size
     if width <= 0 or height <= 0:
         raise _reject("corrupt_image")
-    if width * height > limits.max_pixels:
-        raise _reject("image_too_large", pixels=limits.max_pixels)
+    cap = limits.max_pixels if fmt == "JPEG" else min(limits.max_pixels, limits.max_pixels_full_decode)
+    if width * height > cap:
+        raise _reject("image_too_large", pixels=cap)
     if min(width, height) < limits.min_side:
         raise _reject("image_too_small", side=limits.min_side)
 
@@ -420,6 +430,9 @@ def _draft_jpeg(im: Image.Image, orientation: int, max_side: int) -> None:
         im.draft(im.mode, (target[1], target[0]) if swapped else target)
 
 
+_SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N")
+
+
 def _normalise_mode(im: Image.Image) -> Image.Image:
     """Bring any decoded mode to RGB, RGBA, L or LA, so that resizing is smooth and alpha is kept."""
     if im.mode in ("RGB", "L") and "transparency" in im.info:
@@ -428,8 +441,8 @@ def _normalise_mode(im: Image.Image) -> Image.Image:
         return im
     if im.mode in ("P", "PA"):
         return im.convert("RGBA" if im.mode == "PA" or "transparency" in im.info else "RGB")
-    if im.mode.startswith("I"):  # 16-bit greyscale PNG: scale, since convert("L") would clip at 255
-        return im.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+    if im.mode.startswith("I"):  # 16-bit greyscale PNG: scale in place (convert("L") would clip at 255)
+        return im.point(lambda v: v * (1 / 256)).convert("L")
     if im.mode == "1":
         return im.convert("L")
     return im.convert("RGB")  # CMYK, YCbCr, LAB, F ...
@@ -492,59 +505,16 @@ def sharpness(im: Image.Image) -> float:
 
 # --- PDF documents -------------------------------------------------------------------------------
 
-_BAD_ACTIONS = {"/JavaScript", "/Launch", "/SubmitForm", "/ImportData", "/GoToE", "/RichMediaExecute"}
-
-
 def _process_pdf(data: bytes, limits: ImageLimits) -> Processed:
-    """Kept byte for byte, so it must really be a plain, readable PDF with nothing hidden in it."""
+    """Never kept as sent: rebuilt from its pages' contents (:mod:`miniapp_api.pdf_rebuild`)."""
     eof = data.rfind(b"%%EOF")
     if eof < 0:
         raise _reject("pdf_invalid")
     if data[eof + 5:].strip(_PADDING) or _MARKUP.search(data):
         raise _reject("polyglot_file")
     try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        encrypted = reader.is_encrypted
-        pages = 0 if encrypted else len(reader.pages)
-        active = False if encrypted or pages > limits.max_pdf_pages else _pdf_is_active(reader)
-    except Exception:  # pypdf raises many kinds on hostile input (PdfReadError, KeyError, RecursionError, ...)
-        raise _reject("pdf_invalid") from None
-    if encrypted:
-        raise _reject("pdf_encrypted")
-    if pages < 1:
-        raise _reject("pdf_invalid")
-    if pages > limits.max_pdf_pages:
-        raise _reject("pdf_too_many_pages", pages=limits.max_pdf_pages)
-    if active:
-        raise UploadRejected("pdf_invalid", *_MESSAGES["pdf_active"])
-    return Processed(kind="document", content=data, mimetype="application/pdf", thumbnail=None,
+        content, pages = pdf_rebuild.rebuild(data, limits.max_pdf_pages)
+    except pdf_rebuild.PdfProblem as problem:
+        raise _reject(problem.code, pages=limits.max_pdf_pages) from None
+    return Processed(kind="document", content=content, mimetype="application/pdf", thumbnail=None,
                      width=None, height=None, pages=pages, source_format="PDF", warnings=())
-
-
-def _pdf_is_active(reader: PdfReader) -> bool:
-    """Scripts, launch actions, embedded files or XFA forms: things a clerk's viewer could run."""
-    root = _resolve(reader.trailer["/Root"])
-    names = _resolve(root.get("/Names")) or {}
-    acroform = _resolve(root.get("/AcroForm")) or {}
-    if "/JavaScript" in names or "/EmbeddedFiles" in names or "/AA" in root or "/XFA" in acroform:
-        return True
-    if _is_bad_action(root.get("/OpenAction")):
-        return True
-    for page in reader.pages:
-        if "/AA" in page:
-            return True
-        for annot in _resolve(page.get("/Annots")) or []:
-            annot = _resolve(annot)
-            if annot.get("/Subtype") == "/FileAttachment" or "/AA" in annot or _is_bad_action(annot.get("/A")):
-                return True
-    return False
-
-
-def _is_bad_action(action: object) -> bool:
-    action = _resolve(action)
-    return isinstance(action, dict) and action.get("/S") in _BAD_ACTIONS
-
-
-def _resolve(obj: Any) -> Any:
-    """pypdf's indirect references, followed (pypdf's objects are loosely typed)."""
-    return obj.get_object() if hasattr(obj, "get_object") else obj

@@ -6,6 +6,7 @@ from ..errors import ApiError
 from ..services import applications, questionnaires
 from . import presenters
 from .access import bearer_applicant
+from .files import file_response
 from .schemas import ApplicationForm, json_body
 
 bp = Blueprint("applications", __name__)
@@ -55,5 +56,4 @@ def printable(code: str, fmt: str):
     data = presenters.printable(case, questionnaires.dialog_for(case.region), applications.submitted_at_local(case))
     if fmt == "html":
         return Response(printing.render_application_html(data), mimetype="text/html")
-    return Response(printing.render_application_pdf(data), mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{case.tracking_code}.pdf"'})
+    return file_response(printing.render_application_pdf(data), "application/pdf", case.tracking_code)

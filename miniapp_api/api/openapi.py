@@ -160,6 +160,9 @@ def spec() -> dict[str, Any]:
         if body == "upload":
             operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
                 "type": "object", "properties": {"file": {"type": "array", "items": BINARY}}}}}}
+            operation["responses"]["503"] = {  # every decode slot of the process taken (services/uploads.py)
+                "description": "busy_try_again: wait Retry-After seconds", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Error"}}}}
         elif isinstance(body, str):
             operation["requestBody"] = {"required": True, "content": {"application/json": {
                 "schema": {"$ref": f"#/components/schemas/{body}"}}}}

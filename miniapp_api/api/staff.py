@@ -12,6 +12,7 @@ from ..models import StaffUser, WorkItem, iso
 from ..routing import MAX_ROW_ID
 from ..services import staff
 from . import presenters
+from .files import file_response
 from .schemas import json_body
 
 bp = Blueprint("staff", __name__)
@@ -65,7 +66,6 @@ def get_case(code: str):
 @bp.get("/staff/cases/<code>/pages/<int:page_id>")
 def view_page(code: str, page_id: int):
     """A document photo of a case this person works on; the read is logged like any personal data."""
-    from flask import Response
 
     from ..models import StaffAccessLog, UploadedPage
     from ..services import uploads
@@ -78,8 +78,7 @@ def view_page(code: str, page_id: int):
     db.session.add(StaffAccessLog(staff_id=user.id, case_id=case.id, what=f"page:{page.id}"))
     db.session.commit()
     content, mimetype = uploads.read(page, thumbnail=request.args.get("size") == "thumb")
-    return Response(content, mimetype=mimetype, headers={"Cache-Control": "private, no-store",
-                                                         "X-Content-Type-Options": "nosniff"})
+    return file_response(content, mimetype, f"{case.tracking_code}-page-{page.id}")
 
 
 @bp.post("/staff/work-items/<int:item_id>/transitions")

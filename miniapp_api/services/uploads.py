@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from flask import current_app
@@ -17,7 +18,8 @@ from .questionnaires import dialog_for
 
 def limits() -> ImageLimits:
     c = current_app.config
-    return ImageLimits(max_bytes=c["UPLOAD_MAX_BYTES"], max_pixels=c["UPLOAD_MAX_PIXELS"], max_side=c["UPLOAD_MAX_SIDE"],
+    return ImageLimits(max_bytes=c["UPLOAD_MAX_BYTES"], max_pixels=c["UPLOAD_MAX_PIXELS"],
+                       max_pixels_full_decode=c["UPLOAD_MAX_PIXELS_FULL_DECODE"], max_side=c["UPLOAD_MAX_SIDE"],
                        thumb_side=c["UPLOAD_THUMB_SIDE"], min_side=c["UPLOAD_MIN_SIDE"],
                        blur_threshold=c["UPLOAD_BLUR_THRESHOLD"], blur_action=c["UPLOAD_BLUR_ACTION"])
 
@@ -138,12 +140,35 @@ def page_view(page: UploadedPage) -> dict[str, Any]:
             "status": "ready"}
 
 
+BUSY_RETRY_AFTER = 5  # seconds a family is asked to wait when every decode slot is taken
+_SLOTS_MADE = threading.Lock()
+
+
+def decode_slots() -> threading.BoundedSemaphore:
+    """This process's decode slots, made on first use. Decoding is memory and CPU: twelve parallel
+    uploads once took a worker from 0.5 to 3.9 GB and stalled every other request, so only
+    ``UPLOAD_MAX_CONCURRENT_DECODES`` run at once and the rest wait briefly, then are turned away."""
+    slots = current_app.extensions.get("upload_decode_slots")
+    if slots is None:
+        with _SLOTS_MADE:
+            slots = current_app.extensions.setdefault(
+                "upload_decode_slots", threading.BoundedSemaphore(current_app.config["UPLOAD_MAX_CONCURRENT_DECODES"]))
+    return slots
+
+
 def _process(data: bytes):
+    slots = decode_slots()
+    if not slots.acquire(timeout=current_app.config["UPLOAD_DECODE_WAIT"]):
+        raise ApiError(503, "busy_try_again", "现在上传的人比较多，请过几秒钟再试一次",
+                       "busy processing other uploads; try again in a few seconds",
+                       headers={"Retry-After": str(BUSY_RETRY_AFTER)})
     try:
         return process_upload(data, limits())
     except UploadRejected as exc:
         status = 413 if exc.code == "file_too_large" else 422
         raise ApiError(status, exc.code, exc.message, exc.message_en) from None
+    finally:
+        slots.release()
 
 
 def _store(session: QuestionnaireSession, material_id: str, item, size: int) -> UploadedPage:

@@ -21,6 +21,7 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from ..api import presenters
+from ..api.files import file_response
 from ..api.schemas import ApplicationForm
 from ..domain import workflow
 from ..domain.identity import IdentityError, mask_phone, mobile
@@ -319,7 +320,7 @@ def page_image(code: str, page_id: int):
     found, _ = staff.case_for(user, code)
     page = staff.page_for(user, found, page_id)
     content, mimetype = uploads.read(page, thumbnail=request.args.get("size") == "thumb")
-    return Response(content, mimetype=mimetype, headers={"Cache-Control": "private, no-store"})
+    return file_response(content, mimetype, f"{found.tracking_code}-page-{page.id}")
 
 
 @bp.get("/cases/<code>/application.<fmt>")
@@ -333,8 +334,7 @@ def printable(code: str, fmt: str):
     data = presenters.printable(found, questionnaires.dialog_for(found.region), applications.submitted_at_local(found))
     if fmt == "html":
         return Response(printing.render_application_html(data), mimetype="text/html")
-    return Response(printing.render_application_pdf(data), mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{found.tracking_code}.pdf"'})
+    return file_response(printing.render_application_pdf(data), "application/pdf", found.tracking_code)
 
 
 @bp.post("/items/<int:item_id>/transition")

@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from marshmallow import ValidationError, fields
@@ -26,7 +26,9 @@ from werkzeug.exceptions import HTTPException, NotFound
 
 from ..api import presenters
 from ..api.family import StatusLookup
+from ..api.files import file_response
 from ..api.schemas import ApplicationForm, SmsCodeRequest, SmsVerify, StartQuestionnaire
+from ..api.uploads import upload_limits
 from ..domain import tracking
 from ..domain.identity import mask_phone
 from ..domain.vocabulary import load_vocabulary
@@ -323,6 +325,7 @@ def material(material_id: str):
 
 
 @bp.post("/materials/<material_id>")
+@upload_limits(lambda: session.get("h5_q"))  # the API's limits, counted together with it
 def upload(material_id: str):
     qs = _journey(_applicant())
     files = [part.read() for part in request.files.getlist("file") if part.filename]
@@ -331,7 +334,7 @@ def upload(material_id: str):
     except ApiError as exc:
         if exc.code == "material_not_expected":
             raise
-        return render_template("h5/material.html", m=_material(qs, material_id), error=_err(exc)), exc.status
+        return render_template("h5/material.html", m=_material(qs, material_id), error=_err(exc)), exc.status, exc.headers
     warned = [w for p in pages for w in p.warnings]
     flash(_t(f"已上传 {len(pages)} 张。", f"{len(pages)} page(s) uploaded."), "ok")
     if warned:
@@ -354,7 +357,7 @@ def page_image(page_id: int):
     """A stored page (``?size=thumb`` for the thumbnail), only for the questionnaire in this browser's session."""
     qs = _journey(_applicant())
     content, mimetype = uploads.read(uploads.get_page(qs, page_id), thumbnail=request.args.get("size") == "thumb")
-    return Response(content, mimetype=mimetype, headers={"Cache-Control": "private, no-store"})
+    return file_response(content, mimetype, f"page-{page_id}")
 
 
 # --- 5. sign in by SMS code ---------------------------------------------------------------------------------
@@ -648,9 +651,7 @@ def application_pdf(code: str):
 
     case = applications.case_for(_applicant(required=True), code)
     data = presenters.printable(case, questionnaires.dialog_for(case.region), applications.submitted_at_local(case))
-    return Response(printing.render_application_pdf(data), mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{case.tracking_code}.pdf"',
-                             "Cache-Control": "private, no-store"})
+    return file_response(printing.render_application_pdf(data), "application/pdf", case.tracking_code)
 
 
 # --- 8. public status lookup (code + phone's last four digits) --------------------------------------------------
