@@ -59,8 +59,13 @@ UPLOAD_BLUR_ACTION = "reject"  # or "warn"
 UPLOAD_MAX_PAGES_PER_MATERIAL = 10
 
 # --- Departments ---------------------------------------------------------------------------------
-# Staff bearer tokens expire after this many seconds.
+# Staff bearer tokens expire after this many seconds (and end at once on sign-out, a new password or a
+# disabled account: POST /api/v1/staff/auth/sign-out, `flask staff password`, `flask staff disable`).
 STAFF_TOKEN_MAX_AGE = 8 * 60 * 60
+# The console (/console) signs a clerk out after this many seconds without a page, and after this many
+# seconds in all however busy (the sign-in is asked for again; 等保: 登录连接超时自动退出).
+STAFF_CONSOLE_IDLE_TIMEOUT = 30 * 60
+STAFF_CONSOLE_MAX_AGE = 8 * 60 * 60
 # Where each department's system receives new work items: {"hrss": {"url": ..., "secret": ...}}.
 DEPARTMENT_WEBHOOKS: dict = {}
 # Seconds between webhook retries (one entry per retry); a delivery still failing after them is "dead".

@@ -42,6 +42,13 @@ def sign_in():
     return jsonify(staff.sign_in(data["username"], data["password"]))
 
 
+@bp.post("/staff/auth/sign-out")
+def sign_out():
+    """End this person's sessions: this token, their other tokens and their console sessions."""
+    staff.end_sessions(current_staff())
+    return "", 204
+
+
 @bp.get("/staff/work-items")
 def work_queue():
     user = current_staff()

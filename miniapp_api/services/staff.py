@@ -37,6 +37,14 @@ def create(username: str, password: str, name: str, role: str, region: str, depa
 
 
 def sign_in(username: str, password: str) -> dict[str, Any]:
+    """The staff API's sign-in: a bearer token carrying the person and their session generation."""
+    user = authenticate(username, password)
+    token = tokens.issue(TOKEN_SALT, {"s": user.id, "g": user.session_generation}, current_app.config["STAFF_TOKEN_MAX_AGE"])
+    return {**token, "role": user.role, "region": user.region, "department": user.department}
+
+
+def authenticate(username: str, password: str) -> StaffUser:
+    """The one check of a sign-in, for the API and the console alike."""
     store = current_app.extensions["store"]
     if store.incr(f"staff-login:{username}", 900) > 10:
         raise ApiError(429, "too_many_attempts", "登录失败次数过多，请15分钟后再试", "too many attempts; wait 15 minutes")
@@ -44,16 +52,49 @@ def sign_in(username: str, password: str) -> dict[str, Any]:
     if user is None or not user.active or not check_password_hash(user.password_hash, password):
         raise ApiError(401, "bad_credentials", "用户名或密码不正确", "wrong username or password")
     store.delete(f"staff-login:{username}")
-    token = tokens.issue(TOKEN_SALT, {"s": user.id}, current_app.config["STAFF_TOKEN_MAX_AGE"])
-    return {**token, "role": user.role, "region": user.region, "department": user.department}
+    return user
 
 
 def from_token(token: str) -> StaffUser:
     data = tokens.read(TOKEN_SALT, token, current_app.config["STAFF_TOKEN_MAX_AGE"])
-    user = db.session.get(StaffUser, data.get("s"))
-    if user is None or not user.active:
-        raise ApiError(401, "token_invalid", "登录凭证无效", "the token is not valid")
+    user = signed_in(data.get("s"), data.get("g"))
+    if user is None:
+        raise ApiError(401, "token_revoked", "登录已失效，请重新登录",
+                       "this sign-in has ended (signed out, a new password or the account disabled); sign in again")
     return user
+
+
+def signed_in(staff_id: Any, generation: Any) -> StaffUser | None:
+    """The person a session or token names, while it still stands: the account active, its generation current."""
+    if type(staff_id) is not int or type(generation) is not int:
+        return None
+    user = db.session.get(StaffUser, staff_id)
+    if user is None or not user.active or user.session_generation != generation:
+        return None
+    return user
+
+
+def end_sessions(user: StaffUser) -> None:
+    """Every console session and token of this person ends now: the next request with any of them is refused."""
+    user.session_generation = StaffUser.session_generation + 1  # in SQL: two sign-outs at once both count
+    db.session.commit()
+
+
+def set_password(user: StaffUser, password: str) -> None:
+    """A new password; whoever signed in with the old one is signed out."""
+    if len(password) < 10:
+        raise ValueError("passwords have at least 10 characters")
+    user.password_hash = generate_password_hash(password)
+    end_sessions(user)
+
+
+def disable(user: StaffUser) -> None:
+    user.active = False
+    end_sessions(user)
+
+
+def by_username(username: str) -> StaffUser | None:
+    return db.session.scalars(db.select(StaffUser).filter_by(username=username)).first()
 
 
 def can_act(user: StaffUser, item: WorkItem) -> bool:

@@ -35,7 +35,8 @@ bp = Blueprint("console", __name__, static_folder=str(Path(__file__).resolve().p
                static_url_path="/static")
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
-STAFF_KEY, SINCE_KEY = "console_staff", "console_since"
+# Who, which of their session generations (services/staff.py), since when, and the last page's time.
+STAFF_KEY, GENERATION_KEY, SINCE_KEY, SEEN_KEY = "console_staff", "console_generation", "console_since", "console_seen"
 PUBLIC_ENDPOINTS = ("console.sign_in", "console.static")
 WORKERS = ("window", "department")  # who works items (supervisors watch)
 
@@ -68,13 +69,19 @@ ACCOUNT_ROWS, MAX_ACCOUNTS = 2, 5
 # --- Who is signed in ------------------------------------------------------------------------------------
 
 def _current_staff() -> StaffUser | None:
-    staff_id, since = session.get(STAFF_KEY), session.get(SINCE_KEY)
-    if not isinstance(staff_id, int) or not isinstance(since, int | float):
+    """The signed-in clerk while the session stands: same generation as the account (not signed out since),
+    not idle past STAFF_CONSOLE_IDLE_TIMEOUT, not older than STAFF_CONSOLE_MAX_AGE. Each page counts as activity."""
+    if STAFF_KEY not in session:
         return None
-    user = db.session.get(StaffUser, staff_id)
-    if user is None or not user.active or time.time() - since > current_app.config["STAFF_TOKEN_MAX_AGE"]:
+    now, since, seen = time.time(), session.get(SINCE_KEY), session.get(SEEN_KEY)
+    fresh = (isinstance(since, int | float) and isinstance(seen, int | float)
+             and now - since <= current_app.config["STAFF_CONSOLE_MAX_AGE"]
+             and now - seen <= current_app.config["STAFF_CONSOLE_IDLE_TIMEOUT"])
+    user = staff.signed_in(session.get(STAFF_KEY), session.get(GENERATION_KEY)) if fresh else None
+    if user is None:
         session.clear()
         return None
+    session[SEEN_KEY] = now
     return user
 
 
@@ -193,17 +200,19 @@ def sign_in():
         return render_template("console/sign_in.html", next_url=next_url, username=username,
                                error="请输入用户名和密码"), 400
     try:
-        user = staff.from_token(staff.sign_in(username, password)["token"])  # the API's check and throttle
+        user = staff.authenticate(username, password)  # the API's check and throttle
     except ApiError as exc:
         return render_template("console/sign_in.html", next_url=next_url, username=username, error=exc.message), exc.status
     session.clear()  # a fresh session: nothing from before sign-in survives (no fixation)
-    session[STAFF_KEY] = user.id
-    session[SINCE_KEY] = int(time.time())
+    session[STAFF_KEY], session[GENERATION_KEY] = user.id, user.session_generation
+    session[SINCE_KEY] = session[SEEN_KEY] = time.time()
     return redirect(next_url or url_for("console.index"))
 
 
 @bp.post("/sign-out")
 def sign_out():
+    """Ends this person's sessions on the server (a copy of the cookie is refused too), then this one."""
+    staff.end_sessions(g.staff)
     session.clear()
     return redirect(url_for("console.sign_in"))
 
