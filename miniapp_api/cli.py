@@ -118,6 +118,20 @@ def staff_disable(username: str) -> None:
     click.echo(f"disabled {username}; signed out everywhere")
 
 
+@staff_group.command("totp")
+@click.argument("username")
+def staff_totp(username: str) -> None:
+    """Enrol (or replace) the account's second factor: prints the otpauth URI and secret once, for the clerk's
+    authenticator app (as a QR code of the URI, or typed in); they are stored encrypted and never shown again."""
+    from .services import staff
+
+    uri = staff.enrol_totp(_staff_user(username))
+    secret = uri.split("secret=", 1)[1].split("&", 1)[0]
+    click.echo(f"second factor for {username} (shown once; every session of the account ended):")
+    click.echo(uri)
+    click.echo(f"secret: {secret}")
+
+
 notify_group = AppGroup("notify", help="Notification templates and the outbox.")
 
 

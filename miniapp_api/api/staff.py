@@ -20,6 +20,9 @@ bp = Blueprint("staff", __name__)
 class StaffSignIn(Schema):
     username = fields.String(required=True, validate=validate.Length(min=1, max=64))
     password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    totp_code = fields.String(validate=validate.Regexp(r"^[0-9]{6}$", error="六位数字 / six digits"),
+                              metadata={"description": "the authenticator app's 6-digit code (required once enrolled, "
+                                                       "and of everyone with STAFF_REQUIRE_TOTP)"})
 
 
 class Transition(Schema):
@@ -39,7 +42,7 @@ def current_staff() -> StaffUser:
 @bp.post("/staff/auth")
 def sign_in():
     data = StaffSignIn().load(json_body())
-    return jsonify(staff.sign_in(data["username"], data["password"]))
+    return jsonify(staff.sign_in(data["username"], data["password"], data.get("totp_code"), request.remote_addr or ""))
 
 
 @bp.post("/staff/auth/sign-out")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import secrets
 from typing import Any
 
 from flask import current_app
@@ -14,7 +16,7 @@ from ..domain.vocabulary import load_vocabulary
 from ..errors import ApiError
 from ..extensions import db
 from ..models import AuditEvent, Case, StaffAccessLog, StaffUser, WorkItem, utcnow
-from . import notify, tokens
+from . import notify, staff_throttle, staff_totp, tokens
 from .questionnaires import dialog_for
 
 ROLES = ("department", "window", "supervisor")
@@ -36,23 +38,52 @@ def create(username: str, password: str, name: str, role: str, region: str, depa
     return user
 
 
-def sign_in(username: str, password: str) -> dict[str, Any]:
+def sign_in(username: str, password: str, code: str | None = None, address: str = "") -> dict[str, Any]:
     """The staff API's sign-in: a bearer token carrying the person and their session generation."""
-    user = authenticate(username, password)
+    user = authenticate(username, password, code, address)
     token = tokens.issue(TOKEN_SALT, {"s": user.id, "g": user.session_generation}, current_app.config["STAFF_TOKEN_MAX_AGE"])
     return {**token, "role": user.role, "region": user.region, "department": user.department}
 
 
-def authenticate(username: str, password: str) -> StaffUser:
-    """The one check of a sign-in, for the API and the console alike."""
-    store = current_app.extensions["store"]
-    if store.incr(f"staff-login:{username}", 900) > 10:
-        raise ApiError(429, "too_many_attempts", "登录失败次数过多，请15分钟后再试", "too many attempts; wait 15 minutes")
-    user = db.session.scalars(db.select(StaffUser).filter_by(username=username)).first()
-    if user is None or not user.active or not check_password_hash(user.password_hash, password):
+def authenticate(username: str, password: str, code: str | None = None, address: str = "") -> StaffUser:
+    """The one check of a sign-in, for the API and the console alike: the throttles (staff_throttle), the
+    password (one hash check, whether the username exists or not), then the second factor (staff_totp)."""
+    staff_throttle.check(username, address)
+    user = by_username(username)
+    if not _password_matches(user, password) or user is None or not user.active:
+        staff_throttle.failed(username, address)
         raise ApiError(401, "bad_credentials", "用户名或密码不正确", "wrong username or password")
-    store.delete(f"staff-login:{username}")
+    if user.totp_secret:
+        if not code:
+            raise ApiError(401, "totp_required", "请输入动态验证码（手机验证器应用中的6位数字）",
+                           "enter the 6-digit code of your authenticator app")
+        if not staff_totp.verify(user, code):
+            staff_throttle.failed(username, address)
+            raise ApiError(401, "totp_invalid", "动态验证码不正确或已使用过，请输入验证器中的新验证码",
+                           "the code is wrong or was used already; enter the current one")
+    elif current_app.config["STAFF_REQUIRE_TOTP"]:
+        raise ApiError(403, "totp_not_enrolled", "您的账号尚未绑定动态口令（双因素认证），请联系系统管理员绑定后再登录",
+                       "this account has no second factor yet; ask an administrator to enrol one")
+    staff_throttle.succeeded(username, address)
     return user
+
+
+def _password_matches(user: StaffUser | None, password: str) -> bool:
+    """One password-hash check either way: an unknown username costs what a known one does, so the time
+    of the answer does not tell which usernames exist."""
+    return check_password_hash(user.password_hash if user is not None else _dummy_hash(), password)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_urlsafe(16))  # the same method and cost as create()
+
+
+def enrol_totp(user: StaffUser) -> str:
+    """A (new) second factor; the otpauth URI to show once. Whoever signed in before signs in again."""
+    uri = staff_totp.enrol(user)
+    end_sessions(user)
+    return uri
 
 
 def from_token(token: str) -> StaffUser:

@@ -196,13 +196,15 @@ def sign_in():
         return render_template("console/sign_in.html", next_url=next_url, username="", error=None)
     username = request.form.get("username", "").strip()[:64]
     password = request.form.get("password", "")[:200]
-    if not username or not password:
+    code = "".join(request.form.get("totp_code", "").split())[:6]
+    if not username or not password or (code and not code.isdigit()):
         return render_template("console/sign_in.html", next_url=next_url, username=username,
-                               error="请输入用户名和密码"), 400
+                               error="请输入用户名和密码（动态验证码为6位数字）"), 400
     try:
-        user = staff.authenticate(username, password)  # the API's check and throttle
+        user = staff.authenticate(username, password, code or None, request.remote_addr or "")  # the API's checks
     except ApiError as exc:
-        return render_template("console/sign_in.html", next_url=next_url, username=username, error=exc.message), exc.status
+        return (render_template("console/sign_in.html", next_url=next_url, username=username, error=exc.message),
+                exc.status, exc.headers)
     session.clear()  # a fresh session: nothing from before sign-in survives (no fixation)
     session[STAFF_KEY], session[GENERATION_KEY] = user.id, user.session_generation
     session[SINCE_KEY] = session[SEEN_KEY] = time.time()
