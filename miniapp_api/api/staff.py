@@ -67,26 +67,21 @@ def work_queue():
 def get_case(code: str):
     user = current_staff()
     case, items = staff.case_for(user, code)
-    body = presenters.case(case, for_staff=True)
+    body = presenters.staff_case(case, staff.need_for(user, case))
     body["work_items"] = [presenters.work_item(w) for w in items]
     return jsonify(body)
 
 
 @bp.get("/staff/cases/<code>/pages/<int:page_id>")
 def view_page(code: str, page_id: int):
-    """A document photo of a case this person works on; the read is logged like any personal data."""
+    """A document photo of a case this person works on, of a material their matters list; the read is logged."""
     from flask import Response
 
-    from ..models import StaffAccessLog, UploadedPage
     from ..services import uploads
 
     user = current_staff()
     case, _ = staff.case_for(user, code)
-    page = db.session.get(UploadedPage, page_id)
-    if page is None or page.questionnaire_id != case.questionnaire_id:
-        raise ApiError(404, "page_not_found", "找不到这张照片", "no such page")
-    db.session.add(StaffAccessLog(staff_id=user.id, case_id=case.id, what=f"page:{page.id}"))
-    db.session.commit()
+    page = staff.page_for(user, case, page_id)
     content, mimetype = uploads.read(page, thumbnail=request.args.get("size") == "thumb")
     return Response(content, mimetype=mimetype, headers={"Cache-Control": "private, no-store",
                                                          "X-Content-Type-Options": "nosniff"})

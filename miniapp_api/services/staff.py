@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..domain import tracking, workflow
+from ..domain import need_to_know, tracking, workflow
 from ..domain.vocabulary import load_vocabulary
 from ..errors import ApiError
 from ..extensions import db
@@ -158,6 +158,13 @@ def case_for(user: StaffUser, code_text: str) -> tuple[Case, list[WorkItem]]:
     return case, items
 
 
+def need_for(user: StaffUser, case: Case) -> need_to_know.Need:
+    """What this person's work on the case needs them to see (domain/need_to_know.py): the window all of it."""
+    if user.role == "window":
+        return need_to_know.EVERYTHING
+    return need_to_know.for_department(case.checklist, user.department or "")
+
+
 def transition(actor: str, item: WorkItem, target: str, reason: str | None = None,
                missing: list[str] | None = None, expected_version: int | None = None) -> WorkItem:
     """Move a work item, record it in the audit log, in one transaction; concurrent moves: one wins."""
@@ -291,11 +298,13 @@ def dead_notifications(user: StaffUser) -> list:
 
 
 def page_for(user: StaffUser, case: Case, page_id: int, log: bool = True):
-    """A document photo of a case this person may see (call `case_for` first); reading it is logged."""
+    """A document photo of a case this person may see (call `case_for` first), of a material their matters
+    list; reading it is logged."""
     from ..models import UploadedPage
 
     page = db.session.get(UploadedPage, page_id)
-    if page is None or page.questionnaire_id != case.questionnaire_id:
+    if (page is None or page.questionnaire_id != case.questionnaire_id
+            or not need_for(user, case).sees_material(page.material_id)):  # another department's material
         raise ApiError(404, "page_not_found", "找不到这张照片", "no such page")
     if log:
         db.session.add(StaffAccessLog(staff_id=user.id, case_id=case.id, what=f"page:{page.id}"))

@@ -22,7 +22,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..api import presenters
 from ..api.schemas import ApplicationForm
-from ..domain import workflow
+from ..domain import need_to_know, workflow
 from ..domain.identity import IdentityError, mask_phone, mobile
 from ..domain.tracking import display
 from ..domain.vocabulary import load_vocabulary
@@ -259,18 +259,20 @@ def search():
 def case(code: str):
     user = _require(*WORKERS)
     found, items = staff.case_for(user, code)  # logs the read of personal data
-    return render_template("console/case.html", **_case_view(found, items))
+    return render_template("console/case.html", **_case_view(found, items, staff.need_for(user, found)))
 
 
-def _case_view(case: Case, items: list[WorkItem]) -> dict[str, Any]:
-    body = presenters.case(case, for_staff=True)
+def _case_view(case: Case, items: list[WorkItem], need: need_to_know.Need) -> dict[str, Any]:
+    """The case page: what this clerk's matters need (domain/need_to_know.py), the window all of it."""
+    body = presenters.staff_case(case, need)
     vocab = load_vocabulary()
     for account in body["accounts"]:
         account["payee_label"] = vocab.payees.get(account.get("payee"), {}).get("name", account.get("payee", ""))
     relationship = presenters.RELATIONSHIP_LABELS.get(case.facts.get("relationship"), "")
     proxy = case.form.get("proxy") if isinstance(case.form.get("proxy"), dict) else None
     session_row = db.session.get(QuestionnaireSession, case.questionnaire_id)
-    photos = [m for m in uploads.material_status(session_row) if m["pages"]] if session_row else []
+    photos = [m for m in uploads.material_status(session_row) if m["pages"] and need.sees_material(m["id"])] \
+        if session_row else []
     work = []
     for item in items:
         row = _item_row(item)
@@ -342,6 +344,8 @@ def printable(code: str, fmt: str):
         raise ApiError(404, "not_found", "找不到该页面", "no such page")
     found, _ = staff.case_for(user, code)
     data = presenters.printable(found, questionnaires.dialog_for(found.region), applications.submitted_at_local(found))
+    if not staff.need_for(user, found).accounts:
+        data["accounts"] = []  # masked already; a department that pays nothing out needs none of it
     if fmt == "html":
         return Response(printing.render_application_html(data), mimetype="text/html")
     return Response(printing.render_application_pdf(data), mimetype="application/pdf",
