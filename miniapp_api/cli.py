@@ -121,13 +121,16 @@ def staff_disable(username: str) -> None:
 @staff_group.command("totp")
 @click.argument("username")
 def staff_totp(username: str) -> None:
-    """Enrol (or replace) the account's second factor: prints the otpauth URI and secret once, for the clerk's
-    authenticator app (as a QR code of the URI, or typed in); they are stored encrypted and never shown again."""
+    """Enrol (or replace) the account's second factor: prints a QR code, the otpauth URI and the secret once, for
+    the clerk's authenticator app (scanned, or typed in); stored encrypted, never shown or logged again."""
+    import segno
+
     from .services import staff
 
     uri = staff.enrol_totp(_staff_user(username))
     secret = uri.split("secret=", 1)[1].split("&", 1)[0]
     click.echo(f"second factor for {username} (shown once; every session of the account ended):")
+    segno.make(uri, error="m").terminal(out=sys.stdout, compact=True)
     click.echo(uri)
     click.echo(f"secret: {secret}")
 

@@ -1,4 +1,14 @@
-"""Staff: accounts with a role per department and region, sign-in, what each may see and do."""
+"""Staff: accounts with a role per department and region, sign-in, what each may see and do.
+
+Against 等保 level 3 (GB/T 22239-2019 8.1.4.1 身份鉴别): (a) each person has their own username, passwords
+of at least 10 characters, stored hashed (complexity rules and periodic change are left to the office's
+policy; `flask staff password`); (b) failed sign-ins are handled (staff_throttle.py: growing waits, caps per
+address and per account), sessions end on sign-out, on a new password and on disabling (a generation per
+person, checked on every request), and the console signs out after STAFF_CONSOLE_IDLE_TIMEOUT without a page;
+(c) over the network only through HTTPS (config/nginx.conf; the console cookie is Secure); (d) two kinds of
+authentication, one cryptographic: the password and a TOTP code (staff_totp.py, STAFF_REQUIRE_TOTP).
+What each person may see of a case: domain/need_to_know.py.
+"""
 
 from __future__ import annotations
 
