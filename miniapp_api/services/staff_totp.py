@@ -8,6 +8,8 @@ once, as an otpauth URI and as text), stored encrypted (Fernet, with a key deriv
 STAFF_TOTP_KEY, or SECRET_KEY when that is unset), and never logged. A code is good for its 30-second step
 and one step either side (a phone's clock drifts), and once only: the step it matched is stored, and a code
 of that step or an earlier one is refused (RFC 6238 5.2), so a code seen over a shoulder is already spent.
+The codes are HMAC-SHA1, what every authenticator app computes; a 商用密码 assessment (密评) may ask for
+SM3-based dynamic tokens (GM/T 0021) instead, which would replace this module and nothing around it.
 """
 
 from __future__ import annotations
