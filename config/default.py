@@ -70,8 +70,27 @@ UPLOAD_LIMITS_PER_ADDRESS = "30 per minute;200 per hour"
 UPLOAD_LIMITS_PER_QUESTIONNAIRE = "60 per hour;200 per day"
 
 # --- Departments ---------------------------------------------------------------------------------
-# Staff bearer tokens expire after this many seconds.
+# Staff bearer tokens expire after this many seconds (and end at once on sign-out, a new password or a
+# disabled account: POST /api/v1/staff/auth/sign-out, `flask staff password`, `flask staff disable`).
 STAFF_TOKEN_MAX_AGE = 8 * 60 * 60
+# The console (/console) signs a clerk out after this many seconds without a page, and after this many
+# seconds in all however busy (the sign-in is asked for again; 等保: 登录连接超时自动退出).
+STAFF_CONSOLE_IDLE_TIMEOUT = 30 * 60
+STAFF_CONSOLE_MAX_AGE = 8 * 60 * 60
+# Wrong staff passwords or codes (services/staff_throttle.py), counted over a window of seconds: the first few
+# per address and account are free, then that address waits 1 s, 2 s, 4 s … before trying that account; an
+# address with this many failures across usernames waits out the window (no spraying); an account with this
+# many failures from anywhere may then be tried only from addresses it signed in from in the last days given.
+STAFF_SIGN_IN_WINDOW = 15 * 60
+STAFF_SIGN_IN_FREE_FAILURES = 3
+STAFF_SIGN_IN_FAILURES_PER_ADDRESS = 10
+STAFF_SIGN_IN_FAILURES_PER_ACCOUNT = 20
+STAFF_SIGN_IN_KNOWN_ADDRESS_DAYS = 30
+# The second factor (TOTP codes of an authenticator app; enrol with `flask staff totp NAME`): required of
+# every clerk (等保 level 3: two kinds of authentication, one cryptographic). Enrolled clerks always need it.
+STAFF_REQUIRE_TOTP = True
+# Encrypts the stored TOTP secrets (unset: derived from SECRET_KEY; a changed key means enrolling again).
+STAFF_TOTP_KEY = None
 # Where each department's system receives new work items: {"hrss": {"url": ..., "secret": ...}}.
 DEPARTMENT_WEBHOOKS: dict = {}
 # Seconds between webhook retries (one entry per retry); a delivery still failing after them is "dead".

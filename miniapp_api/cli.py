@@ -85,6 +85,56 @@ def create_staff(username: str, name: str, role: str, region: str, department: s
     click.echo(f"created {user.username} ({user.role}, {user.region}, {user.department or '-'})")
 
 
+def _staff_user(username: str):
+    from .services import staff
+
+    user = staff.by_username(username)
+    if user is None:
+        _fail(f"no staff account {username!r}")
+    return user
+
+
+@staff_group.command("password")
+@click.argument("username")
+@click.password_option()
+def staff_password(username: str, password: str) -> None:
+    """Set a new password; every session and token of the account ends."""
+    from .services import staff
+
+    try:
+        staff.set_password(_staff_user(username), password)
+    except ValueError as exc:
+        _fail(str(exc))
+    click.echo(f"new password for {username}; signed out everywhere")
+
+
+@staff_group.command("disable")
+@click.argument("username")
+def staff_disable(username: str) -> None:
+    """Disable an account (someone left): it cannot sign in, and every session and token of it ends."""
+    from .services import staff
+
+    staff.disable(_staff_user(username))
+    click.echo(f"disabled {username}; signed out everywhere")
+
+
+@staff_group.command("totp")
+@click.argument("username")
+def staff_totp(username: str) -> None:
+    """Enrol (or replace) the account's second factor: prints a QR code, the otpauth URI and the secret once, for
+    the clerk's authenticator app (scanned, or typed in); stored encrypted, never shown or logged again."""
+    import segno
+
+    from .services import staff
+
+    uri = staff.enrol_totp(_staff_user(username))
+    secret = uri.split("secret=", 1)[1].split("&", 1)[0]
+    click.echo(f"second factor for {username} (shown once; every session of the account ended):")
+    segno.make(uri, error="m").terminal(out=sys.stdout, compact=True)
+    click.echo(uri)
+    click.echo(f"secret: {secret}")
+
+
 notify_group = AppGroup("notify", help="Notification templates and the outbox.")
 
 

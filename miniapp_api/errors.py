@@ -22,7 +22,7 @@ class ApiError(Exception):
         self.message = message
         self.message_en = message_en
         self.fields = fields or {}
-        self.headers = headers or {}  # e.g. Retry-After on a 503 busy
+        self.headers = headers or {}  # e.g. Retry-After on a 429 or a 503 busy
 
 
 def error_body(code: str, message: str, message_en: str, fields: dict[str, Any] | None = None) -> dict:

@@ -145,6 +145,13 @@ class StaffUser(db.Model):
     region: Mapped[str] = mapped_column(String(32), nullable=False)
     department: Mapped[str | None] = mapped_column(String(32), nullable=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # Carried in every console session and staff token; bumped on sign-out, a new password or disabling, so
+    # every session and token issued before is refused on the server, whoever kept a copy.
+    session_generation: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
+    # The second factor (TOTP, RFC 6238): the secret, encrypted (services/staff_totp.py); the last time step
+    # a code was accepted for, so one code signs in once.
+    totp_secret: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class AuditEvent(db.Model):

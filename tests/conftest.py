@@ -55,6 +55,7 @@ def app(tmp_path_factory, wechat_peer, host_peer):
         "TESTING": True,
         "DATABASE_URL": _database_url(tmp_path_factory),
         "SECRET_KEY": "test-secret",
+        "STAFF_REQUIRE_TOTP": False,  # tests of the second factor turn it on (tests/test_staff_sign_in.py)
         "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("uploads")),
         "REDIS_URL": REDIS_URL,
         "WECHAT_APPID": wechat_peer.appid,

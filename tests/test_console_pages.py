@@ -56,9 +56,10 @@ def csrf_token(client, url: str = "/console/queue") -> str:
     return match.group(1)
 
 
-def console_sign_in(client, username: str, password: str = PASSWORD, **extra):
+def console_sign_in(client, username: str, password: str = PASSWORD, environ_overrides=None, **extra):
     return client.post("/console/sign-in", data={"username": username, "password": password,
-                                                 "csrf_token": csrf_token(client, "/console/sign-in"), **extra})
+                                                 "csrf_token": csrf_token(client, "/console/sign-in"), **extra},
+                       environ_overrides=environ_overrides)
 
 
 def move(client, item: int, status: str, **fields):
@@ -143,8 +144,10 @@ def test_wrong_password_is_refused_and_sign_in_starts_a_fresh_session(client, pe
 def test_too_many_wrong_passwords_are_throttled(client, people):
     for _ in range(10):
         console_sign_in(client, "hn_police", "wrong password!")
-    blocked = console_sign_in(client, "hn_police")  # even the right one, for a while
-    assert blocked.status_code == 429 and "15分钟" in text_of(blocked)
+    blocked = console_sign_in(client, "hn_police")  # even the right one, from this address, for a while
+    assert blocked.status_code == 429 and "后再试" in text_of(blocked) and int(blocked.headers["Retry-After"]) > 0
+    elsewhere = console_sign_in(client, "hn_police", environ_overrides={"REMOTE_ADDR": "198.51.100.20"})
+    assert elsewhere.status_code == 302  # the clerk at another desk is not locked out (tests/test_staff_sign_in.py)
 
 
 def test_secure_cookies_outside_testing():

@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 
 import boto3
+import pyotp
 import pytest
 import redis
 import requests
@@ -54,6 +55,9 @@ def two_servers(tmp_path_factory):
     subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
     subprocess.run([*flask, "staff", "create", "window-1", "--name", "窗口", "--role", "window", "--region", "hunan",
                     "--password", "window-password-1"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=60)
+    enrolled = subprocess.run([*flask, "staff", "totp", "window-1"], cwd=ROOT, env=env, check=True,  # second factor:
+                              capture_output=True, text=True, timeout=60)  # required by default, as in production
+    totp = pyotp.parse_uri(next(w for w in enrolled.stdout.split() if w.startswith("otpauth://")))
     ports = [free_port(), free_port()]
     command = [sys.executable, "-m", "gunicorn", "--workers", "1", "--worker-class", "gthread", "--threads", "2", "wsgi:app"]
     try:
@@ -61,14 +65,14 @@ def two_servers(tmp_path_factory):
                      env=env), \
              serving([*command, "--bind", f"127.0.0.1:{ports[1]}"], f"http://127.0.0.1:{ports[1]}/healthz", cwd=ROOT,
                      env=env):
-            yield [f"http://127.0.0.1:{port}/api/v1" for port in ports], sms, tmp / "never-used"
+            yield [f"http://127.0.0.1:{port}/api/v1" for port in ports], sms, tmp / "never-used", totp
     finally:
         sms.stop()
         moto.stop()
 
 
 def test_a_family_served_by_two_servers_in_turn_loses_nothing(two_servers):
-    (a, b), sms, local_folder = two_servers
+    (a, b), sms, local_folder, totp = two_servers
     turn = iter([a, b] * 100)  # every call goes to the other server
 
     def call(method: str, path: str, **kwargs) -> requests.Response:
@@ -107,7 +111,8 @@ def test_a_family_served_by_two_servers_in_turn_loses_nothing(two_servers):
     tracking = first.json()["tracking_code"]
     assert retry.json()["tracking_code"] == tracking
 
-    clerk = call("POST", "/staff/auth", json={"username": "window-1", "password": "window-password-1"}).json()
+    clerk = call("POST", "/staff/auth", json={"username": "window-1", "password": "window-password-1",
+                                              "totp_code": totp.now()}).json()
     seen = call("GET", f"/staff/cases/{tracking}", headers={"Authorization": f"Bearer {clerk['token']}"})
     assert seen.status_code == 200 and seen.json()["tracking_code"] == tracking
 

@@ -72,6 +72,8 @@ OPERATIONS: list[tuple[str, str, str, Any, int, list[str]]] = [
     ("post", "/status", "Public progress lookup (tracking code + phone's last four digits; rate limited)",
      "StatusLookup", 200, []),
     ("post", "/staff/auth", "Staff sign-in", "StaffSignIn", 200, []),
+    ("post", "/staff/auth/sign-out", "Sign out: this token, the person's other tokens and console sessions end now "
+     "(so do they on a new password or a disabled account)", None, 204, [STAFF]),
     ("get", "/staff/work-items", "My work queue (?status=)", None, 200, [STAFF]),
     ("get", "/staff/cases/{code}", "A case (reads are logged)", None, 200, [STAFF]),
     ("get", "/staff/cases/{code}/pages/{page_id}", "A document photo of the case (logged)", None, 200, [STAFF]),
@@ -108,6 +110,7 @@ CONTENT: dict[tuple[str, str], dict[str, Any] | None] = {
     ("get", "/cases/{code}/application.{fmt}"): {"application/pdf": {"schema": BINARY},
                                                  "text/html": {"schema": {"type": "string"}}},
     ("delete", "/questionnaires/{session_id}/pages/{page_id}"): None,
+    ("post", "/staff/auth/sign-out"): None,
     ("get", "/questionnaires/{session_id}/review"): {"application/json": {"schema": {"$ref": "#/components/schemas/Review"}}},
 }
 # Besides the main success status: a retried submission gives back the same case.

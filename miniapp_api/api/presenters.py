@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..domain import rules
+from ..domain import need_to_know, rules
 from ..domain.dialogs import Dialog, Question
 from ..domain.engine import State
 from ..domain.identity import mask_account, mask_id, mask_phone
@@ -122,6 +122,17 @@ def case(c, for_staff: bool = False) -> dict[str, Any]:
         "not_submitted": rules.not_submitted(c.checklist),
         "checklist": {k: c.checklist[k] for k in ("matters", "materials", "trips", "warnings")},
     }
+
+
+def staff_case(c, need: need_to_know.Need) -> dict[str, Any]:
+    """A case as a clerk sees it: full numbers, but only what their matters need (``withheld`` names the rest)."""
+    body = case(c, for_staff=True)
+    body["withheld"] = [] if need.accounts else ["accounts"]
+    if not need.accounts:
+        body["accounts"] = []
+    body["checklist"] = need_to_know.checklist_view(body["checklist"], need)
+    body["not_submitted"] = [m for m in body["not_submitted"] if need.sees_matter(m)]
+    return body
 
 
 RELATIONSHIP_LABELS = {"spouse": "配偶", "child": "子女", "parent": "父母", "grandchild": "孙子女、外孙子女",

@@ -21,6 +21,9 @@ bp = Blueprint("staff", __name__)
 class StaffSignIn(Schema):
     username = fields.String(required=True, validate=validate.Length(min=1, max=64))
     password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    totp_code = fields.String(validate=validate.Regexp(r"^[0-9]{6}$", error="六位数字 / six digits"),
+                              metadata={"description": "the authenticator app's 6-digit code (required once enrolled, "
+                                                       "and of everyone with STAFF_REQUIRE_TOTP)"})
 
 
 class Transition(Schema):
@@ -40,7 +43,14 @@ def current_staff() -> StaffUser:
 @bp.post("/staff/auth")
 def sign_in():
     data = StaffSignIn().load(json_body())
-    return jsonify(staff.sign_in(data["username"], data["password"]))
+    return jsonify(staff.sign_in(data["username"], data["password"], data.get("totp_code"), request.remote_addr or ""))
+
+
+@bp.post("/staff/auth/sign-out")
+def sign_out():
+    """End this person's sessions: this token, their other tokens and their console sessions."""
+    staff.end_sessions(current_staff())
+    return "", 204
 
 
 @bp.get("/staff/work-items")
@@ -58,25 +68,19 @@ def work_queue():
 def get_case(code: str):
     user = current_staff()
     case, items = staff.case_for(user, code)
-    body = presenters.case(case, for_staff=True)
+    body = presenters.staff_case(case, staff.need_for(user, case))
     body["work_items"] = [presenters.work_item(w) for w in items]
     return jsonify(body)
 
 
 @bp.get("/staff/cases/<code>/pages/<int:page_id>")
 def view_page(code: str, page_id: int):
-    """A document photo of a case this person works on; the read is logged like any personal data."""
-
-    from ..models import StaffAccessLog, UploadedPage
+    """A document photo of a case this person works on, of a material their matters list; the read is logged."""
     from ..services import uploads
 
     user = current_staff()
     case, _ = staff.case_for(user, code)
-    page = db.session.get(UploadedPage, page_id)
-    if page is None or page.questionnaire_id != case.questionnaire_id:
-        raise ApiError(404, "page_not_found", "找不到这张照片", "no such page")
-    db.session.add(StaffAccessLog(staff_id=user.id, case_id=case.id, what=f"page:{page.id}"))
-    db.session.commit()
+    page = staff.page_for(user, case, page_id)
     content, mimetype = uploads.read(page, thumbnail=request.args.get("size") == "thumb")
     return file_response(content, mimetype, f"{case.tracking_code}-page-{page.id}")
 

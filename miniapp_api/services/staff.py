@@ -1,20 +1,32 @@
-"""Staff: accounts with a role per department and region, sign-in, what each may see and do."""
+"""Staff: accounts with a role per department and region, sign-in, what each may see and do.
+
+Against 等保 level 3 (GB/T 22239-2019 8.1.4.1 身份鉴别): (a) each person has their own username, passwords
+of at least 10 characters, stored hashed (complexity rules and periodic change are left to the office's
+policy; `flask staff password`); (b) failed sign-ins are handled (staff_throttle.py: growing waits, caps per
+address and per account), sessions end on sign-out, on a new password and on disabling (a generation per
+person, checked on every request), and the console signs out after STAFF_CONSOLE_IDLE_TIMEOUT without a page;
+(c) over the network only through HTTPS (config/nginx.conf; the console cookie is Secure); (d) two kinds of
+authentication, one cryptographic: the password and a TOTP code (staff_totp.py, STAFF_REQUIRE_TOTP).
+What each person may see of a case: domain/need_to_know.py.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import secrets
 from typing import Any
 
 from flask import current_app
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..domain import tracking, workflow
+from ..domain import need_to_know, tracking, workflow
 from ..domain.vocabulary import load_vocabulary
 from ..errors import ApiError
 from ..extensions import db
 from ..models import AuditEvent, Case, StaffAccessLog, StaffUser, WorkItem, utcnow
-from . import notify, tokens
+from . import notify, staff_throttle, staff_totp, tokens
 from .questionnaires import dialog_for
 
 ROLES = ("department", "window", "supervisor")
@@ -36,24 +48,94 @@ def create(username: str, password: str, name: str, role: str, region: str, depa
     return user
 
 
-def sign_in(username: str, password: str) -> dict[str, Any]:
-    store = current_app.extensions["store"]
-    if store.incr(f"staff-login:{username}", 900) > 10:
-        raise ApiError(429, "too_many_attempts", "登录失败次数过多，请15分钟后再试", "too many attempts; wait 15 minutes")
-    user = db.session.scalars(db.select(StaffUser).filter_by(username=username)).first()
-    if user is None or not user.active or not check_password_hash(user.password_hash, password):
-        raise ApiError(401, "bad_credentials", "用户名或密码不正确", "wrong username or password")
-    store.delete(f"staff-login:{username}")
-    token = tokens.issue(TOKEN_SALT, {"s": user.id}, current_app.config["STAFF_TOKEN_MAX_AGE"])
+def sign_in(username: str, password: str, code: str | None = None, address: str = "") -> dict[str, Any]:
+    """The staff API's sign-in: a bearer token carrying the person and their session generation."""
+    user = authenticate(username, password, code, address)
+    token = tokens.issue(TOKEN_SALT, {"s": user.id, "g": user.session_generation}, current_app.config["STAFF_TOKEN_MAX_AGE"])
     return {**token, "role": user.role, "region": user.region, "department": user.department}
+
+
+def authenticate(username: str, password: str, code: str | None = None, address: str = "") -> StaffUser:
+    """The one check of a sign-in, for the API and the console alike: the throttles (staff_throttle), the
+    password (one hash check, whether the username exists or not), then the second factor (staff_totp)."""
+    staff_throttle.check(username, address)
+    user = by_username(username)
+    if not _password_matches(user, password) or user is None or not user.active:
+        staff_throttle.failed(username, address)
+        raise ApiError(401, "bad_credentials", "用户名或密码不正确", "wrong username or password")
+    if user.totp_secret:
+        if not code:
+            raise ApiError(401, "totp_required", "请输入动态验证码（手机验证器应用中的6位数字）",
+                           "enter the 6-digit code of your authenticator app")
+        if not staff_totp.verify(user, code):
+            staff_throttle.failed(username, address)
+            raise ApiError(401, "totp_invalid", "动态验证码不正确或已使用过，请输入验证器中的新验证码",
+                           "the code is wrong or was used already; enter the current one")
+    elif current_app.config["STAFF_REQUIRE_TOTP"]:
+        raise ApiError(403, "totp_not_enrolled", "您的账号尚未绑定动态口令（双因素认证），请联系系统管理员绑定后再登录",
+                       "this account has no second factor yet; ask an administrator to enrol one")
+    staff_throttle.succeeded(username, address)
+    return user
+
+
+def _password_matches(user: StaffUser | None, password: str) -> bool:
+    """One password-hash check either way: an unknown username costs what a known one does, so the time
+    of the answer does not tell which usernames exist."""
+    return check_password_hash(user.password_hash if user is not None else _dummy_hash(), password)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_urlsafe(16))  # the same method and cost as create()
+
+
+def enrol_totp(user: StaffUser) -> str:
+    """A (new) second factor; the otpauth URI to show once. Whoever signed in before signs in again."""
+    uri = staff_totp.enrol(user)
+    end_sessions(user)
+    return uri
 
 
 def from_token(token: str) -> StaffUser:
     data = tokens.read(TOKEN_SALT, token, current_app.config["STAFF_TOKEN_MAX_AGE"])
-    user = db.session.get(StaffUser, data.get("s"))
-    if user is None or not user.active:
-        raise ApiError(401, "token_invalid", "登录凭证无效", "the token is not valid")
+    user = signed_in(data.get("s"), data.get("g"))
+    if user is None:
+        raise ApiError(401, "token_revoked", "登录已失效，请重新登录",
+                       "this sign-in has ended (signed out, a new password or the account disabled); sign in again")
     return user
+
+
+def signed_in(staff_id: Any, generation: Any) -> StaffUser | None:
+    """The person a session or token names, while it still stands: the account active, its generation current."""
+    if type(staff_id) is not int or type(generation) is not int:
+        return None
+    user = db.session.get(StaffUser, staff_id)
+    if user is None or not user.active or user.session_generation != generation:
+        return None
+    return user
+
+
+def end_sessions(user: StaffUser) -> None:
+    """Every console session and token of this person ends now: the next request with any of them is refused."""
+    user.session_generation = StaffUser.session_generation + 1  # in SQL: two sign-outs at once both count
+    db.session.commit()
+
+
+def set_password(user: StaffUser, password: str) -> None:
+    """A new password; whoever signed in with the old one is signed out."""
+    if len(password) < 10:
+        raise ValueError("passwords have at least 10 characters")
+    user.password_hash = generate_password_hash(password)
+    end_sessions(user)
+
+
+def disable(user: StaffUser) -> None:
+    user.active = False
+    end_sessions(user)
+
+
+def by_username(username: str) -> StaffUser | None:
+    return db.session.scalars(db.select(StaffUser).filter_by(username=username)).first()
 
 
 def can_act(user: StaffUser, item: WorkItem) -> bool:
@@ -84,6 +166,13 @@ def case_for(user: StaffUser, code_text: str) -> tuple[Case, list[WorkItem]]:
     db.session.add(StaffAccessLog(staff_id=user.id, case_id=case.id, what="case"))
     db.session.commit()
     return case, items
+
+
+def need_for(user: StaffUser, case: Case) -> need_to_know.Need:
+    """What this person's work on the case needs them to see (domain/need_to_know.py): the window all of it."""
+    if user.role == "window":
+        return need_to_know.EVERYTHING
+    return need_to_know.for_department(case.checklist, user.department or "")
 
 
 def transition(actor: str, item: WorkItem, target: str, reason: str | None = None,
@@ -219,11 +308,13 @@ def dead_notifications(user: StaffUser) -> list:
 
 
 def page_for(user: StaffUser, case: Case, page_id: int, log: bool = True):
-    """A document photo of a case this person may see (call `case_for` first); reading it is logged."""
+    """A document photo of a case this person may see (call `case_for` first), of a material their matters
+    list; reading it is logged."""
     from ..models import UploadedPage
 
     page = db.session.get(UploadedPage, page_id)
-    if page is None or page.questionnaire_id != case.questionnaire_id:
+    if (page is None or page.questionnaire_id != case.questionnaire_id
+            or not need_for(user, case).sees_material(page.material_id)):  # another department's material
         raise ApiError(404, "page_not_found", "找不到这张照片", "no such page")
     if log:
         db.session.add(StaffAccessLog(staff_id=user.id, case_id=case.id, what=f"page:{page.id}"))

@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 from ..api import presenters
 from ..api.files import file_response
 from ..api.schemas import ApplicationForm
-from ..domain import workflow
+from ..domain import need_to_know, workflow
 from ..domain.identity import IdentityError, mask_phone, mobile
 from ..domain.tracking import display
 from ..domain.vocabulary import load_vocabulary
@@ -36,7 +36,8 @@ bp = Blueprint("console", __name__, static_folder=str(Path(__file__).resolve().p
                static_url_path="/static")
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
-STAFF_KEY, SINCE_KEY = "console_staff", "console_since"
+# Who, which of their session generations (services/staff.py), since when, and the last page's time.
+STAFF_KEY, GENERATION_KEY, SINCE_KEY, SEEN_KEY = "console_staff", "console_generation", "console_since", "console_seen"
 PUBLIC_ENDPOINTS = ("console.sign_in", "console.static")
 WORKERS = ("window", "department")  # who works items (supervisors watch)
 
@@ -69,13 +70,19 @@ ACCOUNT_ROWS, MAX_ACCOUNTS = 2, 5
 # --- Who is signed in ------------------------------------------------------------------------------------
 
 def _current_staff() -> StaffUser | None:
-    staff_id, since = session.get(STAFF_KEY), session.get(SINCE_KEY)
-    if not isinstance(staff_id, int) or not isinstance(since, int | float):
+    """The signed-in clerk while the session stands: same generation as the account (not signed out since),
+    not idle past STAFF_CONSOLE_IDLE_TIMEOUT, not older than STAFF_CONSOLE_MAX_AGE. Each page counts as activity."""
+    if STAFF_KEY not in session:
         return None
-    user = db.session.get(StaffUser, staff_id)
-    if user is None or not user.active or time.time() - since > current_app.config["STAFF_TOKEN_MAX_AGE"]:
+    now, since, seen = time.time(), session.get(SINCE_KEY), session.get(SEEN_KEY)
+    fresh = (isinstance(since, int | float) and isinstance(seen, int | float)
+             and now - since <= current_app.config["STAFF_CONSOLE_MAX_AGE"]
+             and now - seen <= current_app.config["STAFF_CONSOLE_IDLE_TIMEOUT"])
+    user = staff.signed_in(session.get(STAFF_KEY), session.get(GENERATION_KEY)) if fresh else None
+    if user is None:
         session.clear()
         return None
+    session[SEEN_KEY] = now
     return user
 
 
@@ -190,21 +197,25 @@ def sign_in():
         return render_template("console/sign_in.html", next_url=next_url, username="", error=None)
     username = request.form.get("username", "").strip()[:64]
     password = request.form.get("password", "")[:200]
-    if not username or not password:
+    code = "".join(request.form.get("totp_code", "").split())[:6]
+    if not username or not password or (code and not code.isdigit()):
         return render_template("console/sign_in.html", next_url=next_url, username=username,
-                               error="请输入用户名和密码"), 400
+                               error="请输入用户名和密码（动态验证码为6位数字）"), 400
     try:
-        user = staff.from_token(staff.sign_in(username, password)["token"])  # the API's check and throttle
+        user = staff.authenticate(username, password, code or None, request.remote_addr or "")  # the API's checks
     except ApiError as exc:
-        return render_template("console/sign_in.html", next_url=next_url, username=username, error=exc.message), exc.status
+        return (render_template("console/sign_in.html", next_url=next_url, username=username, error=exc.message),
+                exc.status, exc.headers)
     session.clear()  # a fresh session: nothing from before sign-in survives (no fixation)
-    session[STAFF_KEY] = user.id
-    session[SINCE_KEY] = int(time.time())
+    session[STAFF_KEY], session[GENERATION_KEY] = user.id, user.session_generation
+    session[SINCE_KEY] = session[SEEN_KEY] = time.time()
     return redirect(next_url or url_for("console.index"))
 
 
 @bp.post("/sign-out")
 def sign_out():
+    """Ends this person's sessions on the server (a copy of the cookie is refused too), then this one."""
+    staff.end_sessions(g.staff)
     session.clear()
     return redirect(url_for("console.sign_in"))
 
@@ -249,18 +260,20 @@ def search():
 def case(code: str):
     user = _require(*WORKERS)
     found, items = staff.case_for(user, code)  # logs the read of personal data
-    return render_template("console/case.html", **_case_view(found, items))
+    return render_template("console/case.html", **_case_view(found, items, staff.need_for(user, found)))
 
 
-def _case_view(case: Case, items: list[WorkItem]) -> dict[str, Any]:
-    body = presenters.case(case, for_staff=True)
+def _case_view(case: Case, items: list[WorkItem], need: need_to_know.Need) -> dict[str, Any]:
+    """The case page: what this clerk's matters need (domain/need_to_know.py), the window all of it."""
+    body = presenters.staff_case(case, need)
     vocab = load_vocabulary()
     for account in body["accounts"]:
         account["payee_label"] = vocab.payees.get(account.get("payee"), {}).get("name", account.get("payee", ""))
     relationship = presenters.RELATIONSHIP_LABELS.get(case.facts.get("relationship"), "")
     proxy = case.form.get("proxy") if isinstance(case.form.get("proxy"), dict) else None
     session_row = db.session.get(QuestionnaireSession, case.questionnaire_id)
-    photos = [m for m in uploads.material_status(session_row) if m["pages"]] if session_row else []
+    photos = [m for m in uploads.material_status(session_row) if m["pages"] and need.sees_material(m["id"])] \
+        if session_row else []
     work = []
     for item in items:
         row = _item_row(item)
@@ -332,6 +345,8 @@ def printable(code: str, fmt: str):
         raise ApiError(404, "not_found", "找不到该页面", "no such page")
     found, _ = staff.case_for(user, code)
     data = presenters.printable(found, questionnaires.dialog_for(found.region), applications.submitted_at_local(found))
+    if not staff.need_for(user, found).accounts:
+        data["accounts"] = []  # masked already; a department that pays nothing out needs none of it
     if fmt == "html":
         return Response(printing.render_application_html(data), mimetype="text/html")
     return file_response(printing.render_application_pdf(data), "application/pdf", found.tracking_code)

@@ -16,6 +16,7 @@ import time
 import uuid
 
 import jwt
+import pyotp
 import requests
 
 from bench.journey import HUNAN, form, photo
@@ -62,7 +63,11 @@ def main(base: str) -> None:
     subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "staff", "create", "fuzz-window", "--name", "窗口",
                     "--role", "window", "--region", "hunan", "--password", password],
                    check=True, capture_output=True, timeout=60)
-    clerk = requests.post(f"{api}/staff/auth", json={"username": "fuzz-window", "password": password}, timeout=10)
+    enrolled = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "staff", "totp", "fuzz-window"],
+                              check=True, capture_output=True, text=True, timeout=60)  # the second factor (required)
+    totp = pyotp.parse_uri(next(w for w in enrolled.stdout.split() if w.startswith("otpauth://")))
+    clerk = requests.post(f"{api}/staff/auth", json={"username": "fuzz-window", "password": password,
+                                                     "totp_code": totp.now()}, timeout=10)
     clerk.raise_for_status()
     print(f"export ST_FAMILY_TOKEN={headers['Authorization'].split()[1]}")
     print(f"export ST_STAFF_TOKEN={clerk.json()['token']}")
