@@ -169,7 +169,8 @@ def test_the_console_asks_for_the_code(client, app):
 def test_every_clerk_needs_a_second_factor_when_required(client, app, settings):
     from miniapp_api import create_app
 
-    production = create_app({"TESTING": False, "DATABASE_URL": "sqlite://", "DIALOGS_CHECK_ON_START": False})
+    production = create_app({"TESTING": False, "DATABASE_URL": "sqlite://", "DIALOGS_CHECK_ON_START": False,
+                             "NOTIFY_SMS_CONSOLE_ALLOWED": True})
     assert production.config["STAFF_REQUIRE_TOTP"] is True
     make_staff(app, "hn_window", "hn_hrss")
     settings["STAFF_REQUIRE_TOTP"] = True
