@@ -6,7 +6,12 @@ questionnaire, uploads a photo for every material of the checklist, fills the on
 view says and submits. Each department's clerk takes its work item to done through the staff API, the case
 completes and the family rates it. The test knows the API and the form's shape, never a region's rules:
 whatever a walk leads to, the family either gets a case for exactly the checklist's required matters, or a
-clear 409 exactly when the checklist says nothing can be handled.
+clear 409 exactly when the checklist says nothing can be handled. The same again for the window clerk's 代办
+in the console, for one region.
+
+Walks are steered (hypothesis ``target``) towards families the service can serve, so that the submission is
+exercised in regions whose scope rules turn most random families away. Walk and case counts per journey are
+printed at the end of the run (conftest's ``pytest_terminal_summary``).
 """
 
 from __future__ import annotations
