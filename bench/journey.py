@@ -234,7 +234,7 @@ def main() -> None:
     uploads = tempfile.mkdtemp(prefix="bench-uploads-")
     config = {"DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "SECRET_KEY": "bench-secret", "UPLOAD_FOLDER": uploads,
               "HOST_CHANNELS": {"bench": {"secret": HOST_SECRET}}, "STATUS_LOOKUP_LIMITS": "100000 per minute",
-              "TESTING": False, "LOG_LEVEL": "WARNING"}
+              "TESTING": False, "LOG_LEVEL": "WARNING", "NOTIFY_SMS_CONSOLE_ALLOWED": True}
     env = {**os.environ, "MINIAPP_CONFIG_JSON": json.dumps(config)}
     subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env, check=True,
                    capture_output=True)

@@ -75,8 +75,12 @@ DUE_SOON_HOURS = 24
 STATUS_LOOKUP_LIMITS = "10 per minute;60 per hour"
 
 # --- Notifications -------------------------------------------------------------------------------
-# SMS provider: "console" (log only, the embedded default), "aliyun" or "tencent" (settings below).
+# SMS provider: "console" (the embedded default: sends nothing, prints each message with its sign-in code to
+# the server's log), "aliyun" or "tencent" (settings below). The console is for developers: outside debug or
+# testing mode the app refuses to start with it unless NOTIFY_SMS_CONSOLE_ALLOWED is True (a dev or CI machine
+# running without --debug), so a production log never holds a code.
 NOTIFY_SMS_PROVIDER = "console"
+NOTIFY_SMS_CONSOLE_ALLOWED = False
 NOTIFY_SMS_SETTINGS: dict = {}  # aliyun: access_key_id, access_key_secret, sign_name, endpoint; tencent: secret_id, ...
 NOTIFY_SMS_TEMPLATES: dict = {}  # event -> provider template code / id
 NOTIFY_SMS_MAX_CHARS = 140  # two SMS segments at most

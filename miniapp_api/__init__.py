@@ -56,7 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .wechat import make_client
 
     app.extensions["store"] = make_store(app.config.get("REDIS_URL"))
-    app.extensions["sms"] = make_sms_provider(app.config)
+    app.extensions["sms"] = make_sms_provider(app.config, development=app.debug or app.testing)
     app.extensions["wechat"] = make_client(app.config)
     app.extensions["storage"] = make_storage(app.config)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy import event as sa_event
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -33,6 +34,9 @@ class QuestionnaireSession(db.Model):
     resume_secret_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     owner_id: Mapped[str | None] = mapped_column(ForeignKey("applicants.id"), nullable=True, index=True)
+    # Where the family is (engine.Cursor): going back moves this, it never deletes an answer.
+    cursor_question: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    cursor_review: Mapped[bool] = mapped_column(nullable=False, default=False, server_default=sa_false())
     # The one form, saved as the family types (a draft until submitted).
     form_draft: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)

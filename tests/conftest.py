@@ -13,6 +13,7 @@ from flask_migrate import upgrade
 
 from miniapp_api import create_app
 from miniapp_api.extensions import db
+from tests import processes
 from tests.peers.host_app import HostAppPeer
 from tests.peers.wechat import WeChatPeer
 
@@ -25,6 +26,13 @@ def _database_url(tmp_path_factory) -> str:
     if url:
         return url
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_process_left():
+    """Every process a test started (tests/processes.py) is gone when the run ends."""
+    yield
+    assert processes.left(processes.SESSION) == [], "tests left processes running"
 
 
 @pytest.fixture(scope="session")

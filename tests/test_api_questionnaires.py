@@ -81,7 +81,7 @@ def test_back_returns_to_previous_question_with_its_answer(client):
     body = response.get_json()
     assert body["current"]["id"] == "relationship"
     assert body["current"]["previous_value"] == "spouse"
-    assert body["answers"] == {"death_type": "abnormal"}
+    assert body["answers"] == {"death_type": "abnormal", "relationship": "spouse"}  # back moves, it does not delete
     client.post(f"/api/v1/questionnaires/{sid}/back", headers=headers)
     response = client.post(f"/api/v1/questionnaires/{sid}/back", headers=headers)
     assert response.status_code == 409

@@ -4,6 +4,7 @@ another applicant's questionnaire or case."""
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 
@@ -493,3 +494,56 @@ def test_a_twin_committing_between_the_two_lookups_returns_its_case_not_409(clie
     assert twin and twin[0].status_code == 201
     assert ours.status_code == 200, ours.get_json()
     assert ours.get_json()["tracking_code"] == twin[0].get_json()["tracking_code"]
+
+
+def elsewhere(request):
+    """Run a request on another thread: its own app context and database session, like another worker."""
+    out = []
+    thread = threading.Thread(target=lambda: out.append(request()))
+    thread.start()
+    thread.join()
+    return out[0]
+
+
+def test_an_answer_racing_the_submission_cannot_change_the_frozen_case(client, app, wechat_peer):
+    """The answer checked "not submitted" just before the case committed: its write must still be refused."""
+    from miniapp_api.errors import ApiError
+    from miniapp_api.extensions import db
+    from miniapp_api.models import QuestionnaireSession
+    from miniapp_api.services import questionnaires
+
+    headers = sign_in(client, app, wechat_peer, "wechat")
+    sid = questionnaire(client, headers)
+    client.put(f"/api/v1/questionnaires/{sid}/form", json=good_form(), headers=headers)
+    with app.app_context():
+        racing = db.session.get(QuestionnaireSession, sid)
+        questionnaires.submitted_case(racing)  # the answer's "not submitted yet" check has passed
+        assert elsewhere(lambda: submit(client, headers, sid)).status_code == 201  # meanwhile the case commits
+        changed = {**racing.answers, "death_type": "abnormal"}
+        with pytest.raises(ApiError) as refused:
+            questionnaires.commit_session(racing, changed)
+        assert refused.value.status == 409
+    state = client.get(f"/api/v1/questionnaires/{sid}", headers=headers).get_json()
+    assert state["answers"]["death_type"] == "normal"
+
+
+def test_a_submission_racing_an_answer_is_a_clear_409(client, app, wechat_peer):
+    from miniapp_api.errors import ApiError
+    from miniapp_api.extensions import db
+    from miniapp_api.models import Applicant, QuestionnaireSession
+    from miniapp_api.services import applications
+
+    headers = sign_in(client, app, wechat_peer, "wechat")
+    sid = questionnaire(client, headers)
+    client.put(f"/api/v1/questionnaires/{sid}/form", json=good_form(), headers=headers)
+    with app.app_context():
+        racing = db.session.get(QuestionnaireSession, sid)
+        applicant = db.session.get(Applicant, racing.owner_id)
+        _ = racing.answers, racing.form_draft
+        moved = elsewhere(lambda: client.post(f"/api/v1/questionnaires/{sid}/answers", headers=headers,
+                                              json={"question": "death_type", "value": "normal"}))
+        assert moved.status_code == 200  # the family changed an answer on another phone
+        with pytest.raises(ApiError) as refused:
+            applications.submit(racing, applicant, uuid.uuid4().hex)
+        assert refused.value.status == 409 and refused.value.code == "concurrent_update"
+    assert submit(client, headers, sid).status_code == 201  # a fresh look submits

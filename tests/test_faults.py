@@ -20,6 +20,7 @@ from miniapp_api import create_app
 from miniapp_api.extensions import db
 from miniapp_api.models import Case, Notification
 from miniapp_api.services import notify
+from tests import processes
 from tests.test_applications import HUNAN, first_choice, good_form
 from tests.test_auth import host_assertion
 from tests.test_server_smoke import free_port
@@ -35,20 +36,20 @@ class OwnRedis:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                         "--appendonly", "no", "--dir", self.dir], stdout=subprocess.DEVNULL)
+        self.process = processes.start(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                        "--appendonly", "no", "--dir", self.dir], stdout=subprocess.DEVNULL)
         for _ in range(100):
             try:
                 redis.Redis.from_url(self.url).ping()
                 return
             except redis.RedisError:
                 time.sleep(0.05)
+        self.stop()
         raise RuntimeError("redis did not start")
 
     def stop(self) -> None:
         if self.process:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+            processes.stop(self.process)
             self.process = None
 
 
@@ -56,9 +57,11 @@ class OwnRedis:
 def own_redis():
     server = OwnRedis()
     server.start()
-    yield server
-    server.stop()
-    shutil.rmtree(server.dir, ignore_errors=True)
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(server.dir, ignore_errors=True)
 
 
 def journey_until_form(c, headers) -> str:

@@ -45,21 +45,23 @@ class Family:
         assert response.status_code == 302 and response.location.endswith("/h5/q")
 
     def current_question(self) -> str | None:
+        """Where /h5/q (where the family left off) leads: a question's own page, or None for the review."""
         response = self.get("/h5/q")
-        if response.status_code == 302:
-            return None
-        return re.search(r'name="question" value="([^"]+)"', response.get_data(as_text=True)).group(1)
+        assert response.status_code == 302
+        match = re.search(r"/h5/q/([a-z0-9_]+)$", response.location)
+        assert match or response.location.endswith("/h5/review"), response.location
+        return match.group(1) if match else None
 
     def answer(self, question: str, value):
         values = value if isinstance(value, list) else [value]
         posted = [("true" if v else "false") if isinstance(v, bool) else v for v in values]
-        return self.post("/h5/q", {"question": question, "value": posted})
+        return self.post(f"/h5/q/{question}", {"question": question, "value": posted})
 
     def answer_all(self, script=HUNAN) -> list[str]:
         asked = []
         while (question := self.current_question()) is not None:
             asked.append(question)
-            page = self.get("/h5/q").get_data(as_text=True)
+            page = self.get(f"/h5/q/{question}").get_data(as_text=True)
             first = re.search(r'name="value" value="([^"]*)"', page)
             value = script.get(question, first.group(1) if first else TODAY)
             response = self.answer(question, value)
@@ -151,13 +153,15 @@ def test_the_whole_journey_renders_page_by_page(family, app):
     home = family.get("/h5/")
     assert home.status_code == 200 and "湖南省" in text(home) and "请选择" in text(home)
     family.start()
-    first = family.get("/h5/q")
+    first = family.get("/h5/q/local_death")
     assert first.status_code == 200
     page = text(first)
     assert "逝者是在湖南省内去世的吗" in page and "下一步" in page and "第 1 题" in page
     assert 'role="progressbar"' in page and 'type="radio"' in page
     asked = family.answer_all()
     assert asked[0] == "local_death" and "medical_account_overpaid" in asked
+    review = text(family.get("/h5/review"))
+    assert "请核对您的回答" in review and review.count(">修改<") == len(asked)
     checklist = family.get("/h5/checklist")
     page = text(checklist)
     assert checklist.status_code == 200
@@ -207,20 +211,70 @@ def test_the_whole_journey_renders_page_by_page(family, app):
 
 def test_the_question_page_shows_progress_and_goes_back_with_the_old_answer_selected(family):
     family.start()
-    family.answer("local_death", True)
+    assert family.answer("local_death", True).location.endswith("/h5/q/local_hukou")  # post, redirect, get
     family.answer("local_hukou", True)
-    page = text(family.get("/h5/q"))
+    page = text(family.get("/h5/q/death_date"))
     assert "第 3 题" in page and "返回上一题" in page and 'type="date"' in page
+    assert 'action="/h5/q/death_date"' in page and 'action="/h5/q/death_date/back"' in page
     width = int(re.search(r'style="width: (\d+)%"', page).group(1))
     assert 0 < width < 100
-    back = family.post("/h5/q/back")
-    assert back.status_code == 302 and back.location.endswith("/h5/q")
-    page = text(family.get("/h5/q"))
-    assert "逝者的户籍是否在湖南省" in page
+    back = family.post("/h5/q/death_date/back")
+    assert back.status_code == 302 and back.location.endswith("/h5/q/local_hukou")
+    page = text(family.get("/h5/q/local_hukou"))
+    assert "逝者的户籍是否在湖南省" in page and "第 2 题" in page
     assert re.search(r'value="true" checked', page)  # the earlier answer comes back selected
-    family.post("/h5/q/back")
-    page = text(family.get("/h5/q"))
+    assert family.current_question() == "local_hukou"  # the cursor moved; no answer was deleted
+    family.post("/h5/q/local_hukou/back")
+    page = text(family.get("/h5/q/local_death"))
     assert "第 1 题" in page and "返回选择地区" in page and "返回上一题" not in page
+    assert family.post("/h5/q/local_death/back").location.endswith("/h5/q/local_death")  # nothing before it
+
+
+def test_question_pages_have_their_own_addresses(family):
+    family.start()
+    family.answer("local_death", True)
+    family.answer("local_hukou", True)
+    # A page the browser's Back button returns to is shown again, its answer selected, and moves nothing.
+    assert re.search(r'value="true" checked', text(family.get("/h5/q/local_death")))
+    assert family.current_question() == "death_date"
+    # A question not reached yet, not shown, or unknown leads to where the family is.
+    for path in ("/h5/q/death_type", "/h5/q/housing_fund_blocked", "/h5/q/no_such_question", "/h5/q/" + "x" * 300):
+        response = family.get(path)
+        assert response.status_code == 302 and response.location.endswith("/h5/q/death_date"), path
+    # Answering an earlier page (reached with Back) goes on to the next question, its answer kept.
+    response = family.answer("local_death", True)
+    assert response.location.endswith("/h5/q/local_hukou")
+    assert re.search(r'value="true" checked', text(family.get("/h5/q/local_hukou")))
+
+
+def test_the_review_changes_one_answer_and_comes_straight_back(family):
+    family.start()
+    family.answer_all()
+    assert family.current_question() is None  # the end: the review
+    page = text(family.get("/h5/review"))
+    assert "2026年11月20日" in page and "死亡人员户口注销" in page  # answers in words
+    assert 'action="/h5/review/requested"' in page and unlabelled(page) == []
+    change = family.post("/h5/review/requested")
+    assert change.status_code == 302 and change.location.endswith("/h5/q/requested")
+    page = text(family.get("/h5/q/requested"))
+    assert re.search(r'value="survivor_benefits" checked', page)
+    more = [*HUNAN["requested"], "driving_licence_cancellation"]
+    response = family.answer("requested", more)
+    assert response.location.endswith("/h5/q/local_driving_licence")  # the one question the change made appear
+    assert family.answer("local_driving_licence", True).location.endswith("/h5/review")  # then straight back
+    assert "驾驶证注销业务" in text(family.get("/h5/review"))
+    fewer = family.post("/h5/review/requested")
+    assert fewer.location.endswith("/h5/q/requested")
+    assert family.answer("requested", ["hukou_cancellation"]).location.endswith("/h5/review")  # nothing new
+    refused = family.post("/h5/review/housing_fund_blocked", follow_redirects=True)
+    assert "这个问题现在不需要回答" in text(refused)
+
+
+def test_the_review_waits_for_the_last_answer(family):
+    family.start()
+    family.answer("local_death", True)
+    response = family.get("/h5/review")
+    assert response.status_code == 302 and response.location.endswith("/h5/q")
 
 
 def test_start_again_asks_first_and_a_stale_answer_after_the_end_goes_to_the_checklist(family):
@@ -230,9 +284,9 @@ def test_start_again_asks_first_and_a_stale_answer_after_the_end_goes_to_the_che
     assert confirm.status_code == 200 and "确定要重新开始吗" in text(confirm)
     assert family.current_question() == "local_hukou"  # one tap loses nothing
     family.answer_all()
-    stale = family.post("/h5/q", {"question": "local_death", "value": "maybe"})
-    assert stale.status_code == 302 and stale.location.endswith("/h5/checklist")
-    assert "请选择“是”或“否”" in text(family.get("/h5/checklist"))
+    stale = family.post("/h5/q/local_death", {"value": "maybe"})  # a wrong answer to an earlier page
+    assert stale.status_code == 422 and "请选择“是”或“否”" in text(stale) and "逝者是在湖南省内去世的吗" in text(stale)
+    assert family.current_question() is None  # nothing changed: still at the end
     cleared = family.post("/h5/restart", {"confirm": "yes"})
     assert cleared.status_code == 302 and cleared.location.endswith("/h5/")
     assert family.get("/h5/q").location.endswith("/h5/")
@@ -243,18 +297,18 @@ def test_english_toggle_is_remembered_and_chinese_is_the_default(family):
     page = text(family.get("/h5/?lang=en"))
     assert 'lang="en"' in page and "Hunan Province" in page and "中文" in page
     family.start()
-    page = text(family.get("/h5/q"))
+    page = text(family.get("/h5/q/local_death"))
     assert "Did the deceased die in Hunan Province?" in page and "Next" in page and "Question 1 of" in page
     for question in ("local_death", "local_hukou"):
         family.answer(question, True)
     family.answer("death_date", "2026-11-20")
     family.answer("death_type", "normal")
-    page = text(family.get("/h5/q"))
+    page = text(family.get("/h5/q/welfare"))
     assert "Choose all that apply" in page and "None of these" in page and "Previous question" in page
     family.answer_all()
     page = text(family.get("/h5/checklist"))
     assert "Cancel the household registration" in page and "Documents to prepare" in page and "Public security" in page
-    assert family.get("/h5/q?lang=zh").location.endswith("/h5/checklist")  # done: on to the checklist, in Chinese
+    assert family.get("/h5/q?lang=zh").location.endswith("/h5/review")  # done: on to the review, in Chinese
     page = text(family.get("/h5/checklist"))
     assert "您的办事清单" in page and 'lang="zh-CN"' in page
 
@@ -268,9 +322,18 @@ def test_a_proxy_application_shows_the_proxy_section(family):
     assert unlabelled(page) == []
 
 
+
+def test_a_submitted_questionnaire_shows_its_case_instead_of_a_question(submitted):
+    family, code = submitted
+    for response in (family.get("/h5/q"), family.get("/h5/q/local_death"), family.answer("local_death", False),
+                     family.post("/h5/q/local_death/back"), family.get("/h5/review"), family.post("/h5/review/requested")):
+        assert response.status_code == 302 and response.location.endswith(f"/h5/done/{code}")
+    assert code in text(family.get(f"/h5/done/{code}"))
+
 # --- CSRF ------------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", ["/h5/start", "/h5/restart", "/h5/q", "/h5/q/back", "/h5/signin/code", "/h5/form",
+@pytest.mark.parametrize("path", ["/h5/start", "/h5/restart", "/h5/q/local_death", "/h5/q/local_death/back",
+                                  "/h5/review/local_death", "/h5/signin/code", "/h5/form",
                                   "/h5/submit", "/h5/status", "/h5/materials/applicant_id_card",
                                   "/h5/signin/verify", "/h5/pages/1/delete"])
 def test_posts_without_the_csrf_token_are_refused(family, app, path):
@@ -286,7 +349,7 @@ def test_posts_without_the_csrf_token_are_refused(family, app, path):
 
 def test_a_refused_post_changes_nothing(family):
     family.start()
-    family.client.post("/h5/q", data={"question": "local_death", "value": "true"})
+    family.client.post("/h5/q/local_death", data={"question": "local_death", "value": "true"})
     assert family.current_question() == "local_death"
 
 
@@ -327,7 +390,7 @@ def test_every_control_of_the_question_form_and_sign_in_pages_has_a_label(family
     family.start()
     seen_types = set()
     while (question := family.current_question()) is not None:
-        page = text(family.get("/h5/q"))
+        page = text(family.get(f"/h5/q/{question}"))
         assert unlabelled(page) == [], question
         seen_types.update(re.findall(r'<input [^>]*type="(radio|checkbox|date)"', page))
         value = HUNAN[question]
@@ -354,7 +417,7 @@ def test_every_control_of_the_question_form_and_sign_in_pages_has_a_label(family
 ])
 def test_bad_answers_show_a_message(family, question, value, message):
     family.start()
-    response = family.post("/h5/q", {"question": question, "value": value})
+    response = family.post(f"/h5/q/{question}", {"value": value})
     assert 400 <= response.status_code < 500
     page = text(response)
     assert message in page and 'role="alert"' in page
@@ -366,7 +429,7 @@ def test_bad_dates_and_choices_show_a_message(family):
     family.answer("local_death", True)
     family.answer("local_hukou", True)
     for value, message in [("2999-01-01", "日期不能晚于今天"), ("20 Nov", "请填写正确的日期"), ("", "请填写正确的日期")]:
-        response = family.post("/h5/q", {"question": "death_date", "value": value})
+        response = family.post("/h5/q/death_date", {"value": value})
         assert response.status_code == 422 and message in text(response)
     family.answer("death_date", "2026-11-20")
     family.answer("death_type", "normal")

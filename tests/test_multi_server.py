@@ -23,9 +23,9 @@ from moto.server import ThreadedMotoServer
 from PIL import Image
 
 from tests.peers.sms import AliyunSmsPeer
+from tests.processes import serving
 from tests.test_applications import HUNAN, first_choice, good_form
 from tests.test_server_smoke import free_port
-from tests.test_slow_clients import serving
 from tests.test_uploads import photo
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,6 +20,7 @@ from miniapp_api.extensions import db
 from miniapp_api.models import Case, Notification, NotificationAttempt, WorkItem
 from miniapp_api.services import notify
 from miniapp_api.sms_providers import AliyunSms
+from tests import processes
 from tests.conftest import REDIS_URL
 from tests.peers.sms import AliyunSmsPeer
 from tests.test_applications import good_form, questionnaire, sign_in, submit
@@ -177,21 +178,21 @@ def test_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(client, a
                                       "sign_name": "身后一件事", "endpoint": aliyun.base},
               "NOTIFY_SMS_TEMPLATES": app.config["NOTIFY_SMS_TEMPLATES"], "NOTIFY_QUIET_HOURS": [0, 0]}
     env = {**os.environ, "MINIAPP_CONFIG_JSON": json.dumps(config)}
-    worker = subprocess.Popen([sys.executable, "-m", "miniapp_api.worker"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while len(aliyun.deliveries) < 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.2)  # now in the middle of a send
-    worker.send_signal(signal.SIGKILL)
-    worker.wait(timeout=10)
+    worker = processes.start([sys.executable, "-m", "miniapp_api.worker"], env, cwd=ROOT,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while len(aliyun.deliveries) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)  # now in the middle of a send
+    finally:  # the machine dies: the worker, its scheduler and its work horse at once
+        processes.stop(worker, signal.SIGKILL)
     delivered_before_restart = len(aliyun.deliveries)
     assert 3 <= delivered_before_restart < 8
     with app.app_context():  # the operator (or cron) sweeps: a message caught mid-send goes to staff
         notify.sweep(stuck_after=dt.timedelta(0))
     aliyun.delay = 0
-    restarted = subprocess.run([sys.executable, "-m", "miniapp_api.worker", "--burst"], cwd=ROOT, env=env,
-                               capture_output=True, timeout=120)
+    restarted = processes.run([sys.executable, "-m", "miniapp_api.worker", "--burst"], env, cwd=ROOT)
     assert restarted.returncode == 0, restarted.stderr[-2000:]
     keys = [d.key for d in aliyun.deliveries]
     assert len(keys) == len(set(keys)) and aliyun.duplicates == 0  # nothing twice
@@ -202,6 +203,7 @@ def test_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(client, a
         assert all(r.status in ("sent", "dead") for r in rows)  # nothing lost
         assert sent <= set(keys) and len(interrupted) <= 1
         assert all("interrupted" in r.last_error for r in interrupted)
+    assert processes.left(worker.tag) == []  # neither the worker's scheduler nor its work horse outlived it
 
 
 def test_per_phone_hourly_limit_defers_the_rest(client, app, wechat_peer, aliyun):

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import serving
 from tests.test_uploads import photo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,36 +57,12 @@ def call(base: str, method: str, path: str, body=None, headers=None, timeout: fl
         return response.status, json.loads(response.read())
 
 
-@contextlib.contextmanager
-def serving(command: list[str], health_url: str, expect_any_status: bool = False, **popen):
-    """Run a server process until the block ends, once `health_url` answers (with 200, or with
-    anything at all when `expect_any_status`)."""
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **popen)
-    try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(health_url, timeout=1).read()
-                break
-            except urllib.error.HTTPError:
-                if expect_any_status:
-                    break
-                time.sleep(0.1)
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError(f"{command[0]} did not answer at {health_url}")
-        yield
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-
-
 @pytest.fixture(scope="module")
 def gunicorn(tmp_path_factory):
     """The app under gunicorn's gthread worker on a fresh SQLite file, as the README runs it."""
     tmp = tmp_path_factory.mktemp("gunicorn")
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp / 'app.sqlite'}", "UPLOAD_FOLDER": str(tmp / "uploads"),
-           "MINIAPP_CONFIG_JSON": json.dumps({"TRUSTED_PROXIES": 1})}
+           "MINIAPP_CONFIG_JSON": json.dumps({"TRUSTED_PROXIES": 1, "NOTIFY_SMS_CONSOLE_ALLOWED": True})}
     env.pop("REDIS_URL", None)
     subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env, check=True,
                    capture_output=True, timeout=120)

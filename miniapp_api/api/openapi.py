@@ -36,8 +36,15 @@ OPERATIONS: list[tuple[str, str, str, Any, int, list[str]]] = [
     ("get", "/regions/{region}/dialog", "A region's whole dialog (questions, options, conditions, matters)", None, 200, []),
     ("post", "/questionnaires", "Start a questionnaire (signed in or anonymous)", "StartQuestionnaire", 201, [APPLICANT]),
     ("get", "/questionnaires/{session_id}", "Current question, answers, facts, progress", None, 200, [SECRET, APPLICANT]),
-    ("post", "/questionnaires/{session_id}/answers", "Answer or change an answer", "Answer", 200, [SECRET, APPLICANT]),
-    ("post", "/questionnaires/{session_id}/back", "Step back one question", None, 200, [SECRET, APPLICANT]),
+    ("post", "/questionnaires/{session_id}/answers", "Answer or change an answer (409 already_submitted once submitted)",
+     "Answer", 200, [SECRET, APPLICANT]),
+    ("post", "/questionnaires/{session_id}/back", "Step back one question; every answer is kept (409 already_submitted "
+     "once submitted)", None, 200, [SECRET, APPLICANT]),
+    ("get", "/questionnaires/{session_id}/review", "The answers that apply, in order, in words, each with the goto "
+     "request that changes it", None, 200, [SECRET, APPLICANT]),
+    ("post", "/questionnaires/{session_id}/goto", "Go to an answered question to change it; after the answer, straight "
+     "back to the end (the review), by way of any question the change made appear", "GotoQuestion", 200,
+     [SECRET, APPLICANT]),
     ("post", "/questionnaires/{session_id}/claim", "Make an anonymous questionnaire mine", None, 200, [APPLICANT]),
     ("get", "/questionnaires/{session_id}/checklist", "The tailored checklist (CONTRACT.md)", None, 200, [SECRET, APPLICANT]),
     ("get", "/questionnaires/{session_id}/form", "The one form: draft, pre-filled facts, problems", None, 200,
@@ -101,10 +108,12 @@ CONTENT: dict[tuple[str, str], dict[str, Any] | None] = {
     ("get", "/cases/{code}/application.{fmt}"): {"application/pdf": {"schema": BINARY},
                                                  "text/html": {"schema": {"type": "string"}}},
     ("delete", "/questionnaires/{session_id}/pages/{page_id}"): None,
+    ("get", "/questionnaires/{session_id}/review"): {"application/json": {"schema": {"$ref": "#/components/schemas/Review"}}},
 }
 # Besides the main success status: a retried submission gives back the same case.
 ALSO: dict[tuple[str, str], int] = {("post", "/questionnaires/{session_id}/submit"): 200}
-SCHEMAS = {"StartQuestionnaire": schemas.StartQuestionnaire, "Answer": schemas.Answer,
+SCHEMAS = {"StartQuestionnaire": schemas.StartQuestionnaire, "Answer": schemas.Answer, "GotoQuestion": schemas.GotoQuestion,
+           "Review": schemas.Review,
            "ApplicationForm": schemas.ApplicationForm, "WechatSignIn": schemas.WechatSignIn,
            "HostSignIn": schemas.HostSignIn, "SmsCodeRequest": schemas.SmsCodeRequest, "SmsVerify": schemas.SmsVerify,
            "RatingBody": RatingBody, "StatusLookup": StatusLookup, "StaffSignIn": StaffSignIn, "Transition": Transition,

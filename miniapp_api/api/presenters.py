@@ -8,6 +8,7 @@ from ..domain import rules
 from ..domain.dialogs import Dialog, Question
 from ..domain.engine import State
 from ..domain.identity import mask_account, mask_id, mask_phone
+from ..domain.navigation import ReviewItem
 from ..domain.tracking import display
 from ..domain.vocabulary import load_vocabulary
 from ..models import iso
@@ -51,21 +52,44 @@ def dialog(d: Dialog) -> dict[str, Any]:
     }
 
 
-def state(session_id: str, s: State, previous: Any = None) -> dict[str, Any]:
+def state(session_id: str, s: State) -> dict[str, Any]:
+    """``current`` is the question on screen (null at the end: show the review); ``previous_value`` its
+    answer, when it has one, to show selected."""
     current = None
     if s.current is not None:
         current = question(s.current)
-        if previous is not None:
-            current["previous_value"] = previous
+        if s.current.id in s.answers:
+            current["previous_value"] = s.answers[s.current.id]
     return {
         "id": session_id,
         "region": s.region,
         "complete": s.complete,
         "current": current,
+        "step": s.step,
+        "returns_to_review": s.cursor.review,
         "answers": s.answers,
         "facts": s.facts,
         "progress": {"answered": s.progress.answered, "remaining": s.progress.remaining,
                      "percent": s.progress.percent},
+    }
+
+
+def review(session_id: str, s: State, items: list[ReviewItem], goto_path: str | None) -> dict[str, Any]:
+    """The answers in order, in words; each with the request that goes back to change it (none once submitted)."""
+    return {
+        "id": session_id,
+        "region": s.region,
+        "complete": s.complete,
+        "items": [
+            {"question": i.question.id, "text": i.question.text.zh, "text_en": i.question.text.en,
+             "type": i.question.type, "value": i.value,
+             "label": "、".join(o.label.zh for o in i.chosen) if i.chosen else str(i.value),
+             "label_en": ", ".join(o.label.en for o in i.chosen) if i.chosen else str(i.value),
+             "options": [{"value": o.value, "label": o.label.zh, "label_en": o.label.en} for o in i.chosen],
+             "change": None if goto_path is None else {"method": "POST", "path": goto_path,
+                                                       "body": {"question": i.question.id}}}
+            for i in items
+        ],
     }
 
 

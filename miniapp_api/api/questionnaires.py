@@ -1,16 +1,16 @@
-"""Questionnaire sessions: start, state, answer, back, checklist.
+"""Questionnaire sessions: start, state, answer, back, review, goto (to change one answer), checklist.
 
 An anonymous questionnaire is reached with its resume secret (header ``X-Resume-Secret``), so a
 family can continue on another phone; once it belongs to a signed-in applicant (started signed in,
 or claimed), only that applicant's bearer token reaches it.
 """
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify, request, url_for
 
 from ..services import questionnaires, uploads
 from . import presenters
 from .access import bearer_applicant
-from .schemas import Answer, StartQuestionnaire, json_body
+from .schemas import Answer, GotoQuestion, StartQuestionnaire, json_body
 
 bp = Blueprint("questionnaires", __name__)
 
@@ -44,8 +44,22 @@ def answer(session_id: str):
 @bp.post("/questionnaires/<session_id>/back")
 def back(session_id: str):
     session = _session(session_id)
-    state, previous = questionnaires.back(session)
-    return jsonify(presenters.state(session.id, state, previous))
+    return jsonify(presenters.state(session.id, questionnaires.back(session)))
+
+
+@bp.post("/questionnaires/<session_id>/goto")
+def goto(session_id: str):
+    session = _session(session_id)
+    data = GotoQuestion().load(json_body())
+    return jsonify(presenters.state(session.id, questionnaires.goto(session, data["question"])))
+
+
+@bp.get("/questionnaires/<session_id>/review")
+def review(session_id: str):
+    session = _session(session_id)
+    goto_path = None if questionnaires.submitted_case(session) else url_for(".goto", session_id=session.id)
+    return jsonify(presenters.review(session.id, questionnaires.state(session), questionnaires.review(session),
+                                     goto_path))
 
 
 @bp.post("/questionnaires/<session_id>/claim")

@@ -42,6 +42,51 @@ class Answer(Schema):
     value = AnswerValue(required=True, allow_none=False)
 
 
+class GotoQuestion(Schema):
+    """The question to change (one of the review's, or the next to answer)."""
+
+    question = fields.String(required=True, validate=validate.Length(min=1, max=64),
+                             metadata={"description": "question id, e.g. requested"})
+
+
+class ReviewOption(Schema):
+    value = AnswerValue(required=True)
+    label = fields.String(required=True)
+    label_en = fields.String(required=True)
+
+
+class ReviewChange(Schema):
+    """The request that goes back to change this answer."""
+
+    method = fields.String(required=True, metadata={"enum": ["POST"]})
+    path = fields.String(required=True, metadata={"example": "/api/v1/questionnaires/3f2a…/goto"})
+    body = fields.Nested(GotoQuestion, required=True)
+
+
+class ReviewItem(Schema):
+    question = fields.String(required=True, metadata={"description": "question id"})
+    text = fields.String(required=True)
+    text_en = fields.String(required=True)
+    type = fields.String(required=True, metadata={"enum": ["single", "multiple", "yes_no", "date", "text"]})
+    value = AnswerValue(required=True, metadata={"description": "the answer as given to POST …/answers"})
+    label = fields.String(required=True, metadata={"description": "the answer in words (the chosen options' labels "
+                                                                  "joined with 、, or the date or text itself)"})
+    label_en = fields.String(required=True)
+    options = fields.List(fields.Nested(ReviewOption), required=True,
+                          metadata={"description": "the chosen options; empty for a date or a text"})
+    change = fields.Nested(ReviewChange, required=True, allow_none=True,
+                           metadata={"description": "null once the questionnaire is submitted"})
+
+
+class Review(Schema):
+    """Response of GET …/review: the answers that still apply, in the order the questions are asked."""
+
+    id = fields.String(required=True)
+    region = fields.String(required=True)
+    complete = fields.Boolean(required=True)
+    items = fields.List(fields.Nested(ReviewItem), required=True)
+
+
 class WechatSignIn(Schema):
     code = fields.String(required=True, validate=validate.Length(min=1, max=128))
     phone_code = fields.String(validate=validate.Length(min=1, max=128))

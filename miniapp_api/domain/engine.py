@@ -4,6 +4,9 @@ the progress and the facts. Plain Python, no Flask, so it can be tested and benc
 Answers are kept as ``{question_id: value}``. A question whose display condition turns false
 after an earlier answer changes loses its answer (it no longer applies); one whose condition is
 merely unknown keeps it, so going back and forth never throws away what the family typed.
+
+Where the family is (the question on screen) is a ``Cursor``, apart from the answers: moving it
+(``navigation.py``) never changes an answer, and "complete" depends only on the answers.
 """
 
 from __future__ import annotations
@@ -50,22 +53,32 @@ class Progress:
 
 
 @dataclass(frozen=True)
+class Cursor:
+    """The question on screen: ``question`` is an answered one (the family went back, or came to change
+    it), or None for the first shown question still unanswered, or the end when there is none.
+    ``review``: the family came from the review to change one answer, so after it they go straight back
+    (by way of any question the change made appear) instead of through every later question."""
+
+    question: str | None = None
+    review: bool = False
+
+
+@dataclass(frozen=True)
 class State:
     region: str
-    current: Question | None
+    current: Question | None  # None: at the end (the review)
     answers: Answers
     facts: dict[str, Any]
     settled: dict[str, Any]
     progress: Progress
+    complete: bool  # every shown question is answered, wherever the cursor is
+    step: int  # the current question's number among the shown ones (1 for the first); 0 at the end
+    cursor: Cursor = Cursor()
 
     @property
     def rule_facts(self) -> dict[str, Any]:
         """What the rules evaluate: the facts, plus the not-asked ones as absent."""
         return {**self.settled, **self.facts}
-
-    @property
-    def complete(self) -> bool:
-        return self.current is None
 
 
 def derive(dialog: Dialog, answers: Mapping[str, Any]) -> Derived:
@@ -185,17 +198,37 @@ def next_question(dialog: Dialog, answers: Mapping[str, Any], derived: Derived |
     return None
 
 
-def state(dialog: Dialog, answers: Mapping[str, Any]) -> State:
+def at_cursor(dialog: Dialog, answers: Mapping[str, Any], derived: Derived, cursor: Cursor) -> Question | None:
+    """The question on screen: the cursor's, if it is answered, shown and not past the first unanswered one."""
+    first_open = next_question(dialog, answers, derived)
+    q = dialog.question(cursor.question) if cursor.question else None
+    if q is None or q.id not in answers or derived.visible[q.id] is not True:
+        return first_open
+    if first_open is not None and dialog.questions.index(q) > dialog.questions.index(first_open):
+        return first_open
+    return q
+
+
+def state(dialog: Dialog, answers: Mapping[str, Any], cursor: Cursor | None = None) -> State:
+    cursor = cursor or Cursor()
     derived = derive(dialog, answers)
     answered = sum(1 for q in dialog.questions if q.id in answers and derived.visible[q.id] is True)
     remaining = sum(1 for q in dialog.questions if q.id not in answers and derived.visible[q.id] is not False)
+    current = at_cursor(dialog, answers, derived, cursor)
+    step = 0
+    if current is not None:
+        before = dialog.questions[:dialog.questions.index(current)]
+        step = 1 + sum(1 for q in before if derived.visible[q.id] is True)
     return State(
         region=dialog.region,
-        current=next_question(dialog, answers, derived),
+        current=current,
         answers={q.id: answers[q.id] for q in dialog.questions if q.id in answers},
         facts=derived.facts,
         settled=derived.settled,
         progress=Progress(answered=answered, remaining=remaining),
+        complete=next_question(dialog, answers, derived) is None,
+        step=step,
+        cursor=cursor,
     )
 
 
@@ -215,26 +248,14 @@ def answer(dialog: Dialog, answers: Mapping[str, Any], question_id: str, value: 
 
 
 def drop_inapplicable(dialog: Dialog, answers: Answers) -> Answers:
-    """Remove answers to questions that, given the other answers, can no longer be shown."""
+    """Remove answers to questions that, given the other answers, can no longer be shown.
+
+    One at a time, earliest first: a question is shown or not from the answers before it, so dropping
+    the first hidden one may bring a later one back, whose answer is then kept.
+    """
     while True:
         visible = derive(dialog, answers).visible
-        gone = [qid for qid in answers if visible.get(qid, False) is False]
-        if not gone:
-            return answers
-        answers = {k: v for k, v in answers.items() if k not in gone}
-
-
-def back(dialog: Dialog, answers: Mapping[str, Any]) -> tuple[Answers, Question | None, Any]:
-    """Step back one question: un-answer the last shown question before the current one.
-
-    Returns the new answers, that question and its previous value (so a front end can pre-select it).
-    Answers after it are kept; they drop only if a changed answer makes them inapplicable.
-    """
-    derived = derive(dialog, answers)
-    current = next_question(dialog, answers, derived)
-    limit = len(dialog.questions) if current is None else dialog.questions.index(current)
-    for q in reversed(dialog.questions[:limit]):
-        if q.id in answers and derived.visible[q.id] is True:
-            new = {k: v for k, v in answers.items() if k != q.id}
-            return new, q, answers[q.id]
-    return dict(answers), None, None
+        gone = next((q.id for q in dialog.questions if q.id in answers and visible[q.id] is False), None)
+        if gone is None:
+            return {k: v for k, v in answers.items() if dialog.question(k) is not None}
+        answers = {k: v for k, v in answers.items() if k != gone}

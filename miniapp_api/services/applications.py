@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..domain import deadlines, engine, rules, tracking
 from ..domain.application_form import MONEY_DEPARTMENTS, asked_on_form, check_form, form_facts, with_answers
@@ -99,11 +100,18 @@ def submit(session: QuestionnaireSession, applicant: Applicant, idempotency_key:
                     commitment_accepted_at=now, submitted_at=now)
         case.work_items = [_work_item(m, now) for m in required]
         db.session.add(case)
+        # Touching the questionnaire in the same commit bumps its version: an answer that checked "not
+        # submitted" a moment ago then fails its own commit, and this one fails if an answer came first.
+        session.updated_at = now
         try:
             # Inside the guard: notify.add flushes the case, which is where a racing twin is caught.
             deliveries = webhooks.add_outbox(case)  # the department pushes go out only if the case exists
             note = notify.add(case, "case_submitted")
             db.session.commit()
+        except StaleDataError:
+            db.session.rollback()
+            raise ApiError(409, "concurrent_update", "问答刚在另一台设备上被修改，请核对后再提交",
+                           "the answers were changed on another device; check them and submit again") from None
         except IntegrityError as exc:
             db.session.rollback()
             current_app.logger.warning("submission conflict: %s", exc.orig)

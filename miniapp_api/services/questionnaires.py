@@ -1,7 +1,12 @@
-"""Questionnaire sessions: the engine's answers kept in the database, one commit per answer."""
+"""Questionnaire sessions: the engine's answers kept in the database, one commit per answer.
+
+Once its case is submitted a questionnaire is frozen: answering and going back are refused (409
+``already_submitted``, naming the case's tracking code), and its checklist is the case's own.
+"""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import secrets
@@ -9,11 +14,11 @@ from typing import Any
 
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..domain import engine, rules
+from ..domain import engine, navigation, rules, tracking
 from ..domain.dialogs import UnknownRegion, load_dialog
 from ..errors import ApiError
 from ..extensions import db
-from ..models import Applicant, QuestionnaireSession
+from ..models import Applicant, Case, QuestionnaireSession
 
 
 def _hash(secret: str) -> str:
@@ -81,38 +86,96 @@ def _check_secret(session: QuestionnaireSession, secret: str | None) -> None:
                        "the resume secret is missing or wrong")
 
 
+def cursor(session: QuestionnaireSession) -> engine.Cursor:
+    return engine.Cursor(session.cursor_question, bool(session.cursor_review))
+
+
 def state(session: QuestionnaireSession) -> engine.State:
-    return engine.state(dialog_for(session.region), session.answers)
+    return engine.state(dialog_for(session.region), session.answers, cursor(session))
+
+
+def state_at(session: QuestionnaireSession, question_id: str) -> engine.State:
+    """The state as if the cursor were on ``question_id`` (a page the browser asks for); moves nothing. Its
+    ``current`` is that question if the family may see it now, else where they really are."""
+    return engine.state(dialog_for(session.region), session.answers,
+                        engine.Cursor(question_id, bool(session.cursor_review)))
+
+
+def submitted_case(session: QuestionnaireSession) -> Case | None:
+    """The case this questionnaire became, if it was submitted."""
+    return db.session.scalars(db.select(Case).filter_by(questionnaire_id=session.id)).first()
+
+
+def _not_submitted(session: QuestionnaireSession) -> None:
+    """A submitted questionnaire is what the departments work from: its answers cannot move under them."""
+    case = submitted_case(session)
+    if case is not None:
+        raise ApiError(409, "already_submitted", "这份申请已经提交，问答不能再修改",
+                       "this questionnaire was submitted; its answers can no longer change",
+                       {"tracking_code": [tracking.display(case.tracking_code)]})
 
 
 def answer(session: QuestionnaireSession, question_id: str, value: Any) -> engine.State:
+    """Record (or change) one answer; the cursor moves on (navigation.after_answer)."""
+    _not_submitted(session)
     dialog = dialog_for(session.region)
     try:
         new_answers = engine.answer(dialog, session.answers, question_id, value)
     except engine.AnswerError as exc:
-        status = 404 if exc.code == "unknown_question" else 422
-        raise ApiError(status, exc.code, exc.message, exc.message_en, {"value": [exc.message_en]}) from None
-    commit_session(session, new_answers)
-    return engine.state(dialog, new_answers)
+        raise _api_error(exc) from None
+    moved = navigation.after_answer(dialog, new_answers, question_id, cursor(session))
+    commit_session(session, new_answers, moved)
+    return engine.state(dialog, new_answers, moved)
 
 
-def back(session: QuestionnaireSession) -> tuple[engine.State, Any]:
+def back(session: QuestionnaireSession, from_question: str | None = None) -> engine.State:
+    """One question back, keeping every answer; ``from_question``: the page the family is on, when a
+    browser's own Back/Forward may have left it elsewhere than the stored cursor."""
+    _not_submitted(session)
     dialog = dialog_for(session.region)
-    new_answers, question, previous = engine.back(dialog, session.answers)
-    if question is None:
+    here = engine.Cursor(from_question) if from_question and dialog.question(from_question) else cursor(session)
+    moved = navigation.back(dialog, session.answers, here)
+    if moved is None:
         raise ApiError(409, "nothing_to_go_back_to", "已经是第一个问题", "already at the first question")
-    commit_session(session, new_answers)
-    return engine.state(dialog, new_answers), previous
+    commit_session(session, session.answers, moved)
+    return engine.state(dialog, session.answers, moved)
+
+
+def goto(session: QuestionnaireSession, question_id: str) -> engine.State:
+    """To an answered question (from the review) to change it; after answering, straight back."""
+    _not_submitted(session)
+    dialog = dialog_for(session.region)
+    try:
+        moved = navigation.goto(dialog, session.answers, question_id)
+    except engine.AnswerError as exc:
+        raise _api_error(exc, "question") from None
+    commit_session(session, session.answers, moved)
+    return engine.state(dialog, session.answers, moved)
+
+
+def review(session: QuestionnaireSession) -> list[navigation.ReviewItem]:
+    return navigation.review(dialog_for(session.region), session.answers)
+
+
+def _api_error(exc: engine.AnswerError, field: str = "value") -> ApiError:
+    status = 404 if exc.code == "unknown_question" else 422
+    return ApiError(status, exc.code, exc.message, exc.message_en, {field: [exc.message_en]})
 
 
 def checklist(session: QuestionnaireSession) -> dict[str, Any]:
+    """The tailored checklist; once submitted, the case's frozen one (even if the region's file changed since)."""
+    case = submitted_case(session)
+    if case is not None:
+        return copy.deepcopy(case.checklist)
     dialog = dialog_for(session.region)
-    return rules.evaluate_checklist(dialog, engine.state(dialog, session.answers).rule_facts)
+    return rules.evaluate_checklist(dialog, state(session).rule_facts)
 
 
-def commit_session(session: QuestionnaireSession, answers: dict[str, Any]) -> None:
-    """Store the answers (and anything else changed on the session) in one commit."""
+def commit_session(session: QuestionnaireSession, answers: dict[str, Any], at: engine.Cursor | None = None) -> None:
+    """Store the answers, the cursor when given (and anything else changed on the session) in one commit."""
     session.answers = answers
+    if at is not None:
+        session.cursor_question, session.cursor_review = at.question, at.review
     try:
         db.session.commit()
     except StaleDataError:

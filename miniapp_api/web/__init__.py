@@ -24,7 +24,7 @@ SECURITY_HEADERS = {
 
 def init_web(app: Flask) -> None:
     from ..api import applications, auth, family, health, openapi, questionnaires, regions, staff, uploads
-    from . import console, h5
+    from . import console, h5, h5_questions  # noqa: F401 (h5_questions adds the question pages to h5.bp)
 
     # Flask's own defaults (SameSite None, Secure False) are already in the config, so set, not setdefault.
     app.config["SESSION_COOKIE_HTTPONLY"] = True

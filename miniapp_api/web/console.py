@@ -35,7 +35,7 @@ bp = Blueprint("console", __name__, static_folder=str(Path(__file__).resolve().p
                static_url_path="/static")
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
-STAFF_KEY, SINCE_KEY, PREVIOUS_KEY = "console_staff", "console_since", "console_previous"
+STAFF_KEY, SINCE_KEY = "console_staff", "console_since"
 PUBLIC_ENDPOINTS = ("console.sign_in", "console.static")
 WORKERS = ("window", "department")  # who works items (supervisors watch)
 
@@ -468,13 +468,10 @@ def question(session_id: str):
     if (done := _case_of(row)) is not None:
         return redirect(url_for("console.case", code=display(done.tracking_code)))
     state = questionnaires.state(row)
-    if state.complete:
+    if state.current is None:
         return redirect(url_for("console.window_checklist", session_id=row.id))
     current = presenters.question(state.current)
-    previous = session.pop(PREVIOUS_KEY, None)
-    chosen: Any = None
-    if isinstance(previous, dict) and previous.get("session") == row.id and previous.get("question") == current["id"]:
-        chosen = previous.get("value")
+    chosen: Any = state.answers.get(state.current.id)  # gone back to: its answer is kept, shown ticked
     if isinstance(chosen, bool):
         selected = {"true" if chosen else "false"}
     elif isinstance(chosen, list):
@@ -483,7 +480,7 @@ def question(session_id: str):
         selected = {str(chosen)} if chosen is not None else set()
     return render_template("console/question.html", session_id=row.id, q=current, selected=selected,
                            text_value=chosen if isinstance(chosen, str) else "", progress=state.progress,
-                           can_go_back=bool(state.answers), today=dt.date.today().isoformat())
+                           can_go_back=state.step > 1, today=dt.date.today().isoformat())
 
 
 @bp.post("/applications/<session_id>/answer")
@@ -515,12 +512,9 @@ def answer(session_id: str):
 def back(session_id: str):
     row, _ = _window_session(session_id)
     try:
-        state, previous = questionnaires.back(row)
+        questionnaires.back(row)
     except ApiError as exc:
         flash(exc.message, "error")
-    else:
-        if state.current is not None:
-            session[PREVIOUS_KEY] = {"session": row.id, "question": state.current.id, "value": previous}
     return redirect(url_for("console.question", session_id=row.id))
 
 

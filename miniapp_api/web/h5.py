@@ -1,7 +1,7 @@
 """The family's H5 self-service pages (/h5): the whole journey on a phone browser, without JavaScript.
 
-choose region -> one question per screen -> checklist -> photos of the materials -> SMS sign-in -> the one
-form -> submit -> tracking code with its QR -> public status lookup.
+choose region -> one question per screen, then the review (both in h5_questions.py) -> checklist -> photos of the
+materials -> SMS sign-in -> the one form -> submit -> tracking code with its QR -> public status lookup.
 
 Server-rendered from ``templates/h5/`` over the same services as the JSON API; this module only turns HTML
 form posts into the values those services take and picks what to show. The journey lives in the signed
@@ -26,7 +26,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 
 from ..api import presenters
 from ..api.family import StatusLookup
-from ..api.schemas import Answer, ApplicationForm, SmsCodeRequest, SmsVerify, StartQuestionnaire
+from ..api.schemas import ApplicationForm, SmsCodeRequest, SmsVerify, StartQuestionnaire
 from ..domain import tracking
 from ..domain.identity import mask_phone
 from ..domain.vocabulary import load_vocabulary
@@ -39,7 +39,7 @@ from ..services import applications, auth, family, questionnaires, uploads
 bp = Blueprint("h5", __name__)
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
-JOURNEY_KEYS = ("h5_q", "h5_s", "h5_prev", "h5_case")
+JOURNEY_KEYS = ("h5_q", "h5_s", "h5_case")
 LOST_JOURNEY = ("session_not_found", "invalid_resume_secret", "claim_required")
 MAX_ACCOUNTS = 5  # as ApplicationForm allows
 
@@ -192,6 +192,15 @@ def _claimed_journey(applicant: Applicant) -> QuestionnaireSession:
         raise  # pragma: no cover
 
 
+def _open_or_go(qs: QuestionnaireSession) -> None:
+    """A submitted questionnaire shows its case (the tracking page), never a question to change."""
+    case = questionnaires.submitted_case(qs)
+    if case is not None:
+        code = tracking.display(case.tracking_code)
+        session["h5_case"] = code
+        _go("h5.done", code=code)
+
+
 def _complete_or_go(qs: QuestionnaireSession) -> None:
     if not questionnaires.state(qs).complete:
         flash(_t("还有问题没有回答完，请先回答。", "Some questions are still unanswered."), "info")
@@ -285,76 +294,7 @@ def restart():
     return redirect(url_for(".home"))
 
 
-# --- 2. one question per screen -------------------------------------------------------------------------
-
-@bp.get("/q")
-def question():
-    qs = _journey(_applicant())
-    state = questionnaires.state(qs)
-    if state.complete:
-        return redirect(url_for(".checklist"))
-    prev = session.get("h5_prev") or {}
-    chosen = prev.get("v") if state.current is not None and prev.get("q") == state.current.id else None
-    return _render_question(qs, state, chosen)
-
-
-def _render_question(qs: QuestionnaireSession, state, chosen: Any = None, error: str | None = None, status: int = 200):
-    view = presenters.state(qs.id, state)
-    if view["current"] is None:  # everything is answered (e.g. a stale page was posted)
-        if error:
-            flash(error, "error")
-        return redirect(url_for(".checklist"))
-    values = chosen if isinstance(chosen, list) else ([] if chosen is None else [chosen])
-    dialog = questionnaires.dialog_for(qs.region)
-    progress = view["progress"]
-    return render_template("h5/question.html", q=view["current"], progress=progress,
-                           total=progress["answered"] + progress["remaining"], error=error,
-                           chosen={_html_value(v) for v in values}, text_value=_html_value(values[0]) if values else "",
-                           region={"name": dialog.name.zh, "name_en": dialog.name.en},
-                           today=dt.date.today().isoformat(), html_value=_html_value), status
-
-
-def _answer_value(question, form) -> Any:
-    """The answer as the API takes it: true/false, a string, or a list of strings."""
-    if question is not None and question.type == "multiple":
-        return form.getlist("value")
-    raw = form.get("value", "")
-    if question is not None and question.type == "yes_no":
-        return {"true": True, "false": False}.get(raw, raw)
-    return raw
-
-
-@bp.post("/q")
-def answer():
-    qs = _journey(_applicant())
-    qid = request.form.get("question", "")
-    question = questionnaires.dialog_for(qs.region).question(qid) if len(qid) <= 64 else None
-    value = _answer_value(question, request.form)
-    try:
-        data = Answer().load({"question": qid, "value": value})
-        questionnaires.answer(qs, data["question"], data["value"])
-    except ApiError as exc:
-        return _render_question(qs, questionnaires.state(qs), value, _err(exc), exc.status)
-    except ValidationError:
-        return _render_question(qs, questionnaires.state(qs), None,
-                                _t("请从给出的选项中选择，或填写内容。", "Please choose an option or write an answer."), 422)
-    session.pop("h5_prev", None)
-    return redirect(url_for(".question"))
-
-
-@bp.post("/q/back")
-def back():
-    qs = _journey(_applicant())
-    try:
-        state, previous = questionnaires.back(qs)
-    except ApiError as exc:
-        if exc.code == "nothing_to_go_back_to":
-            return redirect(url_for(".question"))
-        raise
-    if state.current is not None:
-        session["h5_prev"] = {"q": state.current.id, "v": previous}
-    return redirect(url_for(".question"))
-
+# --- 2. one question per screen, and the review: h5_questions.py ---------------------------------------------
 
 # --- 3. the checklist -------------------------------------------------------------------------------------
 

@@ -29,11 +29,13 @@ def test_a_clerk_works_a_case_from_the_queue_to_done(desk_page, live_server, cli
     expect(page.get_by_role("heading", name="工作人员登录")).to_be_visible()
     page.get_by_label("用户名").fill("hn_window")
     page.get_by_label("密码").fill("not the password")
-    page.get_by_role("button", name="登录").click()
+    with page.expect_navigation():  # every click that loads a page waits for it before looking at the page
+        page.get_by_role("button", name="登录").click()
     expect(page.get_by_role("alert")).to_contain_text("用户名或密码不正确")
     screenshot(page, "console-01-sign-in-refused")
     page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="登录").click()
 
     # The queue: the new case's three matters.
     expect(page.get_by_role("heading", name="待办队列")).to_be_visible()
@@ -43,7 +45,8 @@ def test_a_clerk_works_a_case_from_the_queue_to_done(desk_page, live_server, cli
     screenshot(page, "console-02-queue")
 
     # The case: people, matters, the photo's thumbnail.
-    rows.first.get_by_role("link", name=code).click()
+    with page.expect_navigation():
+        rows.first.get_by_role("link", name=code).click()
     expect(page.get_by_role("heading", name=f"申请 {code}")).to_be_visible()
     expect(page.get_by_role("region", name="逝者")).to_contain_text("张三丰")
     expect(page.get_by_role("region", name="申请人")).to_contain_text("张小梅")
@@ -55,13 +58,15 @@ def test_a_clerk_works_a_case_from_the_queue_to_done(desk_page, live_server, cli
     screenshot(page, "console-03-case")
 
     # Click for full size, then back.
-    thumb.click()
+    with page.expect_navigation():
+        thumb.click()
     full = page.get_by_role("img", name=re.compile("（原图）"))
     expect(full).to_be_visible()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=full.element_handle())
     assert full.evaluate("img => img.naturalWidth") > 2 * thumb_width
     screenshot(page, "console-04-full-size")
-    page.get_by_role("link", name=re.compile("返回申请")).click()
+    with page.expect_navigation():
+        page.get_by_role("link", name=re.compile("返回申请")).click()
 
     # Ask for a supplement, ticking the missing material (all at once, 一次性告知).
     item = page.locator(f"#item-{pension}")
@@ -69,7 +74,8 @@ def test_a_clerk_works_a_case_from_the_queue_to_done(desk_page, live_server, cli
     item.get_by_role("checkbox", name=re.compile("社会保障卡")).check()
     item.get_by_label("给家属的说明（选填）").fill("请补充逝者社会保障卡")
     screenshot(page, "console-05-ask-for-supplement")
-    item.get_by_role("button", name="通知家属补充材料").click()
+    with page.expect_navigation():
+        item.get_by_role("button", name="通知家属补充材料").click()
     expect(page.get_by_role("status")).to_contain_text("已改为“需补充材料”")
     expect(item.locator(".badge-needs_supplement")).to_be_visible()
     expect(item).to_contain_text("需补充")
@@ -92,11 +98,14 @@ def test_a_clerk_works_a_case_from_the_queue_to_done(desk_page, live_server, cli
     else:
         raise AssertionError("Tab never reached the 受理 button")
     screenshot(page, "console-07-keyboard-focus")
-    page.keyboard.press("Enter")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     expect(item.locator(".badge-accepted")).to_be_visible()
-    item.get_by_role("button", name="开始办理").click()
+    with page.expect_navigation():
+        item.get_by_role("button", name="开始办理").click()
     expect(item.locator(".badge-in_progress")).to_be_visible()
-    item.get_by_role("button", name="办结").click()
+    with page.expect_navigation():
+        item.get_by_role("button", name="办结").click()
     expect(item.locator(".badge-done")).to_be_visible()
     expect(item.get_by_role("button")).to_have_count(0)  # nothing left to do on it
 
@@ -114,12 +123,14 @@ def sign_in_as(page, live_server: str, username: str) -> None:
     page.goto(f"{live_server}/console/sign-in")
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="登录").click()
     expect(page.get_by_role("button", name="退出")).to_be_visible()
 
 
 def answer_screen(page) -> str:
-    """Answer the question on screen as the family tells the clerk (tests.test_applications.HUNAN)."""
+    """Answer the question on screen as the family tells the clerk (tests.test_applications.HUNAN), and wait
+    for the next screen: the question page posts to itself, so only the navigation says it has changed."""
     qid = page.locator('input[name="question"]').input_value()
     boxes, radios = page.locator('input[name="value"][type="checkbox"]'), page.locator('input[name="value"][type="radio"]')
     if page.locator('input[type="date"]').count():
@@ -133,7 +144,8 @@ def answer_screen(page) -> str:
         page.locator(f'input[name="value"][value="{wanted}"]').check()
     else:
         page.locator("#answer-value").fill(HUNAN.get(qid, "无"))
-    page.get_by_role("button", name="下一题").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="下一题").click()
     return qid
 
 
@@ -141,16 +153,21 @@ def test_the_window_enters_an_application_for_a_family(desk_page, live_server, c
     make_staff(app, "hn_window")
     page = desk_page
     sign_in_as(page, live_server, "hn_window")
-    page.get_by_role("link", name="窗口代办申请").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="窗口代办申请").click()
     expect(page.get_by_role("heading", name="窗口代办申请")).to_be_visible()
-    page.get_by_role("button", name="开始新的代办申请").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="开始新的代办申请").click()
 
     # One question per screen; 上一题 brings the last one back with its answer ticked.
     expect(page.get_by_role("group", name=re.compile("湖南省内去世"))).to_be_visible()
     screenshot(page, "console-window-01-first-question")
     page.get_by_label("是").check()
-    page.get_by_role("button", name="下一题").click()
-    page.get_by_role("button", name="上一题").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="下一题").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="上一题").click()
+    expect(page.get_by_role("group", name=re.compile("湖南省内去世"))).to_be_visible()
     expect(page.get_by_label("是")).to_be_checked()
     answered = []
     while page.locator('input[name="question"]').count():
@@ -164,9 +181,11 @@ def test_the_window_enters_an_application_for_a_family(desk_page, live_server, c
     expect(page.get_by_role("heading", name="为这户家庭生成的办理清单")).to_be_visible()
     expect(page.get_by_text("死亡人员户口注销", exact=False).first).to_be_visible()
     screenshot(page, "console-window-03-checklist")
-    page.get_by_role("link", name="填写申请表").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="填写申请表").click()
     page.locator("#f-deceased-name").fill("李四")
-    page.get_by_role("button", name="保存").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="保存").click()
     expect(page.get_by_role("alert")).to_contain_text("处需要修改")
     expect(page.locator("#f-applicant-name-problem")).to_be_visible()
     screenshot(page, "console-window-04-form-problems")
@@ -185,7 +204,8 @@ def test_the_window_enters_an_application_for_a_family(desk_page, live_server, c
         page.locator(f"#f-accounts-0-{key}").fill(account[key])
     page.get_by_label(re.compile("申请人已阅读上述承诺")).check()
     screenshot(page, "console-window-05-form-filled")
-    page.get_by_role("button", name="提交申请").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="提交申请").click()
 
     # The case is made; the clerk prints the form for the applicant to sign.
     expect(page.get_by_role("status")).to_contain_text("申请已提交，查询码")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from playwright.sync_api import expect
+
 from tests.e2e.conftest import screenshot
 from tests.test_applications import HUNAN, good_form
 from tests.test_uploads import photo
@@ -42,6 +44,25 @@ def focus_by_tab(page, selector: str, presses: int = 15) -> bool:
     return False
 
 
+QUESTION_PAGE = re.compile(r".*/h5/q/[a-z0-9_]+$")
+
+
+def answer_every_question(page) -> list[str]:
+    """Answer from HUNAN until the questions end (at the review); the ids asked, in order."""
+    asked = []
+    while QUESTION_PAGE.match(page.url):
+        asked.append(answer_current_question(page))
+        if asked[-1] == "death_date":
+            screenshot(page, "h5-03-date-question")
+        if asked[-1] == "requested":
+            screenshot(page, "h5-04-choose-several")
+            no_sideways_scroll(page)
+        with page.expect_navigation():  # post, redirect, get: wait for the next page
+            page.click("#next")
+        assert len(asked) < 30
+    return asked
+
+
 def test_family_journey_in_hunan_on_a_phone(phone_page, live_server, app, tmp_path):
     page = phone_page
     page.goto(f"{live_server}/h5/")
@@ -49,24 +70,17 @@ def test_family_journey_in_hunan_on_a_phone(phone_page, live_server, app, tmp_pa
     no_sideways_scroll(page)
     page.get_by_role("button", name="湖南省").click()
 
-    # The questionnaire: one question per screen, with progress and a way back.
-    page.wait_for_url("**/h5/q")
+    # The questionnaire: one question per screen, each at its own address, with progress and a way back.
+    page.wait_for_url("**/h5/q/local_death")
     assert "第 1 题" in page.locator(".progress-text").inner_text()
     screenshot(page, "h5-02-first-question")
-    asked = []
-    while page.url.endswith("/h5/q"):
-        asked.append(answer_current_question(page))
-        if asked[-1] == "death_date":
-            screenshot(page, "h5-03-date-question")
-        if asked[-1] == "requested":
-            screenshot(page, "h5-04-choose-several")
-            no_sideways_scroll(page)
-        with page.expect_navigation():  # back to /h5/q (post, redirect, get): wait for the new page
-            page.click("#next")
-        assert len(asked) < 30
+    asked = answer_every_question(page)
     assert asked[0] == "local_death" and set(asked) <= set(HUNAN)
 
-    # The checklist: matters, materials and trips, readable without sideways scrolling at 390 px.
+    # The review, then the checklist: matters, materials and trips, readable without sideways scrolling at 390 px.
+    page.wait_for_url("**/h5/review")
+    with page.expect_navigation():
+        page.click("#to-checklist")
     page.wait_for_url("**/h5/checklist")
     screenshot(page, "h5-05-checklist")
     no_sideways_scroll(page)
@@ -87,20 +101,22 @@ def test_family_journey_in_hunan_on_a_phone(phone_page, live_server, app, tmp_pa
         page.click("#upload")
     page.wait_for_url("**/h5/materials/applicant_id_card")
     thumb = page.locator(".thumb img").first
-    thumb.wait_for()
-    assert page.evaluate("(img) => img.complete && img.naturalWidth > 0", thumb.element_handle())
+    expect(thumb).to_be_visible()
+    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
     screenshot(page, "h5-06-uploaded")
     no_sideways_scroll(page)
-    page.get_by_role("link", name="返回清单").last.click()
-    assert "已上传" in page.locator("#materials").inner_text()
+    with page.expect_navigation(url=re.compile(r"/h5/checklist(#materials)?$")):  # wait for the checklist itself
+        page.get_by_role("link", name="返回清单").last.click()
+    expect(page.locator("#materials")).to_contain_text("已上传")
 
     # Sign in by SMS code before the form.
     page.click("#to-form")
     page.wait_for_url("**/h5/signin")
     screenshot(page, "h5-07-sign-in")
     page.fill("#phone", PHONE)
-    page.click("#send-code")
-    page.locator("#code").wait_for()
+    with page.expect_navigation():
+        page.click("#send-code")
+    expect(page.locator("#code")).to_be_visible()
     code = [params["code"] for to, _, params in app.extensions["sms"].sent if to == PHONE][-1]
     page.fill("#code", code)
     screenshot(page, "h5-08-sms-code")
@@ -154,10 +170,11 @@ def test_family_journey_in_hunan_on_a_phone(phone_page, live_server, app, tmp_pa
     page.wait_for_url("**/h5/status?code=*")
     assert page.input_value("#tracking_code") == tracking_code
     page.fill("#phone_tail", "8000")
-    page.click("#lookup")
+    with page.expect_navigation():
+        page.click("#lookup")
     result = page.locator("#result")
-    result.wait_for()
-    assert "死亡人员户口注销" in result.inner_text() and "已提交" in result.inner_text()
+    expect(result).to_contain_text("死亡人员户口注销")
+    expect(result).to_contain_text("已提交")
     screenshot(page, "h5-11-status")
     no_sideways_scroll(page)
 
@@ -167,7 +184,7 @@ def test_keyboard_only_answers_and_goes_back(phone_page, live_server):
     page.goto(f"{live_server}/h5/")
     assert focus_by_tab(page, 'button[value="hunan"]', presses=25)
     page.keyboard.press("Enter")
-    page.wait_for_url("**/h5/q")
+    page.wait_for_url("**/h5/q/local_death")
     assert focus_by_tab(page, "#opt-1")  # the radio group is one Tab stop
     page.keyboard.press("Space")
     assert page.is_checked("#opt-1")
@@ -188,7 +205,7 @@ def test_english_question_page_fits_the_phone(phone_page, live_server):
     page = phone_page
     page.goto(f"{live_server}/h5/?lang=en")
     page.get_by_role("button", name="Hunan Province").click()
-    page.wait_for_url("**/h5/q")
+    page.wait_for_url("**/h5/q/local_death")
     assert "Did the deceased die in Hunan Province?" in page.locator("h1").inner_text()
     size = float(page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)"))
     assert size >= 18
@@ -196,3 +213,66 @@ def test_english_question_page_fits_the_phone(phone_page, live_server):
     assert height >= 48
     screenshot(page, "h5-13-english")
     no_sideways_scroll(page)
+
+
+def test_the_review_changes_one_answer_and_back_and_forward_walk_the_questions(phone_page, live_server):
+    page = phone_page
+    page.goto(f"{live_server}/h5/")
+    with page.expect_navigation():
+        page.get_by_role("button", name="湖南省").click()
+    page.wait_for_url("**/h5/q/local_death")
+    for _ in range(3):
+        answer_current_question(page)
+        with page.expect_navigation():
+            page.click("#next")
+    page.wait_for_url("**/h5/q/death_type")
+
+    # The browser's own Back shows the question before, its answer still selected; Forward comes back.
+    page.go_back()
+    page.wait_for_url("**/h5/q/death_date")
+    assert page.input_value("#answer-date") == HUNAN["death_date"]
+    page.go_forward()
+    page.wait_for_url("**/h5/q/death_type")
+    assert "第 4 题" in page.locator(".progress-text").inner_text()
+
+    # After the last question, the review: every answer in words with 「修改」 beside it.
+    answer_every_question(page)
+    page.wait_for_url("**/h5/review")
+    review = page.locator("#review")
+    assert "2026年11月20日" in review.inner_text() and "死亡人员户口注销" in review.inner_text()
+    assert page.locator("#review button", has_text="修改").count() == review.locator("li").count() >= 10
+    screenshot(page, "h5-14-review")
+    no_sideways_scroll(page)
+
+    # 修改 leads to that question; after answering it (and the one question the change made appear), straight back.
+    with page.expect_navigation():
+        page.locator("#answer-requested").get_by_role("button", name="修改").click()
+    page.wait_for_url("**/h5/q/requested")
+    assert page.is_checked('input[value="survivor_benefits"]')  # the old answer, to change
+    page.check('input[value="driving_licence_cancellation"]')
+    with page.expect_navigation():
+        page.click("#next")
+    page.wait_for_url("**/h5/q/local_driving_licence")
+    page.check('input[name="value"][value="true"]')
+    with page.expect_navigation():
+        page.click("#next")
+    page.wait_for_url("**/h5/review")
+    assert "驾驶证注销业务" in page.locator("#answer-requested").inner_text()
+    assert page.locator("#answer-relationship .review-answer").inner_text() == "子女"  # a later answer, kept
+    screenshot(page, "h5-15-review-after-change")
+
+    # Back and Forward walk the pages just seen, each showing what is stored now.
+    page.go_back()
+    page.wait_for_url("**/h5/q/local_driving_licence")
+    assert page.is_checked('input[name="value"][value="true"]')
+    page.go_back()
+    page.wait_for_url("**/h5/q/requested")
+    assert page.is_checked('input[value="driving_licence_cancellation"]')
+    page.go_forward()
+    page.wait_for_url("**/h5/q/local_driving_licence")
+    page.go_forward()
+    page.wait_for_url("**/h5/review")
+    with page.expect_navigation():
+        page.click("#to-checklist")
+    page.wait_for_url("**/h5/checklist")
+    assert "驾驶证注销" in page.locator("#matters").inner_text()
