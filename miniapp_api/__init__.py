@@ -80,6 +80,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     register_error_handlers(app)
+    from .headers import init_headers
+    from .wrappers import init_wrappers
+
+    init_wrappers(app)  # after init_web: a page's CSRF check comes first
+    init_headers(app)
     return app
 
 

@@ -33,7 +33,8 @@ def init_logging(app: Flask) -> None:
     @app.before_request
     def _request_id() -> None:
         incoming = request.headers.get("X-Request-Id", "")
-        g.request_id = incoming if 8 <= len(incoming) <= 64 and incoming.isascii() else secrets.token_hex(8)
+        usable = 8 <= len(incoming) <= 64 and incoming.isascii() and incoming.isprintable()  # echoed as a header
+        g.request_id = incoming if usable else secrets.token_hex(8)
         g.started = time.perf_counter()
 
     @app.after_request

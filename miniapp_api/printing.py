@@ -36,6 +36,8 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import CondPageBreak, Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from .domain.text import displayable
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TITLE = "公民身后“一件事一次办”申请表"
 CID_FONT = "STSong-Light"
@@ -89,7 +91,8 @@ def format_time(value: Any) -> str:
 
 
 def _text(value: Any) -> str:
-    return "" if value is None else str(value)
+    """Every value the form prints; text stored before the input rules (a lone surrogate, NUL) prints as U+FFFD."""
+    return "" if value is None else displayable(str(value))
 
 
 def _fields(data: Mapping[str, Any] | None, spec: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:

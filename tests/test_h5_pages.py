@@ -623,6 +623,69 @@ def test_security_headers_on_every_kind_of_page(submitted):
         assert "<script" not in text(response)
 
 
+def _bearer(family) -> dict:
+    """The family's own API token, as the H5 pages keep it in the signed session cookie."""
+    with family.client.session_transaction() as cookie:
+        return {"Authorization": f"Bearer {cookie['h5_token']}"}
+
+
+def _assert_page_headers(response) -> None:
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "default-src 'self'" in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_apis_printable_application_page_has_the_page_security_headers(submitted):
+    family, code = submitted
+    response = family.client.get(f"/api/v1/cases/{code}/application.html", headers=_bearer(family))
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    _assert_page_headers(response)
+    assert "no-store" in response.headers["Cache-Control"]
+    _assert_page_headers(family.client.get("/api/v1/docs"))
+
+
+def test_every_api_response_with_personal_data_is_no_store(submitted):
+    """Phones, tablets and proxies must not keep a family's case or a clerk's queue: every /api/v1 response is
+    no-store (errors too), except the public regions, dialogs and API description."""
+    family, code = submitted
+    api, token = family.client, _bearer(family)
+    with api.session_transaction() as cookie:
+        qid = cookie["h5_q"]
+    private = [api.get("/api/v1/me", headers=token), api.get(f"/api/v1/cases/{code}", headers=token),
+               api.get(f"/api/v1/cases/{code}/application.pdf", headers=token),
+               api.get(f"/api/v1/questionnaires/{qid}", headers=token),
+               api.get(f"/api/v1/questionnaires/{qid}/form", headers=token),
+               api.get(f"/api/v1/questionnaires/{qid}/checklist", headers=token),
+               api.post("/api/v1/status", json={"tracking_code": code, "phone_tail": PHONE[-4:]}),
+               api.post("/api/v1/auth/sms/code", json={"phone": "13900139001"}),
+               api.get("/api/v1/me"), api.get("/api/v1/cases/AAAAA-AAAAA", headers=token), api.get("/api/v1/nowhere"),
+               api.get("/api/v1/staff/work-items")]
+    for response in private:
+        assert response.status_code < 500
+        assert "no-store" in response.headers.get("Cache-Control", ""), (response.request.path, response.status_code)
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+    for url in ("/api/v1/regions", "/api/v1/regions/hunan/dialog", "/api/v1/openapi.json"):
+        response = api.get(url)
+        assert response.status_code == 200 and "no-store" not in response.headers.get("Cache-Control", ""), url
+
+
+def test_hsts_is_sent_over_https_as_the_trusted_proxy_reports_it(app, client):
+    from miniapp_api import create_app
+
+    over_https = client.get("/api/v1/regions", base_url="https://localhost")
+    assert over_https.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert client.get("/h5/", base_url="https://localhost").headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert "Strict-Transport-Security" not in client.get("/api/v1/regions").headers  # plain http: browsers ignore it
+    spoofed = client.get("/api/v1/regions", headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" not in spoofed.headers  # no TRUSTED_PROXIES: the header is not believed
+    behind = create_app({"TESTING": True, "DATABASE_URL": app.config["DATABASE_URL"], "SECRET_KEY": "t",
+                         "TRUSTED_PROXIES": 1}).test_client()
+    proxied = behind.get("/api/v1/regions", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "10.0.0.1"})
+    assert proxied.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert "Strict-Transport-Security" not in behind.get("/api/v1/regions", headers={"X-Forwarded-Proto": "http"}).headers
+
+
 def test_session_cookie_is_http_only(family):
     response = family.get("/h5/?lang=en")
     cookie = response.headers.get("Set-Cookie", "")

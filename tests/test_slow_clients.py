@@ -241,3 +241,17 @@ def test_nginx_with_the_app_down_answers_503_in_the_apis_error_shape(tmp_path):
         status, headers, body = raw_reply(port, "GET /api/v1/regions HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
     assert status == 503 and headers["Content-Type"].startswith("application/json") and headers["Retry-After"] == "30"
     assert body["error"]["code"] == "temporarily_unavailable" and body["error"]["message_en"]
+
+
+def test_the_front_door_names_no_server_software_or_version(nginx, gunicorn):
+    """gunicorn always sends "Server: gunicorn" and has no setting to drop it (benoitc/gunicorn#825; patching
+    gunicorn.SERVER from a config file is not supported); nginx hides it (proxy_hide_header Server) and names
+    itself without a version (server_tokens off), on the app's answers and on its own error pages alike."""
+    _, direct, _ = raw_reply(gunicorn, "GET /api/v1/regions HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    assert direct["Server"] == "gunicorn"  # why the front door has to hide it
+    for head in ("GET /api/v1/regions HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+                 "POST /api/v1/status HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                 f"Content-Length: {17 * 1024 * 1024}\r\nConnection: close\r\n\r\n"):
+        _, headers, _ = raw_reply(nginx, head)
+        assert headers["Server"] == "nginx", headers
+        assert not any("gunicorn" in value.lower() for value in headers.values())

@@ -33,9 +33,9 @@ def submit(session_id: str):
     """Idempotent: the same ``Idempotency-Key`` (a network retry) gives back the same case."""
     applicant = bearer_applicant()
     key = request.headers.get("Idempotency-Key", "").strip()
-    if not 8 <= len(key) <= 64:
+    if not 8 <= len(key) <= 64 or not key.isascii() or not key.isprintable():
         raise ApiError(400, "idempotency_key_required", "缺少提交编号（Idempotency-Key）",
-                       "send an Idempotency-Key header of 8 to 64 characters")
+                       "send an Idempotency-Key header of 8 to 64 printable ASCII characters")
     session = questionnaires.load(session_id, None, applicant)
     case, created = applications.submit(session, applicant, key)
     return jsonify(presenters.case(case)), 201 if created else 200

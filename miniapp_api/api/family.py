@@ -1,29 +1,33 @@
 """After submission: the family's own actions, and the public status lookup by code + phone tail."""
 
 from flask import Blueprint, current_app, jsonify, request
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
+from ..errors import ApiError
 from ..extensions import limiter
 from ..services import applications, family
 from . import presenters
 from .access import bearer_applicant
-from .schemas import json_body
+from .schemas import Text, json_body
 
 bp = Blueprint("family", __name__)
 
 
 class RatingBody(Schema):
     score = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
-    comment = fields.String(validate=validate.Length(max=500))
+    comment = Text(validate=validate.Length(max=500), multiline=True)
 
 
 class StatusLookup(Schema):
-    tracking_code = fields.String(required=True, validate=validate.Length(min=1, max=20))
-    phone_tail = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{4}$", error="四位数字 / four digits"))
+    tracking_code = Text(required=True, validate=validate.Length(min=1, max=20))
+    phone_tail = Text(required=True, validate=validate.Regexp(r"^[0-9]{4}$", error="四位数字 / four digits"))
 
 
 def _code_key() -> str:
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except (ApiError, ValidationError):  # json_body refuses it below; a key function that raised would make the
+        body = None                      # limiter take Redis for down and fall back to per-process counting
     code = body.get("tracking_code") if isinstance(body, dict) else None
     return f"code:{str(code).upper().replace('-', '')[:20]}"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import request
 from marshmallow import Schema, ValidationError, fields, validate
 
+from ..domain import text
 from ..domain.vocabulary import load_vocabulary
 from ..errors import ApiError
 from ..services.notify import EVENTS as NOTIFY_EVENTS
@@ -18,8 +19,23 @@ def json_body() -> dict:
     return body
 
 
+class Text(fields.String):
+    """Every string a request carries: no lone surrogates or control characters (domain/text.py); tab and line
+    breaks only where ``multiline``; in a person's ``name`` no bidi or zero-width characters either."""
+
+    def __init__(self, *args, multiline: bool = False, name: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.multiline, self.is_name = multiline, name  # (marshmallow keeps the field's own name in .name)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if (why := text.problem(value, multiline=self.multiline, name=self.is_name)) is not None:
+            raise ValidationError(why)
+        return value
+
+
 class StartQuestionnaire(Schema):
-    region = fields.String(
+    region = Text(
         required=True,
         validate=validate.OneOf(load_vocabulary().regions, error="未知地区 / unknown region"),
         metadata={"description": "region id, e.g. hunan"},
@@ -30,48 +46,52 @@ class AnswerValue(fields.Field):
     """An answer: true/false, a string, or a list of strings (the engine checks it against the question)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool | str):
+        if isinstance(value, bool):
             return value
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        strings = [value] if isinstance(value, str) else value
+        if isinstance(strings, list) and all(isinstance(v, str) for v in strings):
+            for v in strings:
+                if (why := text.problem(v)) is not None:
+                    raise ValidationError(why)
             return value
         raise ValidationError("答案应为是/否、文字或文字列表 / must be a boolean, a string or a list of strings")
 
 
 class Answer(Schema):
-    question = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    question = Text(required=True, validate=validate.Length(min=1, max=64))
     value = AnswerValue(required=True, allow_none=False)
 
 
 class GotoQuestion(Schema):
     """The question to change (one of the review's, or the next to answer)."""
 
-    question = fields.String(required=True, validate=validate.Length(min=1, max=64),
+    question = Text(required=True, validate=validate.Length(min=1, max=64),
                              metadata={"description": "question id, e.g. requested"})
 
 
 class ReviewOption(Schema):
     value = AnswerValue(required=True)
-    label = fields.String(required=True)
-    label_en = fields.String(required=True)
+    label = Text(required=True)
+    label_en = Text(required=True)
 
 
 class ReviewChange(Schema):
     """The request that goes back to change this answer."""
 
-    method = fields.String(required=True, metadata={"enum": ["POST"]})
-    path = fields.String(required=True, metadata={"example": "/api/v1/questionnaires/3f2a…/goto"})
+    method = Text(required=True, metadata={"enum": ["POST"]})
+    path = Text(required=True, metadata={"example": "/api/v1/questionnaires/3f2a…/goto"})
     body = fields.Nested(GotoQuestion, required=True)
 
 
 class ReviewItem(Schema):
-    question = fields.String(required=True, metadata={"description": "question id"})
-    text = fields.String(required=True)
-    text_en = fields.String(required=True)
-    type = fields.String(required=True, metadata={"enum": ["single", "multiple", "yes_no", "date", "text"]})
+    question = Text(required=True, metadata={"description": "question id"})
+    text = Text(required=True)
+    text_en = Text(required=True)
+    type = Text(required=True, metadata={"enum": ["single", "multiple", "yes_no", "date", "text"]})
     value = AnswerValue(required=True, metadata={"description": "the answer as given to POST …/answers"})
-    label = fields.String(required=True, metadata={"description": "the answer in words (the chosen options' labels "
+    label = Text(required=True, metadata={"description": "the answer in words (the chosen options' labels "
                                                                   "joined with 、, or the date or text itself)"})
-    label_en = fields.String(required=True)
+    label_en = Text(required=True)
     options = fields.List(fields.Nested(ReviewOption), required=True,
                           metadata={"description": "the chosen options; empty for a date or a text"})
     change = fields.Nested(ReviewChange, required=True, allow_none=True,
@@ -81,20 +101,20 @@ class ReviewItem(Schema):
 class Review(Schema):
     """Response of GET …/review: the answers that still apply, in the order the questions are asked."""
 
-    id = fields.String(required=True)
-    region = fields.String(required=True)
+    id = Text(required=True)
+    region = Text(required=True)
     complete = fields.Boolean(required=True)
     items = fields.List(fields.Nested(ReviewItem), required=True)
 
 
 class WechatSignIn(Schema):
-    code = fields.String(required=True, validate=validate.Length(min=1, max=128))
-    phone_code = fields.String(validate=validate.Length(min=1, max=128))
+    code = Text(required=True, validate=validate.Length(min=1, max=128))
+    phone_code = Text(validate=validate.Length(min=1, max=128))
 
 
 class HostSignIn(Schema):
-    channel = fields.String(required=True, validate=validate.Length(min=1, max=32))
-    assertion = fields.String(required=True, validate=validate.Length(min=1, max=4096))
+    channel = Text(required=True, validate=validate.Length(min=1, max=32))
+    assertion = Text(required=True, validate=validate.Length(min=1, max=4096))
 
 
 PHONE = {"description": "a mainland mobile number (checked with phonenumbers; +86 and spaces allowed)",
@@ -102,28 +122,28 @@ PHONE = {"description": "a mainland mobile number (checked with phonenumbers; +8
 
 
 class SmsCodeRequest(Schema):
-    phone = fields.String(required=True, validate=validate.Length(min=1, max=20), metadata=PHONE)
+    phone = Text(required=True, validate=validate.Length(min=1, max=20), metadata=PHONE)
 
 
 class SmsVerify(Schema):
-    phone = fields.String(required=True, validate=validate.Length(min=1, max=20), metadata=PHONE)
-    code = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{6}$", error="6位数字 / six digits"))
+    phone = Text(required=True, validate=validate.Length(min=1, max=20), metadata=PHONE)
+    code = Text(required=True, validate=validate.Regexp(r"^[0-9]{6}$", error="6位数字 / six digits"))
 
 
 class SubscriptionConsents(Schema):
     """The subscribe-message events the family just allowed in wx.requestSubscribeMessage (one message each)."""
 
-    events = fields.List(fields.String(validate=validate.OneOf(NOTIFY_EVENTS)), required=True,
+    events = fields.List(Text(validate=validate.OneOf(NOTIFY_EVENTS)), required=True,
                          validate=validate.Length(min=1, max=10))
 
 
-def _line(max_length: int = 100) -> fields.String:
-    return fields.String(allow_none=True, validate=validate.Length(max=max_length))
+def _line(max_length: int = 100, name: bool = False) -> Text:
+    return Text(allow_none=True, validate=validate.Length(max=max_length), name=name)
 
 
 class DeceasedForm(Schema):
-    name = _line(50)
-    gender = fields.String(allow_none=True, validate=validate.OneOf(["male", "female"]))
+    name = _line(50, name=True)
+    gender = Text(allow_none=True, validate=validate.OneOf(["male", "female"]))
     ethnicity = _line(20)
     id_number = _line(24)
     death_date = _line(10)
@@ -134,7 +154,7 @@ class DeceasedForm(Schema):
 
 
 class ApplicantForm(Schema):
-    name = _line(50)
+    name = _line(50, name=True)
     id_number = _line(24)
     phone = _line(20)
     address = _line(200)
@@ -151,7 +171,7 @@ class AuthorizationForm(Schema):
 
 
 class ProxyForm(Schema):
-    name = _line(50)
+    name = _line(50, name=True)
     id_number = _line(24)
     phone = _line(20)
     address = _line(200)
@@ -164,7 +184,7 @@ class AccountForm(Schema):
     purpose = _line(50)
     payee = _line(40)
     bank_name = _line(50)
-    holder_name = _line(50)
+    holder_name = _line(50, name=True)
     account_number = _line(30)
 
 

@@ -13,23 +13,23 @@ from ..routing import MAX_ROW_ID
 from ..services import staff
 from . import presenters
 from .files import file_response
-from .schemas import json_body
+from .schemas import Text, json_body
 
 bp = Blueprint("staff", __name__)
 
 
 class StaffSignIn(Schema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    totp_code = fields.String(validate=validate.Regexp(r"^[0-9]{6}$", error="六位数字 / six digits"),
-                              metadata={"description": "the authenticator app's 6-digit code (required once enrolled, "
-                                                       "and of everyone with STAFF_REQUIRE_TOTP)"})
+    username = Text(required=True, validate=validate.Length(min=1, max=64))
+    password = Text(required=True, validate=validate.Length(min=1, max=200))
+    totp_code = Text(validate=validate.Regexp(r"^[0-9]{6}$", error="六位数字 / six digits"),
+                     metadata={"description": "the authenticator app's 6-digit code (required once enrolled, "
+                                              "and of everyone with STAFF_REQUIRE_TOTP)"})
 
 
 class Transition(Schema):
-    status = fields.String(required=True, validate=validate.OneOf(workflow.STATUSES))
-    reason = fields.String(validate=validate.Length(max=500))
-    missing = fields.List(fields.String(validate=validate.Length(min=1, max=100)), validate=validate.Length(max=30))
+    status = Text(required=True, validate=validate.OneOf(workflow.STATUSES))
+    reason = Text(validate=validate.Length(max=500), multiline=True)
+    missing = fields.List(Text(validate=validate.Length(min=1, max=100)), validate=validate.Length(max=30))
     version = fields.Integer(validate=validate.Range(min=1, max=MAX_ROW_ID))
 
 
@@ -117,11 +117,11 @@ def ratings():
 
 
 class CallbackBody(Schema):
-    tracking_code = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    tracking_code = Text(required=True, validate=validate.Length(min=1, max=20))
     work_item_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_ROW_ID))
-    status = fields.String(required=True, validate=validate.OneOf(workflow.STATUSES))
-    reason = fields.String(validate=validate.Length(max=500))
-    missing = fields.List(fields.String(validate=validate.Length(min=1, max=100)), validate=validate.Length(max=30))
+    status = Text(required=True, validate=validate.OneOf(workflow.STATUSES))
+    reason = Text(validate=validate.Length(max=500), multiline=True)
+    missing = fields.List(Text(validate=validate.Length(min=1, max=100)), validate=validate.Length(max=30))
 
 
 @bp.post("/callbacks/<department>")

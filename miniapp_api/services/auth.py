@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from wechatpy.exceptions import WeChatClientException
 
+from ..domain import text
 from ..domain.identity import IdentityError, mobile
 from ..errors import ApiError
 from ..extensions import db
@@ -115,13 +116,17 @@ def sign_in_host(channel: str, assertion: str) -> Applicant:
                        "the host app's keys could not be fetched") from None
     except (jwt.InvalidTokenError, jwt.PyJWKClientError):  # bad signature, claims, or unknown key id
         raise ApiError(401, "assertion_invalid", "登录信息无效", "the host assertion is not valid") from None
+    user_id = claims["sub"]
+    if not isinstance(user_id, str) or not 1 <= len(user_id) <= 128 or text.problem(user_id) is not None:
+        # channel_user_id is a String(128) column; PostgreSQL text cannot hold NUL
+        raise ApiError(401, "assertion_invalid", "登录信息无效", "the host assertion's sub is not a valid user id")
     phone = claims.get("phone")
     if phone is not None:
         try:
             phone = mobile(str(phone))
         except IdentityError:
             phone = None
-    return find_or_create(f"host:{channel}", str(claims["sub"]), phone)
+    return find_or_create(f"host:{channel}", user_id, phone)
 
 
 _JWKS_CLIENTS: dict[str, jwt.PyJWKClient] = {}

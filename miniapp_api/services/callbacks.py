@@ -15,7 +15,9 @@ def verify(department: str, timestamp: str | None, signature: str | None, body: 
     secret = current_app.config["DEPARTMENT_CALLBACK_SECRETS"].get(department)
     if not secret:
         raise ApiError(404, "unknown_department", "未配置该部门的回调", f"no callback configured for {department!r}")
-    if not timestamp or not signature or not timestamp.isdigit():
+    # ASCII digits only: str.isdigit() also takes "²³", which int() refuses, and int() refuses 4,300 digits or more
+    if (not timestamp or not signature or not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12
+            or not signature.isascii()):  # compare_digest refuses non-ASCII str
         raise ApiError(401, "signature_missing", "缺少签名", "X-Timestamp and X-Signature are required")
     if abs(time.time() - int(timestamp)) > current_app.config["CALLBACK_MAX_SKEW"]:
         raise ApiError(401, "stale_callback", "回调时间戳已过期", "the timestamp is outside the allowed window")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from ..domain import tracking
 from ..errors import ApiError
 from ..extensions import db
@@ -23,11 +25,19 @@ def rate(case: Case, score: int, comment: str | None) -> Rating:
     if not all(w.status in ("done", "rejected") for w in case.work_items):
         raise ApiError(409, "case_not_complete", "全部事项办结后才能评价", "rate the case once every matter is finished")
     if db.session.scalars(db.select(Rating).filter_by(case_id=case.id)).first() is not None:
-        raise ApiError(409, "already_rated", "这件事已经评价过了，谢谢您", "this case was already rated")
+        raise _already_rated()
     rating = Rating(case_id=case.id, score=score, comment=(comment or "").strip() or None)
     db.session.add(rating)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # a simultaneous tap rated it first (ratings.case_id is unique)
+        db.session.rollback()
+        raise _already_rated() from None
     return rating
+
+
+def _already_rated() -> ApiError:
+    return ApiError(409, "already_rated", "这件事已经评价过了，谢谢您", "this case was already rated")
 
 
 def lookup(code_text: str, phone_tail: str) -> Case:

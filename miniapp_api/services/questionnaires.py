@@ -68,7 +68,11 @@ def claim(session_id: str, secret: str | None, applicant: Applicant) -> Question
                        "this questionnaire belongs to another applicant")
     _check_secret(session, secret)
     session.owner_id = applicant.id
-    db.session.commit()
+    try:
+        db.session.commit()
+    except StaleDataError:  # a simultaneous claim (another tap, or another person with the secret) won
+        db.session.rollback()
+        raise _concurrent_update() from None
     return session
 
 
@@ -180,5 +184,9 @@ def commit_session(session: QuestionnaireSession, answers: dict[str, Any], at: e
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
-        raise ApiError(409, "concurrent_update", "这份问答刚在另一台设备上被修改，请刷新后再试",
-                       "the questionnaire was changed on another device; reload and try again") from None
+        raise _concurrent_update() from None
+
+
+def _concurrent_update() -> ApiError:
+    return ApiError(409, "concurrent_update", "这份问答刚在另一台设备上被修改，请刷新后再试",
+                    "the questionnaire was changed on another device; reload and try again")

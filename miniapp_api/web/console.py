@@ -586,6 +586,23 @@ def _form_from_request(proxy_needed: bool, self_support: bool, deceased_fields: 
     return form
 
 
+def _field_labels(deceased_fields: list, applicant_fields: list) -> dict[str, str]:
+    """``deceased.name`` -> 逝者姓名, and so on for every field the window form posts."""
+    labels = {f"{section}.{key}": label for section, specs in (
+        ("deceased", deceased_fields), ("applicant", applicant_fields), ("proxy", PROXY_FIELDS),
+        ("proxy.authorization", AUTHORIZATION_FIELDS)) for key, label, *_ in specs}
+    labels.update({f"accounts.{i}.{key}": f"第{i + 1}个收款账户的{label}" for i in range(MAX_ACCOUNTS)
+                   for key, label, *_ in ACCOUNT_FIELDS})
+    return labels
+
+
+def _flat(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested messages as ``{"deceased.name": ["中文"]}``."""
+    if not isinstance(messages, dict):
+        return {prefix.rstrip(".") or "_schema": _short([str(m) for m in messages])}
+    return {path: found for key, value in messages.items() for path, found in _flat(value, f"{prefix}{key}.").items()}
+
+
 def _short(messages: list[str]) -> list[str]:
     return [m.split(" / ")[0] for m in messages]  # the Chinese half of "中文 / English"
 
@@ -609,8 +626,10 @@ def window_form(session_id: str):
         try:
             form = ApplicationForm().load(_form_from_request(proxy_needed, self_support, deceased_fields,
                                                              applicant_fields))
-        except ValidationError:
-            flash("表单内容格式有误，请检查后重试", "error")
+        except ValidationError as exc:
+            labels = _field_labels(deceased_fields, applicant_fields)
+            flash("表单内容格式有误，请检查后重试：" + "；".join(
+                f"{labels.get(path, path)}：{messages[0]}" for path, messages in _flat(exc.messages).items()), "error")
             return redirect(here)
         view = applications.save_draft(row, form)
         if request.form.get("action") != "submit":

@@ -488,8 +488,9 @@ def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     if isinstance(messages, dict):
         for key, value in messages.items():
             out.update(_flatten(value, f"{prefix}{key}."))
-    else:
-        out[prefix.rstrip(".") or "_schema"] = ["这一项的格式不对或太长，请检查 / this entry is too long or not valid"]
+    else:  # the field's own "中文 / English" words where it has them (invisible characters in a name, say)
+        own = [m for m in messages if isinstance(m, str) and " / " in m] if isinstance(messages, list) else []
+        out[prefix.rstrip(".") or "_schema"] = own or ["这一项的格式不对或太长，请检查 / this entry is too long or not valid"]
     return out
 
 
