@@ -10,8 +10,11 @@ ROOT = Path(__file__).resolve().parent.parent
 SQLALCHEMY_DATABASE_URI = f"sqlite:///{ROOT / 'instance' / 'miniapp.sqlite'}"
 # Unset: the dev server runs on in-process fallbacks (no queues, local rate limits).
 REDIS_URL = None
-# Must be set in production; signs tokens.
-SECRET_KEY = "dev-only-change-me"
+# Signs bearer tokens and console cookies. Required outside debug/testing: 32 bytes or more, e.g.
+# `python -c 'import secrets; print(secrets.token_urlsafe(48))'`; the app refuses to start without it.
+# With FLASK_DEBUG=1 (a development machine) a random one is made once and kept in SECRET_KEY_FILE.
+SECRET_KEY = None
+SECRET_KEY_FILE = None  # unset: instance/secret_key
 # Where uploaded document photos go by default.
 UPLOAD_FOLDER = str(ROOT / "uploads")
 # Largest request body accepted (bytes).

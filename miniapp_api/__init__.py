@@ -34,6 +34,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.url_map.converters["int"] = RowIdConverter  # before any route is added: every <int:id> is a row id
     Path(app.instance_path).mkdir(exist_ok=True)
+    from .secret_key import ensure as ensure_secret_key
+
+    ensure_secret_key(app)  # before anything else: never serve with a guessable signing key
 
     if app.config["DIALOGS_CHECK_ON_START"]:
         _check_dialogs(Path(app.config.get("DIALOGS_DIR") or ROOT / "dialogs"))

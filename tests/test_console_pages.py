@@ -150,7 +150,8 @@ def test_too_many_wrong_passwords_are_throttled(client, people):
 def test_secure_cookies_outside_testing():
     from miniapp_api import create_app
 
-    app = create_app({"TESTING": False, "DATABASE_URL": "sqlite://", "DIALOGS_CHECK_ON_START": False})
+    app = create_app({"TESTING": False, "DATABASE_URL": "sqlite://", "DIALOGS_CHECK_ON_START": False,
+                      "SECRET_KEY": "console-cookie-test-secret-32-bytes+"})
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True and app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -30,11 +31,15 @@ def call(base: str, method: str, path: str, body=None, headers=None):
 
 
 def test_readme_commands_start_a_server_that_walks_to_a_checklist(tmp_path):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'smoke.sqlite'}"}
+    """A development machine (FLASK_DEBUG=1, no SECRET_KEY): the key is made once in the instance folder."""
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    env.update(FLASK_DEBUG="1", DATABASE_URL=f"sqlite:///{tmp_path / 'smoke.sqlite'}",
+               MINIAPP_CONFIG_JSON=json.dumps({"SECRET_KEY_FILE": str(tmp_path / "instance" / "secret_key")}))
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
     port = free_port()
-    server = subprocess.Popen([*flask, "run", "--port", str(port)], cwd=ROOT, env=env,
+    # Its own process group: the debug reloader runs the server in a child process, stopped with it.
+    server = subprocess.Popen([*flask, "run", "--port", str(port)], cwd=ROOT, env=env, start_new_session=True,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}/api/v1"
     try:
@@ -57,6 +62,7 @@ def test_readme_commands_start_a_server_that_walks_to_a_checklist(tmp_path):
             assert status == 200
         status, checklist = call(base, "GET", f"/questionnaires/{state['id']}/checklist", headers=headers)
         assert status == 200 and checklist["region"] == "hunan" and checklist["matters"]
+        assert (tmp_path / "instance" / "secret_key").exists()
     finally:
-        server.terminate()
+        os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=10)
