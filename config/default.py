@@ -23,7 +23,10 @@ MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 DIALOGS_CHECK_ON_START = True
 JSON_AS_ASCII = False
 
-SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+# Connections are checked before use (a restarted database is reconnected), and an error's log line
+# never carries the values bound to its SQL (phones, names, ID numbers). Options set elsewhere are added
+# to these two, which stay unless overridden by name.
+SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
 
 _ = os  # settings files may read the environment; create_app applies the overrides
 

@@ -18,6 +18,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: defaults from config/default.py, then environment variables, then ``config``."""
     app = Flask(__name__, instance_path=str(ROOT / "instance"), template_folder=str(ROOT / "templates"))
     app.config.from_pyfile(str(ROOT / "config" / "default.py"))
+    engine_defaults = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])  # kept under any options set below
     for name in ENV_SETTINGS:
         if os.environ.get(name):
             app.config[name] = os.environ[name]
@@ -29,6 +30,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(config)
         if "DATABASE_URL" in config:
             app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(config["DATABASE_URL"])
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**engine_defaults, **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
     app.json.ensure_ascii = False
     from .routing import RowIdConverter
 
