@@ -167,12 +167,7 @@ def attempt(note_id: int) -> bool:
         return True  # quiet hours or rate limit: the sweep sends it later
     # Claim it first: if this process dies during the send, nobody sends it again blindly (providers
     # do not de-duplicate); the sweep hands such a message to staff instead.
-    claimed = db.session.execute(db.update(Notification).where(Notification.id == note.id,
-                                                               Notification.status == "pending")
-                                 .values(status="sending", attempts=Notification.attempts + 1,
-                                         not_before=utcnow()))  # while sending, not_before is the claim time
-    db.session.commit()
-    if claimed.rowcount != 1:
+    if queueing.claim(note, "not_before") is None:  # while sending, not_before is the claim time
         return True  # another worker has it
     db.session.refresh(note)
     try:
@@ -226,10 +221,8 @@ def _send(note: Notification) -> None:
 def sweep(stuck_after: dt.timedelta = dt.timedelta(minutes=5)) -> int:
     """Queue what is due; a message left "sending" by a dead worker goes to staff, never re-sent blindly."""
     now = utcnow()
-    for note in db.session.scalars(db.select(Notification).filter_by(status="sending")).all():
-        started = note.not_before
-        if (started if started.tzinfo else started.replace(tzinfo=dt.UTC)) < now - stuck_after:
-            note.status, note.last_error = "dead", "interrupted while sending; it may have been delivered"
+    for note in queueing.lapsed_claims(Notification, "not_before", stuck_after):
+        note.status, note.last_error = "dead", "interrupted while sending; it may have been delivered"
     db.session.commit()
     rows = db.session.scalars(db.select(Notification).filter_by(status="pending")).all()
     due = [n.id for n in rows if (n.not_before if n.not_before.tzinfo else n.not_before.replace(tzinfo=dt.UTC)) <= now]
