@@ -1,25 +1,31 @@
-"""Faults: Redis stopped mid-journey, the database unreachable, the upload disk full.
+"""Faults: Redis stopped mid-journey, the database unreachable or restarted, the upload disk full.
 
-Each uses its own Redis server / file system, so the rest of the suite is not disturbed."""
+Each uses its own Redis server, PostgreSQL cluster or file system, so the rest of the suite (and anyone
+else's on the shared servers) is not disturbed."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
 import redis
+from flask_migrate import upgrade
 from rq import Queue, SimpleWorker
 
 from miniapp_api import create_app
 from miniapp_api.extensions import db
-from miniapp_api.models import Case, Notification
+from miniapp_api.models import AuditEvent, Case, Notification
 from miniapp_api.services import notify
+from miniapp_api.services.webhooks import sign
 from tests.test_applications import HUNAN, first_choice, good_form
 from tests.test_auth import host_assertion
 from tests.test_server_smoke import free_port
@@ -50,6 +56,78 @@ class OwnRedis:
             self.process.terminate()
             self.process.wait(timeout=10)
             self.process = None
+
+
+class OwnPostgres:
+    """A PostgreSQL cluster of our own: initdb into a temporary folder, a free port, trust on loopback;
+    the test may stop and start it. Runs as the postgres user when we are root (initdb refuses root)."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="pg-"))
+        self.data = self.dir / "data"
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_user:
+            shutil.chown(self.dir, "postgres")
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C",
+                  "--no-sync")
+
+    def _run(self, *command: str) -> None:
+        subprocess.run([*self.as_user, *command], check=True, capture_output=True, timeout=120)
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.dir / "log"), "-w", "start")
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def fresh_database(self, name: str) -> str:
+        with psycopg.connect(self.url(), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+
+@pytest.fixture(scope="module")
+def own_pg():
+    if not shutil.which("initdb") or not shutil.which("pg_ctl"):
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    cluster = OwnPostgres()
+    cluster.start()
+    yield cluster
+    with contextlib.suppress(subprocess.CalledProcessError):
+        cluster.stop()
+    shutil.rmtree(cluster.dir, ignore_errors=True)
+
+
+def app_on(own_pg, app, name: str, **config):
+    """An app on a fresh database of the private cluster, migrated, otherwise configured like the suite's."""
+    on_pg = create_app({"TESTING": True, "DATABASE_URL": own_pg.fresh_database(name), "SECRET_KEY": "test-secret",
+                        "REDIS_URL": app.config["REDIS_URL"], "UPLOAD_FOLDER": app.config["UPLOAD_FOLDER"],
+                        "HOST_CHANNELS": app.config["HOST_CHANNELS"], "DIALOGS_CHECK_ON_START": False,
+                        "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"connect_timeout": 2}}, **config})
+    with on_pg.app_context():
+        upgrade()
+    return on_pg
+
+
+def family_case(c) -> tuple[dict, dict]:
+    """A host-app family's submitted Hunan case: (headers, case)."""
+    token = c.post("/api/v1/auth/host", json={"channel": "xiangyiban", "assertion": host_assertion(sub=uuid.uuid4().hex)})
+    headers = {"Authorization": f"Bearer {token.get_json()['token']}"}
+    sid = journey_until_form(c, headers)
+    assert c.put(f"/api/v1/questionnaires/{sid}/form", json=good_form(), headers=headers).status_code == 200
+    response = c.post(f"/api/v1/questionnaires/{sid}/submit", headers={**headers, "Idempotency-Key": uuid.uuid4().hex})
+    assert response.status_code == 201, response.get_json()
+    return headers, response.get_json()
 
 
 @pytest.fixture()
@@ -148,35 +226,54 @@ def test_disk_full_for_uploads_is_a_clear_error_with_no_partial_files(client, ap
         assert "applicant_id_card" in listing["missing"]
         assert upload(client, headers, sid, "applicant_id_card", photo(400, 400)).status_code == 201  # room again
 
-def _pg(action: str) -> None:
-    version = sorted(os.listdir("/etc/postgresql"))[0]
-    mode = ["-m", "fast"] if action == "stop" else []
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action, *mode],
-                   check=True, capture_output=True, timeout=120)
-    if action == "start":
-        for _ in range(100):
-            if subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", "5432", "-q"]).returncode == 0:
-                return
-            time.sleep(0.2)
-
-
-@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="needs the real PostgreSQL")
-def test_postgresql_restart_gives_clean_503s_then_recovers_with_no_half_written_case(client, app, wechat_peer):
-    from tests.test_applications import questionnaire, sign_in
-
-    headers = sign_in(client, app, wechat_peer, "wechat")
-    sid = questionnaire(client, headers)
-    assert client.put(f"/api/v1/questionnaires/{sid}/form", json=good_form(), headers=headers).status_code == 200
-    _pg("stop")
+def test_postgresql_restart_gives_clean_503s_then_recovers_with_no_half_written_case(client, app, own_pg):
+    on_pg = app_on(own_pg, app, "restart_submission")
+    c = on_pg.test_client()
+    token = c.post("/api/v1/auth/host", json={"channel": "xiangyiban", "assertion": host_assertion()}).get_json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    sid = journey_until_form(c, headers)
+    assert c.put(f"/api/v1/questionnaires/{sid}/form", json=good_form(), headers=headers).status_code == 200
+    own_pg.stop()
     try:
-        response = client.post(f"/api/v1/questionnaires/{sid}/submit", headers={**headers, "Idempotency-Key": "pg-down-001"})
+        response = c.post(f"/api/v1/questionnaires/{sid}/submit", headers={**headers, "Idempotency-Key": "pg-down-001"})
         assert response.status_code == 503 and response.get_json()["error"]["code"] == "database_unavailable"
-        assert client.get("/readyz").status_code == 503
+        assert c.get("/readyz").status_code == 503
     finally:
-        _pg("start")
-    response = client.post(f"/api/v1/questionnaires/{sid}/submit", headers={**headers, "Idempotency-Key": "pg-down-001"})
+        own_pg.start()
+    response = c.post(f"/api/v1/questionnaires/{sid}/submit", headers={**headers, "Idempotency-Key": "pg-down-001"})
     assert response.status_code == 201, response.get_json()
-    again = client.post(f"/api/v1/questionnaires/{sid}/submit", headers={**headers, "Idempotency-Key": "pg-down-001"})
+    again = c.post(f"/api/v1/questionnaires/{sid}/submit", headers={**headers, "Idempotency-Key": "pg-down-001"})
     assert again.status_code == 200 and again.get_json()["tracking_code"] == response.get_json()["tracking_code"]
-    with app.app_context():
+    with on_pg.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(Case)) == 1
+        db.engine.dispose()
+
+
+def signed_callback(c, department: str, secret: str, body: dict, timestamp: str):
+    raw = json.dumps(body).encode()
+    return c.post(f"/api/v1/callbacks/{department}", data=raw, headers={
+        "Content-Type": "application/json", "X-Timestamp": timestamp, "X-Signature": sign(secret, timestamp, raw)})
+
+
+def test_a_department_callback_retried_after_a_503_is_applied_once(client, app, own_pg):
+    """The department's honest retry after our 503 is applied, not refused as a replay; a real replay still is."""
+    on_pg = app_on(own_pg, app, "callback_retry", DEPARTMENT_CALLBACK_SECRETS={"hrss": "hrss-callback-secret"})
+    c = on_pg.test_client()
+    _, case = family_case(c)
+    item = next(w["id"] for w in case["work_items"] if w["matter"] == "pension_account_payout")
+    body, stamp = {"tracking_code": case["tracking_code"], "work_item_id": item, "status": "accepted"}, str(int(time.time()))
+    own_pg.stop()  # a short database outage while the department reports
+    try:
+        down = signed_callback(c, "hrss", "hrss-callback-secret", body, stamp)
+        assert down.status_code == 503 and down.get_json()["error"]["code"] == "database_unavailable"
+    finally:
+        own_pg.start()
+    retried = signed_callback(c, "hrss", "hrss-callback-secret", body, stamp)
+    assert retried.status_code == 200, retried.get_json()
+    assert retried.get_json()["status"] == "accepted"
+    replayed = signed_callback(c, "hrss", "hrss-callback-secret", body, stamp)
+    assert replayed.status_code == 409 and replayed.get_json()["error"]["code"] == "replayed_callback"
+    with on_pg.app_context():
+        moves = db.session.scalars(db.select(AuditEvent).filter_by(work_item_id=item, actor="callback:hrss")).all()
+        assert [(m.from_status, m.to_status) for m in moves] == [("submitted", "accepted")]  # applied once
+        db.engine.dispose()

@@ -250,6 +250,31 @@ def test_department_callbacks_are_signed_fresh_and_once(client, app, hunan_case)
     app.config["DEPARTMENT_CALLBACK_SECRETS"] = {}
 
 
+def test_the_same_callback_twice_at_once_is_applied_once(client, app, hunan_case):
+    """Both pass the signature check before either commits: the receipt's unique key lets only one through."""
+    app.config["DEPARTMENT_CALLBACK_SECRETS"] = {"hrss": "hrss-callback-secret"}
+    _, case = hunan_case
+    item = item_id(case, "pension_account_payout")
+    body, stamp = {"tracking_code": case["tracking_code"], "work_item_id": item, "status": "accepted"}, str(int(time.time()))
+    start, answers = threading.Barrier(2), []
+
+    def department() -> None:
+        c = app.test_client()
+        start.wait()
+        answers.append(signed_callback(c, "hrss", body, timestamp=stamp))
+
+    threads = [threading.Thread(target=department) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    app.config["DEPARTMENT_CALLBACK_SECRETS"] = {}
+    assert sorted(a.status_code for a in answers) == [200, 409], [a.get_json() for a in answers]
+    with app.app_context():
+        moves = db.session.scalars(db.select(AuditEvent).filter_by(work_item_id=item, actor="callback:hrss")).all()
+        assert len(moves) == 1
+
+
 def test_a_callback_with_an_item_id_beyond_any_row_is_a_422_not_a_500(client, app, hunan_case):
     """A department system's bug must not become our 500: the id is checked against the column's range."""
     app.config["DEPARTMENT_CALLBACK_SECRETS"] = {"hrss": "hrss-callback-secret"}
