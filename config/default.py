@@ -95,6 +95,12 @@ NOTIFY_URGENT_EVENTS = ["case_submitted"]
 NOTIFY_MAX_SMS_PER_PHONE_PER_HOUR = 5
 NOTIFY_RETRY_INTERVALS = [10, 60, 300, 1800]
 
+# --- The worker (python -m miniapp_api.worker) -----------------------------------------------------
+# Seconds between its health reports to Redis (read by `python -m miniapp_api.worker --check`).
+WORKER_HEARTBEAT_SECONDS = 15
+# Seconds a job keeps trying to record what it already sent while the database is away (a restart).
+WORKER_DATABASE_WAIT = 30
+
 # CSRF tokens of the web forms last as long as the session (a family may take over an hour on the form).
 WTF_CSRF_TIME_LIMIT = None
 

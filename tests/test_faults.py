@@ -6,10 +6,12 @@ else's on the shared servers) is not disturbed."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -26,9 +28,10 @@ from miniapp_api.extensions import db
 from miniapp_api.models import AuditEvent, Case, Notification
 from miniapp_api.services import notify
 from miniapp_api.services.webhooks import sign
+from tests.peers.sms import AliyunSmsPeer
 from tests.test_applications import HUNAN, first_choice, good_form
-from tests.test_auth import host_assertion
-from tests.test_server_smoke import free_port
+from tests.test_auth import bearer, host_assertion, wechat_login
+from tests.test_server_smoke import ROOT, free_port
 
 
 class OwnRedis:
@@ -277,3 +280,184 @@ def test_a_department_callback_retried_after_a_503_is_applied_once(client, app, 
         moves = db.session.scalars(db.select(AuditEvent).filter_by(work_item_id=item, actor="callback:hrss")).all()
         assert [(m.from_status, m.to_status) for m in moves] == [("submitted", "accepted")]  # applied once
         db.engine.dispose()
+
+
+# --- The rq worker through a PostgreSQL restart -----------------------------------------------------------
+
+WORKER_KEY = "worker-fault-test-secret-of-32-bytes+"
+
+
+def sms_settings(peer: AliyunSmsPeer) -> dict:
+    """SMS through the real Alibaba Cloud client to a loopback peer; no quiet hours, no per-phone cap."""
+    return {"NOTIFY_SMS_PROVIDER": "aliyun", "NOTIFY_QUIET_HOURS": [0, 0], "NOTIFY_MAX_SMS_PER_PHONE_PER_HOUR": 1000,
+            "NOTIFY_RETRY_INTERVALS": [1, 2, 4, 8], "WORKER_HEARTBEAT_SECONDS": 1,
+            "NOTIFY_SMS_SETTINGS": {"access_key_id": peer.access_key_id, "access_key_secret": peer.access_key_secret,
+                                    "sign_name": "身后一件事", "endpoint": peer.base, "timeout": 5}}
+
+
+def worker_env(on_pg) -> dict:
+    """What `python -m miniapp_api.worker` needs: the app's database, Redis and SMS settings, a real key."""
+    keys = ("REDIS_URL", "NOTIFY_SMS_PROVIDER", "NOTIFY_SMS_SETTINGS", "NOTIFY_QUIET_HOURS", "NOTIFY_RETRY_INTERVALS",
+            "NOTIFY_MAX_SMS_PER_PHONE_PER_HOUR", "WORKER_HEARTBEAT_SECONDS")
+    config = {k: on_pg.config[k] for k in keys}
+    config.update(DATABASE_URL=on_pg.config["SQLALCHEMY_DATABASE_URI"], SECRET_KEY=WORKER_KEY, DIALOGS_CHECK_ON_START=False)
+    return {**os.environ, "MINIAPP_CONFIG_JSON": json.dumps(config)}
+
+
+@contextlib.contextmanager
+def running_worker(on_pg):
+    log = tempfile.TemporaryFile()
+    worker = subprocess.Popen([sys.executable, "-m", "miniapp_api.worker"], cwd=ROOT, env=worker_env(on_pg),
+                              stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield worker
+    finally:
+        worker.terminate()  # rq's warm shutdown: the job in hand is finished first
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(timeout=10)
+        log.seek(0)
+        print(log.read().decode(errors="replace")[-60000:])  # shown when the test fails
+        log.close()
+
+
+def worker_check(on_pg) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "miniapp_api.worker", "--check"], cwd=ROOT, env=worker_env(on_pg),
+                          capture_output=True, text=True, timeout=60)
+
+
+def wait_for(condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {seconds} s: {what}")
+        time.sleep(0.1)
+
+
+def notifications(on_pg) -> list[Notification]:
+    with on_pg.app_context():
+        rows = db.session.scalars(db.select(Notification).order_by(Notification.id)).all()
+        db.session.expunge_all()
+        db.session.remove()
+        return rows
+
+
+def queue_notifications(on_pg, count: int) -> list[str]:
+    """`count` more messages about the latest case, written and queued as a department's move would."""
+    with on_pg.app_context():
+        case = db.session.scalars(db.select(Case).order_by(Case.id.desc())).first()
+        notes = [notify.add(case, "matter_done", case.work_items[0]) for _ in range(count)]
+        db.session.commit()
+        notify.dispatch([n.id for n in notes])
+        keys = [n.idempotency_key for n in notes]
+        db.session.remove()
+        return keys
+
+
+def all_sent(on_pg) -> bool:
+    rows = notifications(on_pg)
+    return bool(rows) and all(r.status == "sent" for r in rows)
+
+
+def assert_each_delivered_once(on_pg, sms: AliyunSmsPeer, expected: int) -> None:
+    rows = notifications(on_pg)
+    assert [r.status for r in rows] == ["sent"] * expected, [(r.id, r.status, r.last_error) for r in rows]
+    assert sorted(d.key for d in sms.deliveries) == sorted(r.idempotency_key for r in rows)  # none lost...
+    assert sms.duplicates == 0  # ...and none twice
+
+
+def test_an_idle_worker_survives_a_postgresql_restart_and_says_how_it_is(client, app, own_pg):
+    sms = AliyunSmsPeer()
+    on_pg = app_on(own_pg, app, "worker_idle", **sms_settings(sms))
+    try:
+        with running_worker(on_pg):
+            family_case(on_pg.test_client())  # "case received" goes out through the worker
+            wait_for(lambda: len(sms.deliveries) == 1, 30, "the first SMS")
+            wait_for(lambda: worker_check(on_pg).returncode == 0, 30, "the worker reports itself healthy")
+            own_pg.stop()  # the worker is idle, waiting on Redis
+            try:
+                checks = []
+                wait_for(lambda: checks.append(worker_check(on_pg)) or checks[-1].returncode == 1, 30,
+                         "the worker reports the database away")
+                assert "database" in checks[-1].stdout
+            finally:
+                own_pg.start()
+            wait_for(lambda: worker_check(on_pg).returncode == 0, 30, "the worker healthy again")
+            queue_notifications(on_pg, 3)
+            wait_for(lambda: all_sent(on_pg), 60, "the jobs after the restart succeed")
+        assert_each_delivered_once(on_pg, sms, 4)
+    finally:
+        with on_pg.app_context():
+            db.engine.dispose()
+        sms.stop()
+
+
+def test_a_busy_worker_through_a_postgresql_restart_loses_nothing_and_sends_nothing_twice(client, app, own_pg):
+    sms = AliyunSmsPeer()
+    sms.delay = 0.6  # each send takes a while: the restart lands in the middle of one
+    on_pg = app_on(own_pg, app, "worker_busy", **sms_settings(sms))
+    try:
+        with running_worker(on_pg):
+            family_case(on_pg.test_client())
+            queue_notifications(on_pg, 12)
+            wait_for(lambda: len(sms.deliveries) >= 3, 60, "the batch under way")
+            stopped = dt.datetime.now(dt.UTC)
+            own_pg.restart()
+            started = dt.datetime.now(dt.UTC)
+            wait_for(lambda: len(sms.deliveries) >= 13 or not _pending_jobs(on_pg), 90, "the queue worked off")
+            with on_pg.app_context():
+                notify.sweep()  # cron's sweep: anything whose retries ran out while the database was away
+                db.session.remove()
+            wait_for(lambda: all_sent(on_pg), 90, "every notification sent")
+        assert_each_delivered_once(on_pg, sms, 13)
+        in_flight = [n.id for n in notifications(on_pg) if utc(n.not_before) < stopped and utc(n.sent_at) > started]
+        assert in_flight, "a message was claimed before the database went away and recorded as sent after"
+    finally:
+        with on_pg.app_context():
+            db.engine.dispose()
+        sms.stop()
+
+
+def utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)  # SQLite hands back naive UTC
+
+
+def test_a_send_that_fails_before_reaching_the_provider_gives_its_claim_back(client, app, wechat_peer, own_redis):
+    """The WeChat access token lives in Redis; with Redis away the message never leaves, so it must not stay
+    claimed ("sending", later dead as "may have been delivered"): back to pending, and sent once on retry."""
+    faulty = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                         "SECRET_KEY": "test-secret", "REDIS_URL": own_redis.url, "UPLOAD_FOLDER": app.config["UPLOAD_FOLDER"],
+                         "HOST_CHANNELS": app.config["HOST_CHANNELS"], "DIALOGS_CHECK_ON_START": False,
+                         **{k: app.config[k] for k in ("WECHAT_APPID", "WECHAT_SECRET", "WECHAT_API_BASE")},
+                         "NOTIFY_WECHAT_TEMPLATES": {"case_submitted": "TPL-RECEIVED"}})
+    c = faulty.test_client()
+    headers = bearer(wechat_login(c, wechat_peer, f"o-{uuid.uuid4().hex}"))
+    assert c.post("/api/v1/me/subscriptions", json={"events": ["case_submitted"]}, headers=headers).status_code == 200
+    sid = journey_until_form(c, headers)
+    assert c.put(f"/api/v1/questionnaires/{sid}/form", json=good_form(), headers=headers).status_code == 200
+    submitted = c.post(f"/api/v1/questionnaires/{sid}/submit", headers={**headers, "Idempotency-Key": "claim-back-1"})
+    assert submitted.status_code == 201
+    before = len(wechat_peer.subscribe_messages)
+    own_redis.stop()
+    with faulty.app_context():
+        note = db.session.scalars(db.select(Notification)).one()
+        assert note.channel == "wechat"
+        with pytest.raises(notify.SendFailed):
+            notify.attempt(note.id)
+        db.session.refresh(note)
+        assert (note.status, note.attempts) == ("pending", 1) and "redis" in note.last_error
+    assert len(wechat_peer.subscribe_messages) == before  # it never left
+    own_redis.start()
+    with faulty.app_context():
+        assert notify.attempt(note.id) is True
+        assert db.session.get(Notification, note.id).status == "sent"
+        db.engine.dispose()
+    assert len(wechat_peer.subscribe_messages) == before + 1
+
+
+def _pending_jobs(on_pg) -> int:
+    connection = redis.Redis.from_url(on_pg.config["REDIS_URL"])
+    queue = Queue(notify.QUEUE, connection=connection)
+    return len(queue) + len(queue.scheduled_job_registry) + len(queue.started_job_registry)

@@ -80,16 +80,18 @@ def attempt(delivery_id: int) -> bool:
         error = None if ok else f"HTTP {response.status_code}"
     except requests.RequestException as exc:
         ok, error = False, type(exc).__name__
-    if ok:
-        queueing.release(WebhookDelivery, delivery_id, token, status="delivered", delivered_at=utcnow(), last_error=None)
-        return True
     intervals = current_app.config["WEBHOOK_RETRY_INTERVALS"]
-    if token > len(intervals):
-        queueing.release(WebhookDelivery, delivery_id, token, status="dead", last_error=error)
+    if ok:
+        outcome = {"status": "delivered", "delivered_at": utcnow(), "last_error": None}
+    elif token > len(intervals):
+        outcome = {"status": "dead", "last_error": error}
     else:
-        queueing.release(WebhookDelivery, delivery_id, token, status="pending", last_error=error,
-                         next_attempt_at=utcnow() + dt.timedelta(seconds=intervals[token - 1]))
-    raise DeliveryFailed(f"delivery {delivery_id}: {error}")
+        outcome = {"status": "pending", "last_error": error,
+                   "next_attempt_at": utcnow() + dt.timedelta(seconds=intervals[token - 1])}
+    queueing.settle(lambda: queueing.release(WebhookDelivery, delivery_id, token, **outcome))  # even if the database blinked
+    if not ok:
+        raise DeliveryFailed(f"delivery {delivery_id}: {error}")
+    return True
 
 
 def sweep(lease: dt.timedelta = dt.timedelta(minutes=5)) -> int:
