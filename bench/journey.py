@@ -18,6 +18,7 @@ import io
 import json
 import multiprocessing
 import os
+import secrets
 import signal
 import socket
 import statistics
@@ -232,7 +233,8 @@ def percentile(values: list[float], p: float) -> float:
 def main() -> None:
     prepare_database()
     uploads = tempfile.mkdtemp(prefix="bench-uploads-")
-    config = {"DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "SECRET_KEY": "bench-secret", "UPLOAD_FOLDER": uploads,
+    config = {"DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "SECRET_KEY": secrets.token_urlsafe(48),
+              "UPLOAD_FOLDER": uploads,
               "HOST_CHANNELS": {"bench": {"secret": HOST_SECRET}}, "STATUS_LOOKUP_LIMITS": "100000 per minute",
               "TESTING": False, "LOG_LEVEL": "WARNING", "NOTIFY_SMS_CONSOLE_ALLOWED": True}
     env = {**os.environ, "MINIAPP_CONFIG_JSON": json.dumps(config)}

@@ -10,8 +10,11 @@ ROOT = Path(__file__).resolve().parent.parent
 SQLALCHEMY_DATABASE_URI = f"sqlite:///{ROOT / 'instance' / 'miniapp.sqlite'}"
 # Unset: the dev server runs on in-process fallbacks (no queues, local rate limits).
 REDIS_URL = None
-# Must be set in production; signs tokens.
-SECRET_KEY = "dev-only-change-me"
+# Signs bearer tokens and console cookies. Required outside debug/testing: 32 bytes or more, e.g.
+# `python -c 'import secrets; print(secrets.token_urlsafe(48))'`; the app refuses to start without it.
+# With FLASK_DEBUG=1 (a development machine) a random one is made once and kept in SECRET_KEY_FILE.
+SECRET_KEY = None
+SECRET_KEY_FILE = None  # unset: instance/secret_key
 # Where uploaded document photos go by default.
 UPLOAD_FOLDER = str(ROOT / "uploads")
 # Largest request body accepted (bytes).
@@ -20,7 +23,10 @@ MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 DIALOGS_CHECK_ON_START = True
 JSON_AS_ASCII = False
 
-SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+# Connections are checked before use (a restarted database is reconnected), and an error's log line
+# never carries the values bound to its SQL (phones, names, ID numbers). Options set elsewhere are added
+# to these two, which stay unless overridden by name.
+SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
 
 _ = os  # settings files may read the environment; create_app applies the overrides
 
@@ -122,6 +128,12 @@ NOTIFY_QUIET_HOURS = [21, 8]
 NOTIFY_URGENT_EVENTS = ["case_submitted"]
 NOTIFY_MAX_SMS_PER_PHONE_PER_HOUR = 5
 NOTIFY_RETRY_INTERVALS = [10, 60, 300, 1800]
+
+# --- The worker (python -m miniapp_api.worker) -----------------------------------------------------
+# Seconds between its health reports to Redis (read by `python -m miniapp_api.worker --check`).
+WORKER_HEARTBEAT_SECONDS = 15
+# Seconds a job keeps trying to record what it already sent while the database is away (a restart).
+WORKER_DATABASE_WAIT = 30
 
 # CSRF tokens of the web forms last as long as the session (a family may take over an hour on the form).
 WTF_CSRF_TIME_LIMIT = None

@@ -18,6 +18,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: defaults from config/default.py, then environment variables, then ``config``."""
     app = Flask(__name__, instance_path=str(ROOT / "instance"), template_folder=str(ROOT / "templates"))
     app.config.from_pyfile(str(ROOT / "config" / "default.py"))
+    engine_defaults = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])  # kept under any options set below
     for name in ENV_SETTINGS:
         if os.environ.get(name):
             app.config[name] = os.environ[name]
@@ -29,11 +30,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(config)
         if "DATABASE_URL" in config:
             app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(config["DATABASE_URL"])
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**engine_defaults, **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
     app.json.ensure_ascii = False
     from .routing import RowIdConverter
 
     app.url_map.converters["int"] = RowIdConverter  # before any route is added: every <int:id> is a row id
     Path(app.instance_path).mkdir(exist_ok=True)
+    from .secret_key import ensure as ensure_secret_key
+
+    ensure_secret_key(app)  # before anything else: never serve with a guessable signing key
 
     if app.config["DIALOGS_CHECK_ON_START"]:
         _check_dialogs(Path(app.config.get("DIALOGS_DIR") or ROOT / "dialogs"))

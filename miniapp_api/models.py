@@ -201,6 +201,20 @@ class WebhookDelivery(db.Model):
     work_item: Mapped[WorkItem] = relationship()
 
 
+class CallbackReceipt(db.Model):
+    """A department callback that was applied, by its signature: written in the same commit as the change
+    it made, so a callback our outage refused can be sent again, and one applied cannot. Kept while its
+    timestamp is inside the clock window (older ones are refused as stale anyway)."""
+
+    __tablename__ = "callback_receipts"
+    __table_args__ = (UniqueConstraint("department", "signature"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    department: Mapped[str] = mapped_column(String(32), nullable=False)
+    signature: Mapped[str] = mapped_column(String(64), nullable=False)  # hex HMAC-SHA256 of timestamp.body
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+
+
 class Rating(db.Model):
     """好差评: one rating per completed case."""
 

@@ -154,7 +154,8 @@ def test_secure_cookies_outside_testing():
     from miniapp_api import create_app
 
     app = create_app({"TESTING": False, "DATABASE_URL": "sqlite://", "DIALOGS_CHECK_ON_START": False,
-                      "NOTIFY_SMS_CONSOLE_ALLOWED": True})  # production refuses the console SMS otherwise
+                      "NOTIFY_SMS_CONSOLE_ALLOWED": True,  # production refuses the console SMS otherwise
+                      "SECRET_KEY": "console-cookie-test-secret-32-bytes+"})
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True and app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
 

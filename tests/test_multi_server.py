@@ -44,7 +44,7 @@ def two_servers(tmp_path_factory):
     boto3.client("s3", endpoint_url=s3, **S3_OPTIONS).create_bucket(Bucket="uploads")
     sms = AliyunSmsPeer()
     redis.Redis.from_url(REDIS_URL).flushdb()
-    config = {"REDIS_URL": REDIS_URL, "SECRET_KEY": "shared-secret-of-both-servers", "S3_BUCKET": "uploads",
+    config = {"REDIS_URL": REDIS_URL, "SECRET_KEY": "shared-secret-of-both-servers-32-bytes+", "S3_BUCKET": "uploads",
               "S3_ENDPOINT_URL": s3, "S3_CLIENT_OPTIONS": S3_OPTIONS, "STATUS_LOOKUP_LIMITS": "3 per minute",
               "UPLOAD_FOLDER": str(tmp / "never-used"), "NOTIFY_SMS_PROVIDER": "aliyun",
               "NOTIFY_SMS_SETTINGS": {"access_key_id": sms.access_key_id, "access_key_secret": sms.access_key_secret,

@@ -173,7 +173,7 @@ def test_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(client, a
         notify.dispatch(ids)
     aliyun.delay = 0.4
     config = {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": REDIS_URL,
-              "SECRET_KEY": "test-secret", "NOTIFY_SMS_PROVIDER": "aliyun", "NOTIFY_RETRY_INTERVALS": [0, 0],
+              "SECRET_KEY": "worker-test-secret-32-bytes-long", "NOTIFY_SMS_PROVIDER": "aliyun", "NOTIFY_RETRY_INTERVALS": [0, 0],
               "NOTIFY_SMS_SETTINGS": {"access_key_id": aliyun.access_key_id, "access_key_secret": aliyun.access_key_secret,
                                       "sign_name": "身后一件事", "endpoint": aliyun.base},
               "NOTIFY_SMS_TEMPLATES": app.config["NOTIFY_SMS_TEMPLATES"], "NOTIFY_QUIET_HOURS": [0, 0]}

@@ -33,7 +33,10 @@ def call(base: str, method: str, path: str, body=None, headers=None):
 
 
 def test_readme_commands_start_a_server_that_walks_to_a_checklist_and_signs_in(tmp_path):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'smoke.sqlite'}", "FLASK_DEBUG": "1"}
+    """A development machine (FLASK_DEBUG=1, no SECRET_KEY): the key is made once in the instance folder."""
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    env.update(FLASK_DEBUG="1", DATABASE_URL=f"sqlite:///{tmp_path / 'smoke.sqlite'}",
+               MINIAPP_CONFIG_JSON=json.dumps({"SECRET_KEY_FILE": str(tmp_path / "instance" / "secret_key")}))
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
     port = free_port()
@@ -65,6 +68,7 @@ def test_readme_commands_start_a_server_that_walks_to_a_checklist_and_signs_in(t
         status, me = call(base, "GET", "/me", headers={"Authorization": f"Bearer {signed_in['token']}"})
         assert status == 200 and me["channel"] == "sms"
     assert "13800138000" not in output.read_text()
+    assert (tmp_path / "instance" / "secret_key").exists()
 
 
 def printed_code(output, masked: str) -> str:

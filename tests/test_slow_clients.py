@@ -62,7 +62,8 @@ def gunicorn(tmp_path_factory):
     """The app under gunicorn's gthread worker on a fresh SQLite file, as the README runs it."""
     tmp = tmp_path_factory.mktemp("gunicorn")
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp / 'app.sqlite'}", "UPLOAD_FOLDER": str(tmp / "uploads"),
-           "MINIAPP_CONFIG_JSON": json.dumps({"TRUSTED_PROXIES": 1, "NOTIFY_SMS_CONSOLE_ALLOWED": True})}
+           "MINIAPP_CONFIG_JSON": json.dumps({"TRUSTED_PROXIES": 1, "NOTIFY_SMS_CONSOLE_ALLOWED": True,
+                                              "SECRET_KEY": "slow-clients-test-secret-32-bytes+"})}
     env.pop("REDIS_URL", None)
     subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env, check=True,
                    capture_output=True, timeout=120)

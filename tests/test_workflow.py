@@ -3,10 +3,10 @@ ordering, department callbacks and webhooks, deadlines, the family's view, looku
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import redis
@@ -17,6 +17,7 @@ from miniapp_api.models import AuditEvent, StaffAccessLog, WebhookDelivery, Work
 from miniapp_api.services import staff as staff_service
 from miniapp_api.services.webhooks import sign
 from tests.conftest import REDIS_URL
+from tests.peers.department import Receiver
 from tests.test_applications import IM_PROXY, good_form, make_card, make_id, questionnaire, sign_in, submit
 
 PASSWORD = "correct horse battery"
@@ -249,6 +250,31 @@ def test_department_callbacks_are_signed_fresh_and_once(client, app, hunan_case)
     app.config["DEPARTMENT_CALLBACK_SECRETS"] = {}
 
 
+def test_the_same_callback_twice_at_once_is_applied_once(client, app, hunan_case):
+    """Both pass the signature check before either commits: the receipt's unique key lets only one through."""
+    app.config["DEPARTMENT_CALLBACK_SECRETS"] = {"hrss": "hrss-callback-secret"}
+    _, case = hunan_case
+    item = item_id(case, "pension_account_payout")
+    body, stamp = {"tracking_code": case["tracking_code"], "work_item_id": item, "status": "accepted"}, str(int(time.time()))
+    start, answers = threading.Barrier(2), []
+
+    def department() -> None:
+        c = app.test_client()
+        start.wait()
+        answers.append(signed_callback(c, "hrss", body, timestamp=stamp))
+
+    threads = [threading.Thread(target=department) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    app.config["DEPARTMENT_CALLBACK_SECRETS"] = {}
+    assert sorted(a.status_code for a in answers) == [200, 409], [a.get_json() for a in answers]
+    with app.app_context():
+        moves = db.session.scalars(db.select(AuditEvent).filter_by(work_item_id=item, actor="callback:hrss")).all()
+        assert len(moves) == 1
+
+
 def test_a_callback_with_an_item_id_beyond_any_row_is_a_422_not_a_500(client, app, hunan_case):
     """A department system's bug must not become our 500: the id is checked against the column's range."""
     app.config["DEPARTMENT_CALLBACK_SECRETS"] = {"hrss": "hrss-callback-secret"}
@@ -259,35 +285,6 @@ def test_a_callback_with_an_item_id_beyond_any_row_is_a_422_not_a_500(client, ap
         assert response.status_code == 422, (huge, response.status_code)
         assert "work_item_id" in response.get_json()["error"]["fields"]
     app.config["DEPARTMENT_CALLBACK_SECRETS"] = {}
-
-
-class Receiver:
-    """A department system on loopback that fails the first `failures` requests."""
-
-    def __init__(self, failures: int):
-        self.failures, self.received, self.accepted = failures, [], []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append((dict(self.headers), body))
-                status = 503 if len(receiver.received) <= receiver.failures else 200
-                if status == 200:
-                    receiver.accepted.append(json.loads(body))
-                self.send_response(status)
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/inbox"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def test_webhook_retried_after_receiver_fails_twice_and_delivered_once(client, app, wechat_peer):
@@ -316,6 +313,75 @@ def test_webhook_retried_after_receiver_fails_twice_and_delivered_once(client, a
     finally:
         app.config["DEPARTMENT_WEBHOOKS"] = {}
         app.config["WEBHOOK_RETRY_INTERVALS"] = [10, 60, 300, 1800, 7200]
+        receiver.close()
+
+
+def test_one_delivery_taken_by_two_workers_and_a_sweep_at_once_is_posted_once(client, app, wechat_peer):
+    """The job queued at submission, a second worker and the sweep's job all reach one delivery while the
+    department answers slowly: only the one holding the lease POSTs; the others find it taken or delivered."""
+    from miniapp_api.services import webhooks
+
+    receiver = Receiver(delay=0.5)
+    app.config["DEPARTMENT_WEBHOOKS"] = {"public_security": {"url": receiver.url, "secret": "push-secret"}}
+    try:
+        headers = sign_in(client, app, wechat_peer, "wechat")
+        sid = questionnaire(client, headers)
+        client.put(f"/api/v1/questionnaires/{sid}/form", json=good_form(), headers=headers)
+        assert submit(client, headers, sid).status_code == 201  # queues the first job
+        with app.app_context():
+            delivery_id = db.session.scalars(db.select(WebhookDelivery.id)).one()
+        start, outcomes = threading.Barrier(3), []
+
+        def worker(work) -> None:
+            with app.app_context():
+                start.wait()
+                outcomes.append(work())
+
+        threads = [threading.Thread(target=worker, args=(w,)) for w in
+                   (lambda: webhooks.attempt(delivery_id), lambda: webhooks.attempt(delivery_id), webhooks.sweep)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        with app.app_context():
+            run_webhook_jobs()  # the submission's job and the sweep's, run now
+            delivery = db.session.get(WebhookDelivery, delivery_id)
+            assert (delivery.status, delivery.attempts) == ("delivered", 1)
+            assert webhooks.sweep() == 0
+        assert len(receiver.received) == 1, [h["X-Delivery-Id"] for h, _ in receiver.received]
+        assert len(outcomes) == 3  # each of the three finished without an error
+    finally:
+        app.config["DEPARTMENT_WEBHOOKS"] = {}
+        receiver.close()
+
+
+def run_webhook_jobs() -> None:
+    connection = redis.Redis.from_url(REDIS_URL)
+    SimpleWorker([Queue("webhooks", connection=connection)], connection=connection).work(burst=True)
+
+
+def test_a_delivery_whose_worker_died_mid_post_is_given_back_after_the_lease(client, app, wechat_peer):
+    from miniapp_api.services import webhooks
+
+    receiver = Receiver()
+    app.config["DEPARTMENT_WEBHOOKS"] = {"public_security": {"url": receiver.url, "secret": "push-secret"}}
+    try:
+        headers = sign_in(client, app, wechat_peer, "wechat")
+        sid = questionnaire(client, headers)
+        client.put(f"/api/v1/questionnaires/{sid}/form", json=good_form(), headers=headers)
+        assert submit(client, headers, sid).status_code == 201
+        redis.Redis.from_url(REDIS_URL).delete("rq:queue:webhooks")  # that job died with its worker
+        with app.app_context():
+            row = db.session.scalars(db.select(WebhookDelivery)).one()
+            assert webhooks.queueing.claim(row, "next_attempt_at") == 1  # claimed, then the worker was killed
+            assert webhooks.sweep() == 0  # within the lease: still that worker's
+            assert webhooks.sweep(lease=dt.timedelta(0)) == 1  # after it: back to pending, queued again
+            run_webhook_jobs()
+            row = db.session.scalars(db.select(WebhookDelivery)).one()
+            assert (row.status, row.attempts) == ("delivered", 2)
+        assert len(receiver.received) == 1
+    finally:
+        app.config["DEPARTMENT_WEBHOOKS"] = {}
         receiver.close()
 
 

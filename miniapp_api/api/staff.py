@@ -137,7 +137,8 @@ def department_callback(department: str):
     if (item is None or item.department != department
             or item.case.tracking_code != tracking.normalise(data["tracking_code"])):
         raise ApiError(404, "work_item_not_found", "找不到该事项", "no such work item for this department")
-    moved = staff.transition(f"callback:{department}", item, data["status"], data.get("reason"), data.get("missing"))
+    moved = callbacks.apply(department, request.headers["X-Signature"], item, data["status"], data.get("reason"),
+                            data.get("missing"))
     return jsonify(presenters.work_item(moved))
 
 

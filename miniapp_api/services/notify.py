@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -165,18 +166,14 @@ def attempt(note_id: int) -> bool:
     not_before = note.not_before if note.not_before.tzinfo else note.not_before.replace(tzinfo=dt.UTC)
     if not_before > utcnow():
         return True  # quiet hours or rate limit: the sweep sends it later
+    send = _sender(note)  # all the call needs, read now: between the claim and the call nothing can fail
     # Claim it first: if this process dies during the send, nobody sends it again blindly (providers
     # do not de-duplicate); the sweep hands such a message to staff instead.
-    claimed = db.session.execute(db.update(Notification).where(Notification.id == note.id,
-                                                               Notification.status == "pending")
-                                 .values(status="sending", attempts=Notification.attempts + 1,
-                                         not_before=utcnow()))  # while sending, not_before is the claim time
-    db.session.commit()
-    if claimed.rowcount != 1:
+    token = queueing.claim(note, "not_before")  # while sending, not_before is the claim time
+    if token is None:
         return True  # another worker has it
-    db.session.refresh(note)
     try:
-        _send(note)
+        send()
         ok, detail, retryable = True, None, False
     except SmsError as exc:
         ok, detail, retryable = False, f"{exc.code}: {exc}", exc.retryable
@@ -184,52 +181,58 @@ def attempt(note_id: int) -> bool:
         ok, detail, retryable = False, f"wechat {exc.errcode}", exc.errcode in (-1, 45009)
     except requests.RequestException as exc:
         ok, detail, retryable = False, type(exc).__name__, True
-    db.session.add(NotificationAttempt(notification_id=note.id, ok=ok, detail=detail))
+    except redis.RedisError as exc:  # the WeChat access token could not be read: the message never left
+        ok, detail, retryable = False, f"redis {type(exc).__name__}", True
+    hopeless = not retryable or token > len(current_app.config["NOTIFY_RETRY_INTERVALS"])
+    status = "sent" if ok else "dead" if hopeless else "pending"  # dead: staff see it and can re-send
+    queueing.settle(lambda: _record(note_id, token, ok, detail, status))  # sent is sent, database or not
+    if status == "pending":
+        raise SendFailed(detail)
+    return ok
+
+
+def _record(note_id: int, token: int, ok: bool, detail: str | None, status: str) -> None:
+    db.session.add(NotificationAttempt(notification_id=note_id, ok=ok, detail=detail))
+    outcome: dict[str, Any] = {"status": status, "last_error": detail}
     if ok:
-        note.status, note.sent_at, note.last_error = "sent", utcnow(), None
-        db.session.commit()
-        return True
-    note.last_error = detail
-    if not retryable or note.attempts > len(current_app.config["NOTIFY_RETRY_INTERVALS"]):
-        note.status = "dead"  # staff see it and can re-send
-        db.session.commit()
-        return False
-    note.status = "pending"
-    db.session.commit()
-    raise SendFailed(detail)
+        outcome["sent_at"] = utcnow()
+    queueing.release(Notification, note_id, token, **outcome)
 
 
-def _send(note: Notification) -> None:
+def _sender(note: Notification) -> Callable[[], object]:
+    """The one call to the channel for this message, with everything it needs read beforehand."""
+    config, payload, recipient = current_app.config, dict(note.payload), note.recipient
+    event, key, note_id = note.event, note.idempotency_key, note.id
     if note.channel == "wechat":
-        client = current_app.extensions["wechat"]
-        client.wxa.send_subscribe_message(note.recipient, note.payload["template_id"], note.payload["data"],
-                                          page=current_app.config["NOTIFY_WECHAT_PAGE"])
-    elif note.channel == "sms":
+        client, page = current_app.extensions["wechat"], config["NOTIFY_WECHAT_PAGE"]
+        return lambda: client.wxa.send_subscribe_message(recipient, payload["template_id"], payload["data"], page=page)
+    if note.channel == "sms":
         provider = current_app.extensions["sms"]
-        template = current_app.config["NOTIFY_SMS_TEMPLATES"].get(note.event, note.event)
-        params = {k: str(v) for k, v in note.payload.get("params", {}).items()}
-        provider.send(note.recipient, template, params or {"text": note.payload["text"]}, note.idempotency_key)
-    elif note.channel == "host":
-        host, _, user = note.recipient.partition(":")
-        settings = current_app.config["HOST_CHANNELS"][host]
-        body = json.dumps({"user": user, "text": note.payload["text"], "id": note.idempotency_key},
-                          ensure_ascii=False).encode()
-        stamp = str(int(time.time()))
-        response = requests.post(settings["notify_url"], data=body, timeout=10, headers={
-            "Content-Type": "application/json", "X-Timestamp": stamp,
-            "X-Signature": sign(settings.get("secret", ""), stamp, body), "Idempotency-Key": note.idempotency_key})
-        response.raise_for_status()
-    else:
-        current_app.logger.info("notification %s (%s): %s", note.id, note.event, note.payload["text"])
+        template = config["NOTIFY_SMS_TEMPLATES"].get(event, event)
+        params = {k: str(v) for k, v in payload.get("params", {}).items()}
+        return lambda: provider.send(recipient, template, params or {"text": payload["text"]}, key)
+    if note.channel == "host":
+        host, _, user = recipient.partition(":")
+        settings = config["HOST_CHANNELS"][host]
+        body = json.dumps({"user": user, "text": payload["text"], "id": key}, ensure_ascii=False).encode()
+
+        def post() -> None:
+            stamp = str(int(time.time()))
+            response = requests.post(settings["notify_url"], data=body, timeout=10, headers={
+                "Content-Type": "application/json", "X-Timestamp": stamp,
+                "X-Signature": sign(settings.get("secret", ""), stamp, body), "Idempotency-Key": key})
+            response.raise_for_status()
+
+        return post
+    logger = current_app.logger
+    return lambda: logger.info("notification %s (%s): %s", note_id, event, payload["text"])
 
 
 def sweep(stuck_after: dt.timedelta = dt.timedelta(minutes=5)) -> int:
     """Queue what is due; a message left "sending" by a dead worker goes to staff, never re-sent blindly."""
     now = utcnow()
-    for note in db.session.scalars(db.select(Notification).filter_by(status="sending")).all():
-        started = note.not_before
-        if (started if started.tzinfo else started.replace(tzinfo=dt.UTC)) < now - stuck_after:
-            note.status, note.last_error = "dead", "interrupted while sending; it may have been delivered"
+    for note in queueing.lapsed_claims(Notification, "not_before", stuck_after):
+        note.status, note.last_error = "dead", "interrupted while sending; it may have been delivered"
     db.session.commit()
     rows = db.session.scalars(db.select(Notification).filter_by(status="pending")).all()
     due = [n.id for n in rows if (n.not_before if n.not_before.tzinfo else n.not_before.replace(tzinfo=dt.UTC)) <= now]

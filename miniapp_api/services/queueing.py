@@ -1,17 +1,34 @@
 """Handing outbox rows to the worker: on Redis with rq's retries, or inline on a dev server.
 
 A row whose job cannot be queued (Redis down) stays in its outbox table as pending; the sweep
-queues it again later, so nothing is lost.
+queues it again later, so nothing is lost. A row is sent only by whoever claimed it (pending →
+sending in one conditional UPDATE): the job queued at submission, a retry and the sweep's job may all
+reach the same row at once, and only one of them sends.
+
+The database may go away mid-attempt (a restart, a failover). A claim whose commit failed is given
+back, since nothing was sent; the outcome of a send that was made is written as soon as the database
+answers again (`settle`), so it is neither lost nor sent twice.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import time
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 import redis
+import sqlalchemy.exc
 from flask import current_app
 from rq import Queue, Retry
+
+from ..extensions import db
+from ..models import utcnow
+
+# The database is away (connection refused, closed, reset): worth trying again in a moment.
+DATABASE_ERRORS = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)
+T = TypeVar("T")
 
 
 class RetryLater(Exception):
@@ -34,3 +51,67 @@ def dispatch(queue_name: str, job: str, ids: list[int], intervals: list[int], at
                           retry=Retry(max=len(intervals), interval=intervals))
     except redis.RedisError:
         current_app.logger.warning("redis unavailable; %d %s job(s) wait for the sweep", len(ids), queue_name)
+
+
+def claim(row: Any, since: str) -> int | None:
+    """Take an outbox row (``status``, ``attempts``, and the timestamp column ``since``) for one attempt.
+
+    Pending → sending, the attempt counted and ``since`` set to now (when the lease began), in one
+    UPDATE that only matches the row as it was read: of two claimers one wins. Returns the attempt
+    number (the claim's token for `release`), or None when the row is someone else's or done.
+    """
+    model, row_id, seen = type(row), row.id, row.attempts
+    try:
+        taken = db.session.execute(db.update(model).where(model.id == row_id, model.status == "pending",
+                                                          model.attempts == seen)
+                                   .values(status="sending", attempts=seen + 1, **{since: utcnow()}))
+        db.session.commit()
+    except DATABASE_ERRORS:
+        # The database may have made the commit and lost the answer on the way back. Nothing was sent:
+        # give it back (a no-op when the claim never landed), then let the job be retried.
+        _forget_session()
+        settle(lambda: release(model, row_id, seen + 1, status="pending", attempts=seen))
+        raise
+    return seen + 1 if taken.rowcount == 1 else None
+
+
+def release(model: Any, row_id: int, token: int, **values: Any) -> bool:
+    """End a claim (``values`` say how: back to pending, delivered, dead), if it is still this claim's."""
+    done = db.session.execute(db.update(model).where(model.id == row_id, model.status == "sending",
+                                                     model.attempts == token).values(**values))
+    db.session.commit()
+    return done.rowcount == 1
+
+
+def settle(write: Callable[[], T]) -> T:
+    """Run a write that must land although the database is away for a moment (what this worker sent, or
+    did not, is known to it alone): tried again for WORKER_DATABASE_WAIT seconds, then raised."""
+    deadline = time.monotonic() + current_app.config["WORKER_DATABASE_WAIT"]
+    pause = 0.25
+    while True:
+        try:
+            return write()
+        except DATABASE_ERRORS:
+            _forget_session()
+            if time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(2 * pause, 2.0)
+
+
+def _forget_session() -> None:
+    """Drop the session and its broken connection; the next statement checks out a fresh one."""
+    with contextlib.suppress(*DATABASE_ERRORS):
+        db.session.rollback()
+    db.session.remove()
+
+
+def lapsed_claims(model: Any, since: str, lease: dt.timedelta) -> list[Any]:
+    """Rows claimed longer ago than ``lease``: their worker died mid-attempt (the caller decides what now)."""
+    cutoff = utcnow() - lease
+    rows = db.session.scalars(db.select(model).where(model.status == "sending")).all()
+    return [r for r in rows if _aware(getattr(r, since)) < cutoff]
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)  # SQLite hands back naive UTC

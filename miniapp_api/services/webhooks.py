@@ -2,8 +2,10 @@
 outbox in the same transaction as the case, sent by an rq worker that retries with backoff.
 
 Never lost: if Redis is down when the case is submitted the outbox row stays ``pending`` and
-``flask webhooks sweep`` (or the next submission's sweep) queues it again. Never doubled: each
-delivery carries ``X-Delivery-Id`` and a delivered row is never sent again.
+``flask webhooks sweep`` (or the next submission's sweep) queues it again. Never doubled: a delivery
+is POSTed only by the worker that claimed it (a lease, as notifications have), each carries
+``X-Delivery-Id``, and a delivered row is never sent again. A claim whose worker died is given back by
+the sweep after the lease: the department may then see that X-Delivery-Id a second time.
 """
 
 from __future__ import annotations
@@ -58,38 +60,46 @@ def dispatch(delivery_ids: list[int]) -> None:
 
 
 def attempt(delivery_id: int) -> bool:
-    """One try. True when delivered (now or before); raises DeliveryFailed to be retried."""
+    """One try, by whoever claims the delivery. True when delivered (now or before) or another worker
+    has it; raises DeliveryFailed to be retried."""
     row = db.session.get(WebhookDelivery, delivery_id)
-    if row is None or row.status == "delivered":
-        return True
+    if row is None or row.status != "pending":
+        return True  # delivered, dead, or being sent right now
+    url, payload = row.url, row.payload
     secret = current_app.config["DEPARTMENT_WEBHOOKS"].get(row.department, {}).get("secret", "")
-    body = json.dumps(row.payload, ensure_ascii=False, sort_keys=True).encode()
+    token = queueing.claim(row, "next_attempt_at")  # while sending, next_attempt_at is when the lease began
+    if token is None:
+        return True
+    body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
     timestamp = str(int(time.time()))
-    headers = {"Content-Type": "application/json", "X-Delivery-Id": str(row.id), "X-Timestamp": timestamp,
+    headers = {"Content-Type": "application/json", "X-Delivery-Id": str(delivery_id), "X-Timestamp": timestamp,
                "X-Signature": sign(secret, timestamp, body)}
-    row.attempts += 1
     try:
-        response = requests.post(row.url, data=body, headers=headers, timeout=current_app.config["WEBHOOK_TIMEOUT"])
+        response = requests.post(url, data=body, headers=headers, timeout=current_app.config["WEBHOOK_TIMEOUT"])
         ok = 200 <= response.status_code < 300
         error = None if ok else f"HTTP {response.status_code}"
     except requests.RequestException as exc:
         ok, error = False, type(exc).__name__
-    if ok:
-        row.status, row.delivered_at, row.last_error = "delivered", utcnow(), None
-        db.session.commit()
-        return True
     intervals = current_app.config["WEBHOOK_RETRY_INTERVALS"]
-    row.last_error = error
-    if row.attempts > len(intervals):
-        row.status = "dead"
+    if ok:
+        outcome = {"status": "delivered", "delivered_at": utcnow(), "last_error": None}
+    elif token > len(intervals):
+        outcome = {"status": "dead", "last_error": error}
     else:
-        row.next_attempt_at = utcnow() + dt.timedelta(seconds=intervals[row.attempts - 1])
-    db.session.commit()
-    raise DeliveryFailed(f"delivery {row.id}: {error}")
+        outcome = {"status": "pending", "last_error": error,
+                   "next_attempt_at": utcnow() + dt.timedelta(seconds=intervals[token - 1])}
+    queueing.settle(lambda: queueing.release(WebhookDelivery, delivery_id, token, **outcome))  # even if the database blinked
+    if not ok:
+        raise DeliveryFailed(f"delivery {delivery_id}: {error}")
+    return True
 
 
-def sweep() -> int:
-    """Queue again every pending delivery whose time has come (after Redis or a worker was down)."""
+def sweep(lease: dt.timedelta = dt.timedelta(minutes=5)) -> int:
+    """Queue again every pending delivery whose time has come (after Redis or a worker was down), and
+    give back a claim held longer than the lease (its worker died mid-POST)."""
+    for row in queueing.lapsed_claims(WebhookDelivery, "next_attempt_at", lease):
+        queueing.release(WebhookDelivery, row.id, row.attempts, status="pending", next_attempt_at=utcnow(),
+                         last_error="interrupted while sending")
     now = utcnow()
     rows = db.session.scalars(db.select(WebhookDelivery).filter_by(status="pending")).all()
     due = [r.id for r in rows if (r.next_attempt_at.replace(tzinfo=dt.UTC) if r.next_attempt_at.tzinfo is None

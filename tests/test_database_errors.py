@@ -1,0 +1,44 @@
+"""A database error's log line carries its SQL, but never the values bound to it: those are a family's
+phone numbers, names and ID numbers, and logs are kept and read far more widely than the database."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from miniapp_api import create_app
+from miniapp_api.extensions import db
+from miniapp_api.logs import JsonFormatter
+from miniapp_api.models import Applicant
+
+PHONE, NAME_ID = "13912345678", "430102199001011234"
+
+
+@pytest.mark.parametrize("engine_options", [None, {"pool_size": 3}], ids=["default options", "options overridden"])
+def test_a_failing_insert_logs_no_personal_values(client, app, caplog, engine_options):
+    config = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+              "DIALOGS_CHECK_ON_START": False}
+    if engine_options:
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options  # a deployment tuning its pool keeps the protection
+    other = create_app(config)
+
+    @other.get("/insert-twice")
+    def insert_twice():
+        db.session.add(Applicant(id="same-id", channel="sms", channel_user_id=PHONE, phone=PHONE))
+        db.session.commit()
+        db.session.add(Applicant(id="same-id", channel="host:xiangyiban", channel_user_id=NAME_ID, phone=PHONE))
+        db.session.commit()  # the primary key is taken: IntegrityError, logged by the unexpected-error handler
+        return "unreachable"
+
+    with caplog.at_level(logging.ERROR):
+        response = other.test_client().get("/insert-twice")
+    with other.app_context():
+        db.engine.dispose()
+    assert response.status_code == 500 and response.get_json()["error"]["code"] == "internal_error"
+    records = [r for r in caplog.records if r.exc_info and "IntegrityError" in repr(r.exc_info[1])]
+    assert records, "the failing INSERT was logged"
+    line = JsonFormatter().format(records[0])
+    assert "INSERT INTO applicants" in line  # the statement is there to debug with...
+    assert "parameters hidden" in line
+    assert PHONE not in line and NAME_ID not in line  # ...the family's values are not
