@@ -31,7 +31,7 @@ def production_env(monkeypatch):
 
 def production_app(tmp_path, **config):
     return create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'prod.sqlite'}", "DIALOGS_CHECK_ON_START": False,
-                       **config})
+                       "NOTIFY_SMS_CONSOLE_ALLOWED": True, **config})  # the console SMS has its own refusal
 
 
 @pytest.mark.parametrize("key", [None, PUBLISHED_DEFAULT, "x" * 31], ids=["unset", "published default", "31 bytes"])
