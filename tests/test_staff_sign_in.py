@@ -170,7 +170,7 @@ def test_every_clerk_needs_a_second_factor_when_required(client, app, settings):
     from miniapp_api import create_app
 
     production = create_app({"TESTING": False, "DATABASE_URL": "sqlite://", "DIALOGS_CHECK_ON_START": False,
-                             "NOTIFY_SMS_CONSOLE_ALLOWED": True})
+                             "NOTIFY_SMS_CONSOLE_ALLOWED": True, "SECRET_KEY": "totp-test-secret-of-at-least-32-bytes!"})
     assert production.config["STAFF_REQUIRE_TOTP"] is True
     make_staff(app, "hn_window", "hn_hrss")
     settings["STAFF_REQUIRE_TOTP"] = True
