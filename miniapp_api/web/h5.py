@@ -25,14 +25,13 @@ from marshmallow import ValidationError, fields
 from werkzeug.exceptions import HTTPException, NotFound
 
 from ..api import presenters
-from ..api.family import StatusLookup
+from ..api.family import StatusLookup, status_limit_per_address, status_limit_per_code
 from ..api.schemas import ApplicationForm, SmsCodeRequest, SmsVerify, StartQuestionnaire
 from ..domain import tracking
 from ..domain.identity import mask_phone
 from ..domain.vocabulary import load_vocabulary
 from ..domain.workflow import LABELS as STATUS_LABELS
 from ..errors import ApiError
-from ..extensions import limiter
 from ..models import Applicant, QuestionnaireSession
 from ..services import applications, auth, family, questionnaires, uploads
 
@@ -655,18 +654,9 @@ def application_pdf(code: str):
 
 # --- 8. public status lookup (code + phone's last four digits) --------------------------------------------------
 
-def _lookup_limits() -> str:
-    return current_app.config["STATUS_LOOKUP_LIMITS"]
-
-
-def _posted_code_key() -> str:
-    """Per tracking code, so one code cannot be tried from many addresses (as the API does)."""
-    return f"code:{request.form.get('tracking_code', '').upper().replace('-', '').replace(' ', '')[:20]}"
-
-
 @bp.route("/status", methods=["GET", "POST"])
-@limiter.limit(_lookup_limits, methods=["POST"])  # per client address
-@limiter.limit(_lookup_limits, key_func=_posted_code_key, methods=["POST"])
+@status_limit_per_address  # the API's counts: a code tried here and there is one count (api/family.py)
+@status_limit_per_code
 def status():
     if request.method == "GET":
         return render_template("h5/status.html", code=request.args.get("code", "")[:20], result=None)
