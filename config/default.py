@@ -36,6 +36,9 @@ WECHAT_TIMEOUT = 5
 # HS256 key, or "jwks_url": the host's public key set}. The host signs a short-lived JWT with
 # `iss` = channel name and `sub` = its user id.
 HOST_CHANNELS: dict = {}
+# A host assertion must carry exp, iat and jti, live at most this long (exp - iat), and is accepted once.
+# Outside tests a jwks_url must be https:// and a shared secret at least 32 bytes (checked at start).
+HOST_ASSERTION_MAX_AGE = 5 * 60
 # SMS one-time codes for the H5 pages.
 OTP_TTL = 5 * 60
 OTP_MAX_ATTEMPTS = 5

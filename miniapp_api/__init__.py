@@ -35,6 +35,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = RowIdConverter  # before any route is added: every <int:id> is a row id
     Path(app.instance_path).mkdir(exist_ok=True)
 
+    from .services.auth import check_host_channels
+
+    check_host_channels(app.config["HOST_CHANNELS"], app.testing)
     if app.config["DIALOGS_CHECK_ON_START"]:
         _check_dialogs(Path(app.config.get("DIALOGS_DIR") or ROOT / "dialogs"))
 

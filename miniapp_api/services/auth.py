@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from typing import Any
 
 import jwt
@@ -90,11 +91,29 @@ def _wechat_call(method, code: str) -> dict[str, Any]:
 
 # --- Host apps (湘易办-style) ----------------------------------------------------------------------
 
+HOST_LEEWAY = 30  # seconds of clock difference allowed with a host app
+
+
+def check_host_channels(channels: dict[str, Any], testing: bool) -> None:
+    """Refuse to start with a host channel that could be forged: no key, a short shared secret, or key set
+    fetched over plain HTTP (anyone on the path could hand us their own keys). Tests' loopback peers use HTTP."""
+    for name, settings in (channels or {}).items():
+        url, secret = settings.get("jwks_url"), settings.get("secret")
+        if not url and not secret:
+            raise RuntimeError(f"HOST_CHANNELS[{name!r}] needs a secret or a jwks_url")
+        if url and not testing and not str(url).startswith("https://"):
+            raise RuntimeError(f"HOST_CHANNELS[{name!r}] jwks_url must be an https:// URL, not {url!r}")
+        if secret and not url and not testing and len(str(secret).encode()) < 32:
+            raise RuntimeError(f"HOST_CHANNELS[{name!r}] secret must be at least 32 bytes (HS256)")
+
+
 def sign_in_host(channel: str, assertion: str) -> Applicant:
-    """The host app signs a short-lived JWT: iss = channel, sub = its user id.
+    """The host app signs a short-lived, single-use JWT: iss = channel, sub = its user id, jti unique.
 
     Per channel, either a shared ``secret`` (HS256) or the host's public keys at ``jwks_url``
-    (RS256/ES256, fetched over HTTPS and cached by PyJWT's PyJWKClient) are configured.
+    (RS256/ES256, fetched over HTTPS and cached by PyJWT's PyJWKClient) are configured. An assertion may
+    live at most HOST_ASSERTION_MAX_AGE seconds (``exp - iat``) and is accepted once: its jti is kept in
+    the store until it expires, so a leaked or logged assertion cannot be played again.
     """
     settings = current_app.config["HOST_CHANNELS"].get(channel)
     if not settings:
@@ -106,7 +125,7 @@ def sign_in_host(channel: str, assertion: str) -> Applicant:
         else:
             key, algorithms = settings["secret"], ["HS256"]
         claims = jwt.decode(assertion, key, algorithms=algorithms, issuer=channel,
-                            options={"require": ["exp", "iat", "sub", "iss"]}, leeway=30)
+                            options={"require": ["exp", "iat", "sub", "iss", "jti"]}, leeway=HOST_LEEWAY)
     except jwt.ExpiredSignatureError:
         raise ApiError(401, "assertion_expired", "登录信息已过期，请从应用重新进入",
                        "the host assertion has expired") from None
@@ -115,6 +134,7 @@ def sign_in_host(channel: str, assertion: str) -> Applicant:
                        "the host app's keys could not be fetched") from None
     except (jwt.InvalidTokenError, jwt.PyJWKClientError):  # bad signature, claims, or unknown key id
         raise ApiError(401, "assertion_invalid", "登录信息无效", "the host assertion is not valid") from None
+    _accept_once(channel, claims)
     phone = claims.get("phone")
     if phone is not None:
         try:
@@ -122,6 +142,20 @@ def sign_in_host(channel: str, assertion: str) -> Applicant:
         except IdentityError:
             phone = None
     return find_or_create(f"host:{channel}", str(claims["sub"]), phone)
+
+
+def _accept_once(channel: str, claims: dict[str, Any]) -> None:
+    """Short-lived (exp - iat within HOST_ASSERTION_MAX_AGE) and never seen before (jti)."""
+    jti = claims["jti"]
+    if not isinstance(jti, str) or not 8 <= len(jti) <= 128:
+        raise ApiError(401, "assertion_invalid", "登录信息无效", "the host assertion's jti is not valid")
+    if claims["exp"] - claims["iat"] > current_app.config["HOST_ASSERTION_MAX_AGE"]:
+        raise ApiError(401, "assertion_too_long_lived", "登录信息有效期过长，请从应用重新进入",
+                       "the host assertion lives too long (exp - iat over the limit)")
+    ttl = max(1, int(claims["exp"] - time.time()) + HOST_LEEWAY + 1)  # until it would be refused as expired anyway
+    if not current_app.extensions["store"].add(f"host-jti:{channel}:{jti}", "1", ttl):
+        raise ApiError(401, "assertion_replayed", "登录信息已使用过，请从应用重新进入",
+                       "this host assertion was already used")
 
 
 _JWKS_CLIENTS: dict[str, jwt.PyJWKClient] = {}
