@@ -3,7 +3,7 @@
 from flask import Blueprint, jsonify
 
 from ..domain.identity import mask_phone
-from ..services import auth, notify
+from ..services import auth, notify, phones
 from .access import bearer_applicant
 from .schemas import HostSignIn, SmsCodeRequest, SmsVerify, SubscriptionConsents, WechatSignIn, json_body
 
@@ -39,7 +39,25 @@ def sms_verify():
 def me():
     applicant = bearer_applicant()
     return jsonify({"id": applicant.id, "channel": applicant.channel.split(":")[0],
-                    "phone": mask_phone(applicant.phone) if applicant.phone else None})
+                    "phone": mask_phone(applicant.phone) if applicant.phone else None,
+                    "verified_phones": [mask_phone(p) for p in phones.verified(applicant.id)]})
+
+
+@bp.post("/me/phone/code")
+def phone_code():
+    """Prove another number (the form's ``applicant.phone``): official texts go only to proven numbers."""
+    applicant = bearer_applicant()
+    data = SmsCodeRequest().load(json_body())
+    phone = auth.request_sms_code(data["phone"], auth.verification_scope(applicant))
+    return jsonify({"sent_to": mask_phone(phone)}), 202
+
+
+@bp.post("/me/phone/verify")
+def phone_verify():
+    applicant = bearer_applicant()
+    data = SmsVerify().load(json_body())
+    auth.verify_phone(applicant, data["phone"], data["code"])
+    return jsonify({"verified_phones": [mask_phone(p) for p in phones.verified(applicant.id)]})
 
 
 @bp.post("/me/subscriptions")

@@ -21,7 +21,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import Applicant
 from ..sms_providers import SmsError
-from . import tokens
+from . import phones, tokens
 
 TOKEN_SALT = "applicant-token"
 WECHAT_INVALID_CODE = (40029, 40163, 40226)  # invalid, already used, high-risk user
@@ -39,8 +39,11 @@ def applicant_from_token(token: str) -> Applicant:
     return applicant
 
 
-def find_or_create(channel: str, user_id: str, phone: str | None = None) -> Applicant:
-    """The applicant for a channel identity; safe when two sign-ins race."""
+def find_or_create(channel: str, user_id: str, phone: str | None = None, phone_verified: bool = True) -> Applicant:
+    """The applicant for a channel identity; safe when two sign-ins race.
+
+    ``phone`` comes from the sign-in itself (SMS code, WeChat getPhoneNumber, the host's signed claim) and is
+    recorded as proven unless ``phone_verified`` is false (a number a clerk typed)."""
     query = db.select(Applicant).filter_by(channel=channel, channel_user_id=user_id)
     applicant = db.session.scalars(query).first()
     if applicant is None:
@@ -48,13 +51,14 @@ def find_or_create(channel: str, user_id: str, phone: str | None = None) -> Appl
         db.session.add(applicant)
         try:
             db.session.commit()
-            return applicant
         except IntegrityError:
             db.session.rollback()
             applicant = db.session.scalars(query).one()
     if phone and applicant.phone != phone:
         applicant.phone = phone
         db.session.commit()
+    if phone and phone_verified:
+        phones.record(applicant, phone, channel.split(":")[0])
     return applicant
 
 
@@ -175,8 +179,11 @@ def _code_hash(phone: str, code: str) -> str:
     return hmac.new(key, f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def request_sms_code(raw_phone: str) -> str:
-    """Send a 6-digit code; one per OTP_RESEND_INTERVAL and OTP_MAX_PER_HOUR per phone. Returns the phone."""
+def request_sms_code(raw_phone: str, scope: str = "") -> str:
+    """Send a 6-digit code; one per OTP_RESEND_INTERVAL and OTP_MAX_PER_HOUR per phone. Returns the phone.
+
+    ``scope`` keeps codes for different uses apart: "" signs in, ``verify:<applicant>:`` proves a number for
+    that applicant (a sign-in code never verifies a number for someone else's account, nor the reverse)."""
     phone = _phone(raw_phone)
     config, store = current_app.config, current_app.extensions["store"]
     if not store.add(f"otp:cooldown:{phone}", "1", config["OTP_RESEND_INTERVAL"]):
@@ -185,14 +192,14 @@ def request_sms_code(raw_phone: str) -> str:
         raise ApiError(429, "otp_too_many_requests", "验证码请求过于频繁，请一小时后再试",
                        "too many codes requested; try again in an hour")
     code = f"{secrets.randbelow(10**6):06d}"
-    store.set(f"otp:code:{phone}", _code_hash(phone, code), config["OTP_TTL"])
-    store.delete(f"otp:attempts:{phone}")
+    store.set(f"otp:code:{scope}{phone}", _code_hash(phone, scope + code), config["OTP_TTL"])
+    store.delete(f"otp:attempts:{scope}{phone}")
     template = config["NOTIFY_SMS_TEMPLATES"].get("otp", "otp")
     try:
         current_app.extensions["sms"].send(phone, template, {"code": code}, f"otp-{secrets.token_hex(8)}")
     except SmsError as exc:
         store.delete(f"otp:cooldown:{phone}")  # nothing was sent: let them try again at once
-        store.delete(f"otp:code:{phone}")
+        store.delete(f"otp:code:{scope}{phone}")
         current_app.logger.warning("otp sms failed: %s", exc.code)
         raise ApiError(503, "sms_unavailable", "短信暂时发送失败，请稍后再试",
                        "the text message could not be sent; try again shortly") from None
@@ -200,20 +207,37 @@ def request_sms_code(raw_phone: str) -> str:
 
 
 def verify_sms_code(raw_phone: str, code: str) -> Applicant:
+    phone = _check_code(raw_phone, code, "")
+    return find_or_create("sms", phone, phone)
+
+
+def verification_scope(applicant: Applicant) -> str:
+    return f"verify:{applicant.id}:"
+
+
+def verify_phone(applicant: Applicant, raw_phone: str, code: str, how: str = "code") -> str:
+    """The applicant proves another number (the form's) with a code sent to it; returns the number."""
+    phone = _check_code(raw_phone, code, verification_scope(applicant))
+    phones.record(applicant, phone, how)
+    return phone
+
+
+def _check_code(raw_phone: str, code: str, scope: str) -> str:
+    """The code sent to this phone for this scope, once, within OTP_MAX_ATTEMPTS tries; returns the phone."""
     phone = _phone(raw_phone)
     config, store = current_app.config, current_app.extensions["store"]
-    if store.incr(f"otp:attempts:{phone}", config["OTP_TTL"]) > config["OTP_MAX_ATTEMPTS"]:
-        store.delete(f"otp:code:{phone}")
+    if store.incr(f"otp:attempts:{scope}{phone}", config["OTP_TTL"]) > config["OTP_MAX_ATTEMPTS"]:
+        store.delete(f"otp:code:{scope}{phone}")
         raise ApiError(429, "otp_too_many_attempts", "验证码错误次数过多，请重新获取",
                        "too many wrong codes; request a new one")
-    expected = store.get(f"otp:code:{phone}")
+    expected = store.get(f"otp:code:{scope}{phone}")
     if expected is None:
         raise ApiError(401, "otp_expired", "验证码已失效，请重新获取", "the code has expired; request a new one")
-    if not hmac.compare_digest(expected, _code_hash(phone, code)):
+    if not hmac.compare_digest(expected, _code_hash(phone, scope + code)):
         raise ApiError(401, "otp_wrong", "验证码不正确", "the code is wrong", {"code": ["wrong code"]})
-    store.delete(f"otp:code:{phone}")
-    store.delete(f"otp:attempts:{phone}")
-    return find_or_create("sms", phone, phone)
+    store.delete(f"otp:code:{scope}{phone}")
+    store.delete(f"otp:attempts:{scope}{phone}")
+    return phone
 
 
 def _phone(raw: str) -> str:

@@ -666,8 +666,8 @@ def status():
         result = family.public_status(family.lookup(data["tracking_code"], data["phone_tail"]))
     except ValidationError:
         return render_template("h5/status.html", code=code, result=None, error=_t(
-            "请填写受理编号，以及申请时所留手机号的后4位数字。",
-            "Enter the tracking code and the last 4 digits of the phone number on the application.")), 422
+            "请填写受理编号，以及登录或验证过的手机号的后4位数字。",
+            "Enter the tracking code and the last 4 digits of the phone number you signed in with or verified.")), 422
     except ApiError as exc:
         return render_template("h5/status.html", code=code, result=None, error=_err(exc)), exc.status
     names, departments = _matter_names(result["region"]), load_vocabulary().departments
