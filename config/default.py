@@ -44,6 +44,17 @@ OTP_TTL = 5 * 60
 OTP_MAX_ATTEMPTS = 5
 OTP_RESEND_INTERVAL = 60
 OTP_MAX_PER_HOUR = 10
+# Against SMS pumping (services/sms_limits.py): texts per client address, per number per day, and in all (all
+# senders together, to cap the bill); after OTP_CHALLENGE_AFTER texts from one address in an hour, each further
+# one needs a challenge answered. SMS_CHALLENGE: "pow" (built-in proof of work, miniapp_api/challenge.py), "none",
+# or "package.module:factory" for a captcha service's adapter (Tencent / Alibaba Cloud captcha in production).
+OTP_LIMITS_PER_ADDRESS = "5 per 10 minutes;20 per day"
+OTP_MAX_PER_PHONE_PER_DAY = 10
+OTP_LIMITS_GLOBAL = "60 per minute;1000 per hour"
+OTP_CHALLENGE_AFTER = 3
+SMS_CHALLENGE = "pow"
+SMS_CHALLENGE_DIFFICULTY = 18  # leading zero bits of SHA-256: about 2**18 hashes, a second or two on a phone
+SMS_CHALLENGE_TTL = 300
 
 # --- Uploads -------------------------------------------------------------------------------------
 # S3-compatible object store for several servers (unset: the local UPLOAD_FOLDER).

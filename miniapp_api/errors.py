@@ -15,8 +15,9 @@ class ApiError(Exception):
     """An error a client can act on: a 4xx status, a machine-readable code and bilingual text."""
 
     def __init__(self, status: int, code: str, message: str, message_en: str,
-                 fields: dict[str, Any] | None = None):
+                 fields: dict[str, Any] | None = None, headers: dict[str, str] | None = None):
         super().__init__(message_en)
+        self.headers = headers or {}  # e.g. Retry-After on a 429
         self.status = status
         self.code = code
         self.message = message
@@ -41,7 +42,7 @@ _HTTP_TEXTS = {
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
-        return jsonify(error_body(exc.code, exc.message, exc.message_en, exc.fields)), exc.status
+        return jsonify(error_body(exc.code, exc.message, exc.message_en, exc.fields)), exc.status, exc.headers
 
     @app.errorhandler(ValidationError)
     def _validation_error(exc: ValidationError):

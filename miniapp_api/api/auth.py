@@ -1,6 +1,7 @@
 """Sign-in: WeChat mini-program, host apps, SMS one-time codes. Each returns our bearer token."""
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
+from flask_limiter.util import get_remote_address
 
 from ..domain.identity import mask_phone
 from ..services import auth, notify, phones
@@ -25,8 +26,16 @@ def host():
 @bp.post("/auth/sms/code")
 def sms_code():
     data = SmsCodeRequest().load(json_body())
-    phone = auth.request_sms_code(data["phone"])
+    phone = auth.request_sms_code(data["phone"], address=get_remote_address(), challenge=data.get("challenge"))
     return jsonify({"sent_to": mask_phone(phone)}), 202
+
+
+@bp.get("/auth/sms/challenge")
+def sms_challenge():
+    """What to answer (as ``challenge``) once a code request was refused with 429 otp_challenge_required."""
+    response = jsonify({"challenge": current_app.extensions["sms_challenge"].issue()})
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/auth/sms/verify")
@@ -48,7 +57,8 @@ def phone_code():
     """Prove another number (the form's ``applicant.phone``): official texts go only to proven numbers."""
     applicant = bearer_applicant()
     data = SmsCodeRequest().load(json_body())
-    phone = auth.request_sms_code(data["phone"], auth.verification_scope(applicant))
+    phone = auth.request_sms_code(data["phone"], auth.verification_scope(applicant), get_remote_address(),
+                                  data.get("challenge"))
     return jsonify({"sent_to": mask_phone(phone)}), 202
 
 

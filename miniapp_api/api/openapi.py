@@ -63,6 +63,7 @@ OPERATIONS: list[tuple[str, str, str, Any, int, list[str]]] = [
     ("post", "/auth/host", "Host-app (湘易办-style) signed assertion", "HostSignIn", 200, []),
     ("post", "/auth/sms/code", "Send an SMS sign-in code", "SmsCodeRequest", 202, []),
     ("post", "/auth/sms/verify", "Sign in with the SMS code", "SmsVerify", 200, []),
+    ("get", "/auth/sms/challenge", "A challenge to answer once a code request says otp_challenge_required", None, 200, []),
     ("get", "/me", "Who am I", None, 200, [APPLICANT]),
     ("post", "/me/phone/code", "Send a code to prove another number (the form's)", "SmsCodeRequest", 202, [APPLICANT]),
     ("post", "/me/phone/verify", "Prove the number with its code: official texts go only to proven numbers", "SmsVerify",

@@ -103,6 +103,8 @@ PHONE = {"description": "a mainland mobile number (checked with phonenumbers; +8
 
 class SmsCodeRequest(Schema):
     phone = fields.String(required=True, validate=validate.Length(min=1, max=20), metadata=PHONE)
+    challenge = fields.String(validate=validate.Length(max=2000), metadata={  # issue 13: SMS pumping
+        "description": "the answer to GET /auth/sms/challenge, once a 429 otp_challenge_required asked for it"})
 
 
 class SmsVerify(Schema):

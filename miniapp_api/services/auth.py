@@ -21,7 +21,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import Applicant
 from ..sms_providers import SmsError
-from . import phones, tokens
+from . import phones, sms_limits, tokens
 
 TOKEN_SALT = "applicant-token"
 WECHAT_INVALID_CODE = (40029, 40163, 40226)  # invalid, already used, high-risk user
@@ -179,18 +179,21 @@ def _code_hash(phone: str, code: str) -> str:
     return hmac.new(key, f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def request_sms_code(raw_phone: str, scope: str = "") -> str:
-    """Send a 6-digit code; one per OTP_RESEND_INTERVAL and OTP_MAX_PER_HOUR per phone. Returns the phone.
+def request_sms_code(raw_phone: str, scope: str = "", address: str | None = None, challenge: str | None = None) -> str:
+    """Send a 6-digit code, within the caps of services/sms_limits.py. Returns the phone.
 
     ``scope`` keeps codes for different uses apart: "" signs in, ``verify:<applicant>:`` proves a number for
-    that applicant (a sign-in code never verifies a number for someone else's account, nor the reverse)."""
+    that applicant (a sign-in code never verifies a number for someone else's account, nor the reverse).
+    ``address`` is the client's (None: a signed-in window clerk); ``challenge`` the answer to the challenge."""
     phone = _phone(raw_phone)
     config, store = current_app.config, current_app.extensions["store"]
+    if address is not None and not store.get(f"otp:cooldown:{phone}"):  # a resend too soon is not worth a challenge
+        sms_limits.challenge_if_due(address, challenge)
     if not store.add(f"otp:cooldown:{phone}", "1", config["OTP_RESEND_INTERVAL"]):
-        raise ApiError(429, "otp_resend_too_soon", "验证码已发送，请稍后再试", "a code was sent just now; wait a minute")
-    if store.incr(f"otp:hour:{phone}", 3600) > config["OTP_MAX_PER_HOUR"]:
-        raise ApiError(429, "otp_too_many_requests", "验证码请求过于频繁，请一小时后再试",
-                       "too many codes requested; try again in an hour")
+        wait = str(config["OTP_RESEND_INTERVAL"])
+        raise ApiError(429, "otp_resend_too_soon", "验证码已发送，请稍后再试", "a code was sent just now; wait a minute",
+                       {"retry_after": [wait]}, headers={"Retry-After": wait})
+    sms_limits.before_sending(phone, address)
     code = f"{secrets.randbelow(10**6):06d}"
     store.set(f"otp:code:{scope}{phone}", _code_hash(phone, scope + code), config["OTP_TTL"])
     store.delete(f"otp:attempts:{scope}{phone}")
@@ -203,6 +206,7 @@ def request_sms_code(raw_phone: str, scope: str = "") -> str:
         current_app.logger.warning("otp sms failed: %s", exc.code)
         raise ApiError(503, "sms_unavailable", "短信暂时发送失败，请稍后再试",
                        "the text message could not be sent; try again shortly") from None
+    sms_limits.sent(address)
     return phone
 
 

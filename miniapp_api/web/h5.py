@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from marshmallow import ValidationError, fields
@@ -367,25 +368,31 @@ def signin():
     return _render_signin()
 
 
-def _render_signin(error: str | None = None, status: int = 200, phone: str = ""):
+def _render_signin(error: str | None = None, status: int = 200, phone: str = "", challenge: dict | None = None,
+                   headers: dict[str, str] | None = None):
     sent_to = session.get("h5_phone")
     return render_template("h5/signin.html", sent_to=mask_phone(sent_to) if sent_to else None, error=error,
-                           phone=phone), status
+                           phone=phone, challenge=challenge), status, headers or {}
 
 
 @bp.post("/signin/code")
 def signin_code():
+    """Send the code; past a few from this address, first the challenge (static/h5/challenge.js answers the
+    built-in proof of work and posts again); a cap reached is the wait, in words and as Retry-After."""
     raw = request.form.get("phone", "").strip() or session.get("h5_phone", "")
     try:
         data = SmsCodeRequest().load({"phone": raw})
-        phone = auth.request_sms_code(data["phone"])
+        phone = auth.request_sms_code(data["phone"], address=get_remote_address(),
+                                      challenge=request.form.get("challenge", "").strip()[:2000] or None)
     except ValidationError:
         return _render_signin(_t("请填写11位手机号码。", "Please enter your 11-digit mobile number."), 422, raw[:20])
     except ApiError as exc:
         if exc.code == "otp_resend_too_soon" and session.get("h5_phone"):
             flash(_err(exc), "info")
             return redirect(url_for(".signin"))
-        return _render_signin(_err(exc), exc.status, raw[:20])
+        challenge = (current_app.extensions["sms_challenge"].issue()
+                     if exc.code in ("otp_challenge_required", "otp_challenge_failed") else None)
+        return _render_signin(_err(exc), exc.status, raw[:20], challenge, exc.headers)
     session["h5_phone"] = phone
     flash(_t(f"验证码已发送到 {mask_phone(phone)}，请查看短信。", f"A code was sent to {mask_phone(phone)}."), "ok")
     return redirect(url_for(".signin"))
