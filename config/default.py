@@ -103,6 +103,10 @@ NOTIFY_URGENT_EVENTS = ["case_submitted"]
 NOTIFY_MAX_SMS_PER_PHONE_PER_HOUR = 5
 NOTIFY_RETRY_INTERVALS = [10, 60, 300, 1800]
 
+# The family's H5 journey (questionnaire, sign-in) is kept on the server this many seconds after the last visit
+# (sliding); the session cookie holds only its random id and lasts as long. POST /h5/signout ends it.
+H5_SESSION_LIFETIME = 7 * 24 * 3600
+
 # CSRF tokens of the web forms last as long as the session (a family may take over an hour on the form).
 WTF_CSRF_TIME_LIMIT = None
 

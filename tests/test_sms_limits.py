@@ -32,6 +32,10 @@ def texts_to(app, phones: list[str]) -> int:
     return sum(1 for to, _, _ in app.extensions["sms"].sent if to in phones)
 
 
+@pytest.fixture(autouse=True)
+def no_earlier_texts(app):
+    app.extensions["sms"].sent.clear()  # the console provider's log lives as long as the test session
+
 @pytest.fixture()
 def easy_challenge(app):
     """A proof of work a test solves in milliseconds (the default costs a phone a second or two)."""
