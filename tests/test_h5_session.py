@@ -11,7 +11,8 @@ import redis
 from flask.sessions import SecureCookieSessionInterface
 
 from tests.conftest import REDIS_URL
-from tests.test_h5_pages import PHONE, family, submitted, text  # noqa: F401  (fixtures)
+from tests.test_faults import own_redis  # noqa: F401  (fixture)
+from tests.test_h5_pages import PHONE, Family, family, submitted, text  # noqa: F401  (fixtures)
 
 
 def cookie_of(client) -> str:
@@ -75,3 +76,16 @@ def test_signing_in_gives_a_new_session_id(family, app):  # noqa: F811 (fixture)
     family.sign_in()
     after = decoded(app, cookie_of(family.client)).get("h5_sid")
     assert before and after and before != after  # a planted id is worth nothing after sign-in
+
+
+def test_with_the_store_down_the_h5_pages_say_so_kindly(client, app, own_redis):  # noqa: F811 (fixture)
+    """The journey now lives in Redis: with Redis gone a page is a friendly 503, never a bare 500."""
+    from miniapp_api import create_app
+
+    faulty = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                         "SECRET_KEY": "test-secret", "REDIS_URL": own_redis.url, "DIALOGS_CHECK_ON_START": False})
+    browser = Family(faulty.test_client(), faulty)
+    browser.start()  # a journey kept in that Redis
+    own_redis.stop()
+    for response in (browser.get("/h5/"), browser.get("/h5/checklist")):
+        assert response.status_code == 503 and "稍后再试" in text(response) and "12345" in text(response)

@@ -15,7 +15,10 @@ import json
 import secrets
 from typing import Any
 
+import redis
 from flask import current_app, g, session
+
+from ..errors import ApiError
 
 COOKIE_KEY = "h5_sid"
 PREFIX = "h5-session:"
@@ -24,9 +27,9 @@ PREFIX = "h5-session:"
 class Journey(dict[str, Any]):
     """This request's journey values (``h5_q``, ``h5_s``, ``h5_token``, ``h5_phone``, ``h5_case``)."""
 
-    def __init__(self, sid: str | None, data: dict[str, Any]):
+    def __init__(self, sid: str | None, data: dict[str, Any], unavailable: bool = False):
         super().__init__(data)
-        self.sid = sid
+        self.sid, self.unavailable = sid, unavailable
 
 
 def _key(sid: str) -> str:
@@ -37,7 +40,13 @@ def journey() -> Journey:
     """The journey of this browser, read once per request."""
     if "h5_journey" not in g:
         sid = session.get(COOKIE_KEY)
-        raw = current_app.extensions["store"].get(_key(sid)) if isinstance(sid, str) and sid else None
+        try:
+            raw = current_app.extensions["store"].get(_key(sid)) if isinstance(sid, str) and sid else None
+        except redis.RedisError:  # the page says so (the error page then renders with an empty journey)
+            current_app.logger.warning("redis unavailable: the H5 journey cannot be read")
+            g.h5_journey = Journey(None, {}, unavailable=True)
+            raise ApiError(503, "temporarily_unavailable", "服务暂时繁忙，请稍后再试。如需帮助请拨打12345。",
+                           "The service is busy; please try again later, or call 12345.") from None
         g.h5_journey = Journey(sid if raw else None, json.loads(raw) if raw else {})
     return g.h5_journey
 
@@ -45,14 +54,18 @@ def journey() -> Journey:
 def save() -> None:
     """After the request: keep the journey for another H5_SESSION_LIFETIME (only if there is something to keep)."""
     current = g.get("h5_journey")
-    if current is None or (not current and current.sid is None):
+    if current is None or current.unavailable or (not current and current.sid is None):
         return
     if current.sid is None:
         current.sid = secrets.token_urlsafe(32)
     if session.get(COOKIE_KEY) != current.sid:
         session[COOKIE_KEY] = current.sid
     session.permanent = True  # the family can come back on this phone, within the lifetime
-    current_app.extensions["store"].set(_key(current.sid), json.dumps(current), current_app.config["H5_SESSION_LIFETIME"])
+    try:
+        current_app.extensions["store"].set(_key(current.sid), json.dumps(current),
+                                            current_app.config["H5_SESSION_LIFETIME"])
+    except redis.RedisError:  # gone mid-request: the page is already answered; the next one says so
+        current_app.logger.warning("redis unavailable: the H5 journey was not saved")
 
 
 def renew() -> None:
