@@ -131,7 +131,8 @@ class Recorder:
 def journey(base: str, rec: Recorder, image: bytes) -> bool:
     http = requests.Session()
     now = int(time.time())
-    assertion = jwt.encode({"iss": "bench", "sub": uuid.uuid4().hex, "iat": now, "exp": now + 300}, HOST_SECRET,
+    assertion = jwt.encode({"iss": "bench", "sub": uuid.uuid4().hex, "iat": now, "exp": now + 300,
+                            "jti": uuid.uuid4().hex}, HOST_SECRET,
                            algorithm="HS256")
     token = rec.call(http, "auth/host", "POST", f"{base}/auth/host", 200,
                      json={"channel": "bench", "assertion": assertion}).json()["token"]

@@ -42,11 +42,25 @@ WECHAT_TIMEOUT = 5
 # HS256 key, or "jwks_url": the host's public key set}. The host signs a short-lived JWT with
 # `iss` = channel name and `sub` = its user id.
 HOST_CHANNELS: dict = {}
+# A host assertion must carry exp, iat and jti, live at most this long (exp - iat), and is accepted once.
+# Outside tests a jwks_url must be https:// and a shared secret at least 32 bytes (checked at start).
+HOST_ASSERTION_MAX_AGE = 5 * 60
 # SMS one-time codes for the H5 pages.
 OTP_TTL = 5 * 60
 OTP_MAX_ATTEMPTS = 5
 OTP_RESEND_INTERVAL = 60
 OTP_MAX_PER_HOUR = 10
+# Against SMS pumping (services/sms_limits.py): texts per client address, per number per day, and in all (all
+# senders together, to cap the bill); after OTP_CHALLENGE_AFTER texts from one address in an hour, each further
+# one needs a challenge answered. SMS_CHALLENGE: "pow" (built-in proof of work, miniapp_api/challenge.py), "none",
+# or "package.module:factory" for a captcha service's adapter (Tencent / Alibaba Cloud captcha in production).
+OTP_LIMITS_PER_ADDRESS = "5 per 10 minutes;20 per day"
+OTP_MAX_PER_PHONE_PER_DAY = 10
+OTP_LIMITS_GLOBAL = "60 per minute;1000 per hour"
+OTP_CHALLENGE_AFTER = 3
+SMS_CHALLENGE = "pow"
+SMS_CHALLENGE_DIFFICULTY = 18  # leading zero bits of SHA-256: about 2**18 hashes, a second or two on a phone
+SMS_CHALLENGE_TTL = 300
 
 # --- Uploads -------------------------------------------------------------------------------------
 # S3-compatible object store for several servers (unset: the local UPLOAD_FOLDER).
@@ -134,6 +148,10 @@ NOTIFY_RETRY_INTERVALS = [10, 60, 300, 1800]
 WORKER_HEARTBEAT_SECONDS = 15
 # Seconds a job keeps trying to record what it already sent while the database is away (a restart).
 WORKER_DATABASE_WAIT = 30
+
+# The family's H5 journey (questionnaire, sign-in) is kept on the server this many seconds after the last visit
+# (sliding); the session cookie holds only its random id and lasts as long. POST /h5/signout ends it.
+H5_SESSION_LIFETIME = 7 * 24 * 3600
 
 # CSRF tokens of the web forms last as long as the session (a family may take over an hour on the form).
 WTF_CSRF_TIME_LIMIT = None

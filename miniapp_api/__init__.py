@@ -40,6 +40,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     ensure_secret_key(app)  # before anything else: never serve with a guessable signing key
 
+    from .services.auth import check_host_channels
+
+    check_host_channels(app.config["HOST_CHANNELS"], app.testing)
     if app.config["DIALOGS_CHECK_ON_START"]:
         _check_dialogs(Path(app.config.get("DIALOGS_DIR") or ROOT / "dialogs"))
 
@@ -54,7 +57,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from . import models  # noqa: F401  (register the tables)
     from .api import applications, auth, family, questionnaires, regions, staff, uploads
+    from .challenge import make_challenge
     from .errors import register_error_handlers
+    from .services.sms_limits import make_counter
     from .sms import make_sms_provider
     from .storage import make_storage
     from .store import make_store
@@ -62,6 +67,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.extensions["store"] = make_store(app.config.get("REDIS_URL"))
     app.extensions["sms"] = make_sms_provider(app.config, development=app.debug or app.testing)
+    app.extensions["sms_challenge"] = make_challenge(app)
+    app.extensions["otp_limits"] = make_counter(app.config.get("REDIS_URL"))
     app.extensions["wechat"] = make_client(app.config)
     app.extensions["storage"] = make_storage(app.config)
 

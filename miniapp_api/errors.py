@@ -17,6 +17,7 @@ class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, message_en: str,
                  fields: dict[str, Any] | None = None, headers: dict[str, str] | None = None):
         super().__init__(message_en)
+        self.headers = headers or {}  # e.g. Retry-After on a 429
         self.status = status
         self.code = code
         self.message = message

@@ -62,6 +62,21 @@ class Applicant(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
+class VerifiedPhone(db.Model):
+    """A number the applicant proved is theirs: SMS sign-in, WeChat getPhoneNumber, a host app's signed
+    claim, a code sent to it (``code``), or a code the family read back to a window clerk (``window``).
+    Official texts and the status lookup's phone tail use only these, never a number merely typed."""
+
+    __tablename__ = "verified_phones"
+    __table_args__ = (UniqueConstraint("applicant_id", "phone"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    applicant_id: Mapped[str] = mapped_column(ForeignKey("applicants.id"), nullable=False, index=True)
+    phone: Mapped[str] = mapped_column(String(20), nullable=False)
+    how: Mapped[str] = mapped_column(String(16), nullable=False)  # sms, wechat, host, code, window
+    verified_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
 class Case(db.Model):
     """A submitted application: answers, checklist and form frozen, found by its tracking code."""
 

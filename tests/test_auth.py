@@ -4,6 +4,7 @@ assertion, and SMS one-time codes kept in the real Redis."""
 from __future__ import annotations
 
 import time
+import uuid
 
 import jwt
 import pytest
@@ -70,7 +71,8 @@ def test_wechat_down_is_a_clear_502(client, wechat_peer):
 
 def host_assertion(sub="u-1", secret=HOST_SECRET, iss="xiangyiban", ttl=300, **claims):
     now = int(time.time())
-    return jwt.encode({"iss": iss, "sub": sub, "iat": now, "exp": now + ttl, **claims}, secret, algorithm="HS256")
+    payload = {"iss": iss, "sub": sub, "iat": now, "exp": now + ttl, "jti": uuid.uuid4().hex, **claims}
+    return jwt.encode({k: v for k, v in payload.items() if v is not None}, secret, algorithm="HS256")
 
 
 def test_host_app_signed_assertion(client):
@@ -78,6 +80,52 @@ def test_host_app_signed_assertion(client):
                                                       "assertion": host_assertion(phone="13700137000")})
     me = client.get("/api/v1/me", headers=bearer(response)).get_json()
     assert me["channel"] == "host" and me["phone"] == "137****7000"
+
+
+def test_a_host_assertion_works_once(client, host_peer):
+    """A replayed assertion (a leaked link, a proxy log) is refused: its jti is remembered until it expires."""
+    assertion = host_assertion(sub="u-replay")
+    first = client.post("/api/v1/auth/host", json={"channel": "xiangyiban", "assertion": assertion})
+    assert first.status_code == 200
+    again = client.post("/api/v1/auth/host", json={"channel": "xiangyiban", "assertion": assertion})
+    assert again.status_code == 401 and again.get_json()["error"]["code"] == "assertion_replayed"
+    signed = host_peer.assertion("u-replay-rsa")
+    assert client.post("/api/v1/auth/host", json={"channel": host_peer.channel, "assertion": signed}).status_code == 200
+    again = client.post("/api/v1/auth/host", json={"channel": host_peer.channel, "assertion": signed})
+    assert again.status_code == 401 and again.get_json()["error"]["code"] == "assertion_replayed"
+    jti = jwt.decode(assertion, options={"verify_signature": False})["jti"]
+    ttl = redis.Redis.from_url(REDIS_URL).ttl(f"host-jti:xiangyiban:{jti}")
+    assert 0 < ttl <= 300 + 30  # kept until the assertion expires (with the leeway), no longer
+
+
+@pytest.mark.parametrize(
+    ("claims", "code"),
+    [
+        ({"ttl": 24 * 3600}, "assertion_too_long_lived"),  # a day-long assertion is a reusable credential
+        ({"ttl": 301}, "assertion_too_long_lived"),
+        ({"jti": None}, "assertion_invalid"),  # no jti: replay could not be refused
+        ({"iat": None}, "assertion_invalid"),
+        ({"exp": None}, "assertion_invalid"),
+        ({"iat": int(time.time()) + 3600}, "assertion_invalid"),  # issued in the future
+        ({"jti": ""}, "assertion_invalid"),
+    ],
+)
+def test_host_assertions_must_be_short_lived_and_single_use(client, claims, code):
+    assertion = host_assertion(**claims)
+    response = client.post("/api/v1/auth/host", json={"channel": "xiangyiban", "assertion": assertion})
+    assert response.status_code == 401 and response.get_json()["error"]["code"] == code
+
+
+def test_an_http_key_set_url_is_refused_at_start_outside_tests(tmp_path):
+    settings = {"DIALOGS_CHECK_ON_START": False, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite'}",
+                "SECRET_KEY": "a-real-secret-for-this-check-only", "TESTING": False}
+    with pytest.raises(RuntimeError, match="https"):
+        create_app({**settings, "HOST_CHANNELS": {"app": {"jwks_url": "http://keys.example/jwks.json"}}})
+    with pytest.raises(RuntimeError, match="secret or a jwks_url"):
+        create_app({**settings, "HOST_CHANNELS": {"app": {"name": "no key"}}})
+    with pytest.raises(RuntimeError, match="32"):
+        create_app({**settings, "HOST_CHANNELS": {"app": {"secret": "short"}}})
+    assert create_app({**settings, "HOST_CHANNELS": {"app": {"jwks_url": "https://keys.example/jwks.json"}}})
 
 
 @pytest.mark.parametrize(

@@ -162,7 +162,8 @@ def test_redis_stopped_mid_journey(client, app, own_redis):
                          "SECRET_KEY": "test-secret", "REDIS_URL": own_redis.url, "UPLOAD_FOLDER": app.config["UPLOAD_FOLDER"],
                          "HOST_CHANNELS": app.config["HOST_CHANNELS"]})
     c = faulty.test_client()
-    token = c.post("/api/v1/auth/host", json={"channel": "xiangyiban", "assertion": host_assertion()}).get_json()["token"]
+    assertion = host_assertion(phone=good_form()["applicant"]["phone"])  # the host app vouches for the number
+    token = c.post("/api/v1/auth/host", json={"channel": "xiangyiban", "assertion": assertion}).get_json()["token"]
     headers = {"Authorization": f"Bearer {token}"}
     sid = journey_until_form(c, headers)
     own_redis.stop()  # Redis goes away in the middle of the journey

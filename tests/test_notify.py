@@ -76,7 +76,7 @@ def test_sms_sign_in_code_when_the_provider_fails_is_a_clear_503(client, aliyun)
 
 def test_submission_texts_the_family_once_with_minimal_personal_data(client, app, wechat_peer, aliyun):
     aliyun.fail_next = 2  # throttled twice, then accepted
-    headers = sign_in(client, app, wechat_peer, "wechat")  # no subscribe consent: SMS to the form's phone
+    headers = sign_in(client, app, wechat_peer, "wechat")  # no subscribe consent: SMS to the (verified) form phone
     case = submitted_case(client, app, headers)
     run_worker(app)
     assert len(aliyun.deliveries) == 1 and aliyun.duplicates == 0
@@ -94,7 +94,7 @@ def test_submission_texts_the_family_once_with_minimal_personal_data(client, app
 def test_consented_wechat_subscribe_message_then_sms_fallback(client, app, wechat_peer, aliyun):
     app.config["NOTIFY_WECHAT_TEMPLATES"] = {"case_submitted": "TPL-RECEIVED"}
     try:
-        headers = bearer(wechat_login(client, wechat_peer, "o-notify"))
+        headers = bearer(wechat_login(client, wechat_peer, "o-notify", good_form()["applicant"]["phone"]))
         consent = client.post("/api/v1/me/subscriptions", json={"events": ["case_submitted"]}, headers=headers)
         assert consent.get_json()["remaining"] == {"case_submitted": 1}
         case = submitted_case(client, app, headers)

@@ -3,6 +3,7 @@
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import Schema, ValidationError, fields, validate
 
+from ..domain import tracking
 from ..errors import ApiError
 from ..extensions import limiter
 from ..services import applications, family
@@ -23,17 +24,30 @@ class StatusLookup(Schema):
     phone_tail = Text(required=True, validate=validate.Regexp(r"^[0-9]{4}$", error="四位数字 / four digits"))
 
 
-def _code_key() -> str:
+def _status_code_key() -> str:
+    """The code as the lookup will read it (tracking.normalise), from a JSON body (API) or a form (H5 page):
+    every spelling of one code (spaces, dash, case, O/I/L for 0/1) is one bucket."""
     try:
-        body = request.get_json(silent=True)
+        body = request.get_json(silent=True) if request.is_json else None
     except (ApiError, ValidationError):  # json_body refuses it below; a key function that raised would make the
         body = None                      # limiter take Redis for down and fall back to per-process counting
-    code = body.get("tracking_code") if isinstance(body, dict) else None
-    return f"code:{str(code).upper().replace('-', '')[:20]}"
+    raw = body.get("tracking_code") if isinstance(body, dict) else request.form.get("tracking_code")
+    text = str(raw or "")[:40]
+    code = tracking.normalise(text)
+    if code:
+        return f"code:{code}"
+    return "typed:" + "".join(ch for ch in text.upper() if ch not in " -")[:20]  # never a case: no bucket worth sharing
 
 
 def _limits() -> str:
     return current_app.config["STATUS_LOOKUP_LIMITS"]
+
+
+# One count for the JSON API and the H5 status page (web/h5.py uses these too): per client address, and per
+# tracking code so one code cannot be tried from many addresses.
+status_limit_per_address = limiter.shared_limit(_limits, scope="status-lookup-address", methods=["POST"])
+status_limit_per_code = limiter.shared_limit(_limits, scope="status-lookup-code", key_func=_status_code_key,
+                                             methods=["POST"])
 
 
 @bp.post("/cases/<code>/items/<int:item_id>/supplied")
@@ -53,8 +67,8 @@ def rate(code: str):
 
 
 @bp.post("/status")
-@limiter.limit(_limits)  # per client address
-@limiter.limit(_limits, key_func=_code_key)  # per tracking code, so codes cannot be tried from many addresses
+@status_limit_per_address
+@status_limit_per_code
 def status():
     data = StatusLookup().load(json_body())
     return jsonify(family.public_status(family.lookup(data["tracking_code"], data["phone_tail"])))

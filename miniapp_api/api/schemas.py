@@ -123,6 +123,8 @@ PHONE = {"description": "a mainland mobile number (checked with phonenumbers; +8
 
 class SmsCodeRequest(Schema):
     phone = Text(required=True, validate=validate.Length(min=1, max=20), metadata=PHONE)
+    challenge = Text(validate=validate.Length(max=2000), metadata={  # issue 13: SMS pumping
+        "description": "the answer to GET /auth/sms/challenge, once a 429 otp_challenge_required asked for it"})
 
 
 class SmsVerify(Schema):

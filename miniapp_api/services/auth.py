@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from typing import Any
 
 import jwt
@@ -21,7 +22,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import Applicant
 from ..sms_providers import SmsError
-from . import tokens
+from . import phones, sms_limits, tokens
 
 TOKEN_SALT = "applicant-token"
 WECHAT_INVALID_CODE = (40029, 40163, 40226)  # invalid, already used, high-risk user
@@ -39,8 +40,11 @@ def applicant_from_token(token: str) -> Applicant:
     return applicant
 
 
-def find_or_create(channel: str, user_id: str, phone: str | None = None) -> Applicant:
-    """The applicant for a channel identity; safe when two sign-ins race."""
+def find_or_create(channel: str, user_id: str, phone: str | None = None, phone_verified: bool = True) -> Applicant:
+    """The applicant for a channel identity; safe when two sign-ins race.
+
+    ``phone`` comes from the sign-in itself (SMS code, WeChat getPhoneNumber, the host's signed claim) and is
+    recorded as proven unless ``phone_verified`` is false (a number a clerk typed)."""
     query = db.select(Applicant).filter_by(channel=channel, channel_user_id=user_id)
     applicant = db.session.scalars(query).first()
     if applicant is None:
@@ -48,13 +52,14 @@ def find_or_create(channel: str, user_id: str, phone: str | None = None) -> Appl
         db.session.add(applicant)
         try:
             db.session.commit()
-            return applicant
         except IntegrityError:
             db.session.rollback()
             applicant = db.session.scalars(query).one()
     if phone and applicant.phone != phone:
         applicant.phone = phone
         db.session.commit()
+    if phone and phone_verified:
+        phones.record(applicant, phone, channel.split(":")[0])
     return applicant
 
 
@@ -91,11 +96,29 @@ def _wechat_call(method, code: str) -> dict[str, Any]:
 
 # --- Host apps (湘易办-style) ----------------------------------------------------------------------
 
+HOST_LEEWAY = 30  # seconds of clock difference allowed with a host app
+
+
+def check_host_channels(channels: dict[str, Any], testing: bool) -> None:
+    """Refuse to start with a host channel that could be forged: no key, a short shared secret, or key set
+    fetched over plain HTTP (anyone on the path could hand us their own keys). Tests' loopback peers use HTTP."""
+    for name, settings in (channels or {}).items():
+        url, secret = settings.get("jwks_url"), settings.get("secret")
+        if not url and not secret:
+            raise RuntimeError(f"HOST_CHANNELS[{name!r}] needs a secret or a jwks_url")
+        if url and not testing and not str(url).startswith("https://"):
+            raise RuntimeError(f"HOST_CHANNELS[{name!r}] jwks_url must be an https:// URL, not {url!r}")
+        if secret and not url and not testing and len(str(secret).encode()) < 32:
+            raise RuntimeError(f"HOST_CHANNELS[{name!r}] secret must be at least 32 bytes (HS256)")
+
+
 def sign_in_host(channel: str, assertion: str) -> Applicant:
-    """The host app signs a short-lived JWT: iss = channel, sub = its user id.
+    """The host app signs a short-lived, single-use JWT: iss = channel, sub = its user id, jti unique.
 
     Per channel, either a shared ``secret`` (HS256) or the host's public keys at ``jwks_url``
-    (RS256/ES256, fetched over HTTPS and cached by PyJWT's PyJWKClient) are configured.
+    (RS256/ES256, fetched over HTTPS and cached by PyJWT's PyJWKClient) are configured. An assertion may
+    live at most HOST_ASSERTION_MAX_AGE seconds (``exp - iat``) and is accepted once: its jti is kept in
+    the store until it expires, so a leaked or logged assertion cannot be played again.
     """
     settings = current_app.config["HOST_CHANNELS"].get(channel)
     if not settings:
@@ -107,7 +130,7 @@ def sign_in_host(channel: str, assertion: str) -> Applicant:
         else:
             key, algorithms = settings["secret"], ["HS256"]
         claims = jwt.decode(assertion, key, algorithms=algorithms, issuer=channel,
-                            options={"require": ["exp", "iat", "sub", "iss"]}, leeway=30)
+                            options={"require": ["exp", "iat", "sub", "iss", "jti"]}, leeway=HOST_LEEWAY)
     except jwt.ExpiredSignatureError:
         raise ApiError(401, "assertion_expired", "登录信息已过期，请从应用重新进入",
                        "the host assertion has expired") from None
@@ -120,6 +143,7 @@ def sign_in_host(channel: str, assertion: str) -> Applicant:
     if not isinstance(user_id, str) or not 1 <= len(user_id) <= 128 or text.problem(user_id) is not None:
         # channel_user_id is a String(128) column; PostgreSQL text cannot hold NUL
         raise ApiError(401, "assertion_invalid", "登录信息无效", "the host assertion's sub is not a valid user id")
+    _accept_once(channel, claims)
     phone = claims.get("phone")
     if phone is not None:
         try:
@@ -127,6 +151,20 @@ def sign_in_host(channel: str, assertion: str) -> Applicant:
         except IdentityError:
             phone = None
     return find_or_create(f"host:{channel}", user_id, phone)
+
+
+def _accept_once(channel: str, claims: dict[str, Any]) -> None:
+    """Short-lived (exp - iat within HOST_ASSERTION_MAX_AGE) and never seen before (jti)."""
+    jti = claims["jti"]
+    if not isinstance(jti, str) or not 8 <= len(jti) <= 128:
+        raise ApiError(401, "assertion_invalid", "登录信息无效", "the host assertion's jti is not valid")
+    if claims["exp"] - claims["iat"] > current_app.config["HOST_ASSERTION_MAX_AGE"]:
+        raise ApiError(401, "assertion_too_long_lived", "登录信息有效期过长，请从应用重新进入",
+                       "the host assertion lives too long (exp - iat over the limit)")
+    ttl = max(1, int(claims["exp"] - time.time()) + HOST_LEEWAY + 1)  # until it would be refused as expired anyway
+    if not current_app.extensions["store"].add(f"host-jti:{channel}:{jti}", "1", ttl):
+        raise ApiError(401, "assertion_replayed", "登录信息已使用过，请从应用重新进入",
+                       "this host assertion was already used")
 
 
 _JWKS_CLIENTS: dict[str, jwt.PyJWKClient] = {}
@@ -146,45 +184,69 @@ def _code_hash(phone: str, code: str) -> str:
     return hmac.new(key, f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def request_sms_code(raw_phone: str) -> str:
-    """Send a 6-digit code; one per OTP_RESEND_INTERVAL and OTP_MAX_PER_HOUR per phone. Returns the phone."""
+def request_sms_code(raw_phone: str, scope: str = "", address: str | None = None, challenge: str | None = None) -> str:
+    """Send a 6-digit code, within the caps of services/sms_limits.py. Returns the phone.
+
+    ``scope`` keeps codes for different uses apart: "" signs in, ``verify:<applicant>:`` proves a number for
+    that applicant (a sign-in code never verifies a number for someone else's account, nor the reverse).
+    ``address`` is the client's (None: a signed-in window clerk); ``challenge`` the answer to the challenge."""
     phone = _phone(raw_phone)
     config, store = current_app.config, current_app.extensions["store"]
+    if address is not None and not store.get(f"otp:cooldown:{phone}"):  # a resend too soon is not worth a challenge
+        sms_limits.challenge_if_due(address, challenge)
     if not store.add(f"otp:cooldown:{phone}", "1", config["OTP_RESEND_INTERVAL"]):
-        raise ApiError(429, "otp_resend_too_soon", "验证码已发送，请稍后再试", "a code was sent just now; wait a minute")
-    if store.incr(f"otp:hour:{phone}", 3600) > config["OTP_MAX_PER_HOUR"]:
-        raise ApiError(429, "otp_too_many_requests", "验证码请求过于频繁，请一小时后再试",
-                       "too many codes requested; try again in an hour")
+        wait = str(config["OTP_RESEND_INTERVAL"])
+        raise ApiError(429, "otp_resend_too_soon", "验证码已发送，请稍后再试", "a code was sent just now; wait a minute",
+                       {"retry_after": [wait]}, headers={"Retry-After": wait})
+    sms_limits.before_sending(phone, address)
     code = f"{secrets.randbelow(10**6):06d}"
-    store.set(f"otp:code:{phone}", _code_hash(phone, code), config["OTP_TTL"])
-    store.delete(f"otp:attempts:{phone}")
+    store.set(f"otp:code:{scope}{phone}", _code_hash(phone, scope + code), config["OTP_TTL"])
+    store.delete(f"otp:attempts:{scope}{phone}")
     template = config["NOTIFY_SMS_TEMPLATES"].get("otp", "otp")
     try:
         current_app.extensions["sms"].send(phone, template, {"code": code}, f"otp-{secrets.token_hex(8)}")
     except SmsError as exc:
         store.delete(f"otp:cooldown:{phone}")  # nothing was sent: let them try again at once
-        store.delete(f"otp:code:{phone}")
+        store.delete(f"otp:code:{scope}{phone}")
         current_app.logger.warning("otp sms failed: %s", exc.code)
         raise ApiError(503, "sms_unavailable", "短信暂时发送失败，请稍后再试",
                        "the text message could not be sent; try again shortly") from None
+    sms_limits.sent(address)
     return phone
 
 
 def verify_sms_code(raw_phone: str, code: str) -> Applicant:
+    phone = _check_code(raw_phone, code, "")
+    return find_or_create("sms", phone, phone)
+
+
+def verification_scope(applicant: Applicant) -> str:
+    return f"verify:{applicant.id}:"
+
+
+def verify_phone(applicant: Applicant, raw_phone: str, code: str, how: str = "code") -> str:
+    """The applicant proves another number (the form's) with a code sent to it; returns the number."""
+    phone = _check_code(raw_phone, code, verification_scope(applicant))
+    phones.record(applicant, phone, how)
+    return phone
+
+
+def _check_code(raw_phone: str, code: str, scope: str) -> str:
+    """The code sent to this phone for this scope, once, within OTP_MAX_ATTEMPTS tries; returns the phone."""
     phone = _phone(raw_phone)
     config, store = current_app.config, current_app.extensions["store"]
-    if store.incr(f"otp:attempts:{phone}", config["OTP_TTL"]) > config["OTP_MAX_ATTEMPTS"]:
-        store.delete(f"otp:code:{phone}")
+    if store.incr(f"otp:attempts:{scope}{phone}", config["OTP_TTL"]) > config["OTP_MAX_ATTEMPTS"]:
+        store.delete(f"otp:code:{scope}{phone}")
         raise ApiError(429, "otp_too_many_attempts", "验证码错误次数过多，请重新获取",
                        "too many wrong codes; request a new one")
-    expected = store.get(f"otp:code:{phone}")
+    expected = store.get(f"otp:code:{scope}{phone}")
     if expected is None:
         raise ApiError(401, "otp_expired", "验证码已失效，请重新获取", "the code has expired; request a new one")
-    if not hmac.compare_digest(expected, _code_hash(phone, code)):
+    if not hmac.compare_digest(expected, _code_hash(phone, scope + code)):
         raise ApiError(401, "otp_wrong", "验证码不正确", "the code is wrong", {"code": ["wrong code"]})
-    store.delete(f"otp:code:{phone}")
-    store.delete(f"otp:attempts:{phone}")
-    return find_or_create("sms", phone, phone)
+    store.delete(f"otp:code:{scope}{phone}")
+    store.delete(f"otp:attempts:{scope}{phone}")
+    return phone
 
 
 def _phone(raw: str) -> str:

@@ -10,7 +10,7 @@ from ..domain import tracking
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Applicant, Case, Rating, WorkItem, iso
-from . import staff
+from . import phones, staff
 
 
 def supplied(applicant: Applicant, case: Case, item_id: int) -> WorkItem:
@@ -41,12 +41,11 @@ def _already_rated() -> ApiError:
 
 
 def lookup(code_text: str, phone_tail: str) -> Case:
-    """Anyone may check a case's progress with its code and the applicant's phone's last four digits."""
+    """Anyone may check a case's progress with its code and the last four digits of a number the applicant
+    proved is theirs (services/phones.py)."""
     code = tracking.normalise(code_text)
     case = db.session.scalars(db.select(Case).filter_by(tracking_code=code)).first() if code else None
-    phone = ((case.form.get("applicant") or {}).get("phone") or "") if case else ""
-    digits = "".join(ch for ch in phone if ch.isdigit())
-    if case is None or len(phone_tail) != 4 or not digits.endswith(phone_tail):
+    if case is None or not phones.tail_matches(case, phone_tail):  # a proven number's tail, not the form's typed one
         raise ApiError(404, "case_not_found", "查询不到，请核对受理编号和手机号后四位",
                        "no case matches that code and phone number")
     return case

@@ -3,7 +3,8 @@ refused, all done. Messages are written to an outbox in the same transaction as 
 causes them, then sent by the worker (or inline with no Redis), retried, and kept when hopeless.
 
 Channel: a WeChat subscribe message when the family consented to that template (one consent, one
-message), else SMS to the applicant's phone; host-app users get the host's signed webhook.
+message), else SMS to a number the applicant proved is theirs (services/phones.py: the form's number once
+verified, else the sign-in's), else nothing but the outbox; host-app users get the host's signed webhook.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from ..domain.vocabulary import load_vocabulary
 from ..extensions import db
 from ..models import Applicant, Case, Notification, NotificationAttempt, SubscriptionConsent, WorkItem, utcnow
 from ..sms_providers import SmsError
-from . import queueing
+from . import phones, queueing
 from .webhooks import sign
 
 EVENTS = ("case_submitted", "needs_supplement", "matter_done", "matter_rejected", "case_complete", "deadline_passed")
@@ -85,7 +86,7 @@ def add(case: Case, event: str, item: WorkItem | None = None) -> Notification:
         db.session.flush()  # a new case: give it its id inside the same transaction
     applicant = db.session.get(Applicant, case.applicant_id)
     context = context_for(case, item)
-    phone = (case.form.get("applicant") or {}).get("phone") or (applicant.phone if applicant else None)
+    phone = phones.recipient(case, applicant)  # a proven number only, never one merely typed on the form
     template_id = config["NOTIFY_WECHAT_TEMPLATES"].get(event)
     host = applicant.channel.split(":", 1)[1] if applicant and applicant.channel.startswith("host:") else None
     if applicant and applicant.channel == "wechat" and template_id and _use_consent(applicant.id, event):

@@ -30,7 +30,7 @@ from ..domain.vocabulary import load_vocabulary
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Applicant, AuditEvent, Case, Notification, QuestionnaireSession, StaffUser, WorkItem
-from ..services import applications, auth, notify, questionnaires, staff, uploads
+from ..services import applications, auth, notify, phones, questionnaires, staff, uploads
 
 bp = Blueprint("console", __name__, static_folder=str(Path(__file__).resolve().parents[1] / "static" / "console"),
                static_url_path="/static")
@@ -239,10 +239,12 @@ def queue():
     return render_template("console/queue.html", rows=rows, wanted=wanted, filters=QUEUE_FILTERS)
 
 
-@bp.get("/search")
+@bp.route("/search", methods=["GET", "POST"])
 def search():
+    """The search form (GET) and its results (POST): a name or ID tail in a URL would be written to access
+    logs, proxies and browser history, so a query string is never searched."""
     user = _require(*WORKERS)
-    text = request.args.get("q", "").strip()[:50]
+    text = request.form.get("q", "").strip()[:50] if request.method == "POST" else ""
     cases = staff.search(user, text) if text else []
     results = []
     for case in cases:
@@ -644,7 +646,8 @@ def window_form(session_id: str):
             phone = mobile(phone) if phone else None
         except IdentityError:
             phone = None
-        applicant = auth.find_or_create("window", _window_user_id(user, row.id), phone)
+        # The clerk typed it: contact data, not proof (texts go to it once verified by a read-back code).
+        applicant = auth.find_or_create("window", _window_user_id(user, row.id), phone, phone_verified=False)
         try:
             created_case, _ = applications.submit(row, applicant, key)
         except ApiError as exc:
@@ -665,4 +668,54 @@ def window_form(session_id: str):
                            proxy_fields=PROXY_FIELDS, authorization_fields=AUTHORIZATION_FIELDS,
                            account_fields=ACCOUNT_FIELDS, account_rows=rows, payees=payees,
                            relationship=presenters.RELATIONSHIP_LABELS.get(view["prefilled"].get("relationship"), ""),
-                           idempotency_key=secrets.token_hex(16))
+                           idempotency_key=secrets.token_hex(16), phone_check=_phone_check(row, applicant))
+
+
+# The family is at the window with their phone: the clerk sends a code to the form's number and types in the
+# code the family reads back. Only then do official texts go to that number (services/phones.py).
+
+def _draft_phone(row: QuestionnaireSession) -> str | None:
+    try:
+        return mobile(str((row.form_draft.get("applicant") or {}).get("phone") or ""))
+    except IdentityError:
+        return None
+
+
+def _phone_check(row: QuestionnaireSession, applicant: Applicant) -> dict[str, Any]:
+    phone = _draft_phone(row)
+    return {"phone": phone, "masked": mask_phone(phone) if phone else "",
+            "verified": phone is not None and phone in phones.verified(applicant.id)}
+
+
+@bp.post("/applications/<session_id>/form/phone/code")
+def phone_code(session_id: str):
+    row, applicant = _window_session(session_id)
+    here = url_for("console.window_form", session_id=row.id)
+    phone = _draft_phone(row)
+    if phone is None:
+        flash("请先填写并保存申请人手机号", "error")
+        return redirect(here)
+    try:
+        auth.request_sms_code(phone, auth.verification_scope(applicant))
+    except ApiError as exc:
+        flash(exc.message, "error")
+        return redirect(here)
+    flash(f"验证码已发送到 {mask_phone(phone)}，请申请人读出短信中的6位验证码", "ok")
+    return redirect(here)
+
+
+@bp.post("/applications/<session_id>/form/phone/verify")
+def phone_verify(session_id: str):
+    row, applicant = _window_session(session_id)
+    here = url_for("console.window_form", session_id=row.id)
+    phone, code = _draft_phone(row), request.form.get("code", "").strip()[:6]
+    if phone is None or not code.isdigit():
+        flash("请输入申请人读出的6位数字验证码", "error")
+        return redirect(here)
+    try:
+        auth.verify_phone(applicant, phone, code, how="window")
+    except ApiError as exc:
+        flash(exc.message, "error")
+        return redirect(here)
+    flash(f"{mask_phone(phone)} 手机号已验证", "ok")
+    return redirect(here)

@@ -4,9 +4,10 @@ choose region -> one question per screen, then the review (both in h5_questions.
 materials -> SMS sign-in -> the one form -> submit -> tracking code with its QR -> public status lookup.
 
 Server-rendered from ``templates/h5/`` over the same services as the JSON API; this module only turns HTML
-form posts into the values those services take and picks what to show. The journey lives in the signed
-Flask session cookie: the questionnaire's id and resume secret, and after SMS sign-in our own expiring
-bearer token (``auth.issue_token``), so an expired sign-in is noticed exactly as the API notices it.
+form posts into the values those services take and picks what to show. The journey is kept on the server
+(``h5_session.py``; the cookie carries only its random id): the questionnaire's id and resume secret, and after
+SMS sign-in our own expiring bearer token (``auth.issue_token``), so an expired sign-in is noticed exactly as
+the API notices it. 「退出」 (POST /h5/signout) ends it.
 Every POST form carries a CSRF token (Flask-WTF); errors are friendly pages, never a stack trace.
 """
 
@@ -18,14 +19,15 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from marshmallow import ValidationError, fields
 from werkzeug.exceptions import HTTPException, NotFound
 
 from ..api import presenters
-from ..api.family import StatusLookup
+from ..api.family import StatusLookup, status_limit_per_address, status_limit_per_code
 from ..api.files import file_response
 from ..api.schemas import ApplicationForm, SmsCodeRequest, SmsVerify, StartQuestionnaire
 from ..api.uploads import upload_limits
@@ -34,9 +36,10 @@ from ..domain.identity import mask_phone
 from ..domain.vocabulary import load_vocabulary
 from ..domain.workflow import LABELS as STATUS_LABELS
 from ..errors import ApiError
-from ..extensions import limiter
 from ..models import Applicant, QuestionnaireSession
 from ..services import applications, auth, family, questionnaires, uploads
+from . import h5_session
+from .h5_session import journey
 
 bp = Blueprint("h5", __name__)
 
@@ -90,6 +93,18 @@ def _err(exc: ApiError) -> str:
     return _t(exc.message, exc.message_en)
 
 
+@bp.record_once
+def _session_lifetime(state) -> None:
+    """Only H5 sessions are permanent; their cookie lasts as long as the journey on the server."""
+    state.app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(seconds=state.app.config["H5_SESSION_LIFETIME"])
+
+
+@bp.after_request
+def _keep_journey(response: Response) -> Response:
+    h5_session.save()
+    return response
+
+
 @bp.before_request
 def _choose_language():
     lang = request.args.get("lang")
@@ -107,7 +122,7 @@ def _template_helpers() -> dict[str, Any]:
         return "" if value is None else value
 
     return {"lang": _lang(), "t": _t, "tx": tx, "msg": _msg, "lang_url": _lang_url(),
-            "has_journey": bool(session.get("h5_q"))}
+            "has_journey": bool(journey().get("h5_q")), "signed_in": bool(journey().get("h5_token"))}
 
 
 def _lang_url() -> str:
@@ -133,12 +148,12 @@ def _go(endpoint: str, **values) -> None:
 
 
 def _applicant(required: bool = False) -> Applicant | None:
-    token = session.get("h5_token")
+    token = journey().get("h5_token")
     if token:
         try:
             return auth.applicant_from_token(token)
         except ApiError as exc:
-            session.pop("h5_token", None)
+            journey().pop("h5_token", None)
             if required:
                 flash(_err(exc), "info")
     if required:
@@ -151,7 +166,7 @@ def _applicant(required: bool = False) -> Applicant | None:
 
 def _forget_journey() -> None:
     for key in JOURNEY_KEYS:
-        session.pop(key, None)
+        journey().pop(key, None)
 
 
 def _journey_lost(exc: ApiError) -> None:
@@ -162,7 +177,7 @@ def _journey_lost(exc: ApiError) -> None:
               "info")
         _go("h5.home")
     if exc.code == "not_your_questionnaire":
-        session.pop("h5_token", None)
+        journey().pop("h5_token", None)
         flash(_t("这份问答是用另一个手机号登录时填写的，请用那个手机号登录。",
                  "These answers belong to another phone number; please sign in with that number."), "info")
         _go("h5.signin")
@@ -170,12 +185,12 @@ def _journey_lost(exc: ApiError) -> None:
 
 
 def _journey(applicant: Applicant | None = None) -> QuestionnaireSession:
-    qid = session.get("h5_q")
+    qid = journey().get("h5_q")
     if not qid:
         flash(_t("请先选择逝者户籍或去世所在的地区。", "Please choose the region first."), "info")
         _go("h5.home")
     try:
-        return questionnaires.load(qid, session.get("h5_s"), applicant)
+        return questionnaires.load(qid, journey().get("h5_s"), applicant)
     except ApiError as exc:
         _journey_lost(exc)
         raise  # pragma: no cover (_journey_lost always raises)
@@ -183,12 +198,12 @@ def _journey(applicant: Applicant | None = None) -> QuestionnaireSession:
 
 def _claimed_journey(applicant: Applicant) -> QuestionnaireSession:
     """The questionnaire, made the signed-in applicant's (the form and submission need its owner)."""
-    qid = session.get("h5_q")
+    qid = journey().get("h5_q")
     if not qid:
         flash(_t("请先选择地区并回答问题。", "Please choose the region and answer the questions first."), "info")
         _go("h5.home")
     try:
-        return questionnaires.claim(qid, session.get("h5_s"), applicant)
+        return questionnaires.claim(qid, journey().get("h5_s"), applicant)
     except ApiError as exc:
         _journey_lost(exc)
         raise  # pragma: no cover
@@ -199,7 +214,7 @@ def _open_or_go(qs: QuestionnaireSession) -> None:
     case = questionnaires.submitted_case(qs)
     if case is not None:
         code = tracking.display(case.tracking_code)
-        session["h5_case"] = code
+        journey()["h5_case"] = code
         _go("h5.done", code=code)
 
 
@@ -281,9 +296,17 @@ def start():
         return redirect(url_for(".home"))
     _forget_journey()
     qs, secret = questionnaires.start(data["region"], _applicant())
-    session.permanent = True  # the family can come back to it later on this phone
-    session["h5_q"], session["h5_s"] = qs.id, secret
+    journey()["h5_q"], journey()["h5_s"] = qs.id, secret
     return redirect(url_for(".question"))
+
+
+@bp.post("/signout")
+def signout():
+    """Sign out on this phone (a shared one, a relative's): the server forgets the journey, and the cookie, even
+    one copied before, opens nothing. A submitted case stays with the account: signing in again opens it."""
+    h5_session.end()
+    flash(_t("已退出。本机不再保存您的登录和填写记录。", "Signed out. This phone no longer keeps your sign-in or answers."), "ok")
+    return redirect(url_for(".home"))
 
 
 @bp.post("/restart")
@@ -308,7 +331,7 @@ def checklist():
     required = [m for m in data["matters"] if m["status"] == "required"]
     return render_template("h5/checklist.html", c=data, can_apply=data["eligible"] is True and bool(required),
                            matters={m["id"]: m for m in data["matters"]}, departments=load_vocabulary().departments,
-                           case_code=session.get("h5_case"))
+                           case_code=journey().get("h5_case"))
 
 
 # --- 4. photos of the materials ---------------------------------------------------------------------------
@@ -365,39 +388,45 @@ def page_image(page_id: int):
 @bp.get("/signin")
 def signin():
     if request.args.get("change"):
-        session.pop("h5_phone", None)
+        journey().pop("h5_phone", None)
     if _applicant():
-        return redirect(url_for(".form") if session.get("h5_q") else url_for(".home"))
+        return redirect(url_for(".form") if journey().get("h5_q") else url_for(".home"))
     return _render_signin()
 
 
-def _render_signin(error: str | None = None, status: int = 200, phone: str = ""):
-    sent_to = session.get("h5_phone")
+def _render_signin(error: str | None = None, status: int = 200, phone: str = "", challenge: dict | None = None,
+                   headers: dict[str, str] | None = None):
+    sent_to = journey().get("h5_phone")
     return render_template("h5/signin.html", sent_to=mask_phone(sent_to) if sent_to else None, error=error,
-                           phone=phone), status
+                           phone=phone, challenge=challenge), status, headers or {}
 
 
 @bp.post("/signin/code")
 def signin_code():
-    raw = request.form.get("phone", "").strip() or session.get("h5_phone", "")
+    """Send the code; past a few from this address, first the challenge (static/h5/challenge.js answers the
+    built-in proof of work and posts again); a cap reached is the wait, in words and as Retry-After."""
+    raw = request.form.get("phone", "").strip() or journey().get("h5_phone", "")
     try:
         data = SmsCodeRequest().load({"phone": raw})
-        phone = auth.request_sms_code(data["phone"])
+        phone = auth.request_sms_code(data["phone"], address=get_remote_address(),
+                                      challenge=request.form.get("challenge", "").strip()[:2000] or None)
     except ValidationError:
         return _render_signin(_t("请填写11位手机号码。", "Please enter your 11-digit mobile number."), 422, raw[:20])
     except ApiError as exc:
-        if exc.code == "otp_resend_too_soon" and session.get("h5_phone"):
+        if exc.code == "otp_resend_too_soon" and journey().get("h5_phone"):
             flash(_err(exc), "info")
             return redirect(url_for(".signin"))
-        return _render_signin(_err(exc), exc.status, raw[:20])
-    session["h5_phone"] = phone
+        challenge = (current_app.extensions["sms_challenge"].issue()
+                     if exc.code in ("otp_challenge_required", "otp_challenge_failed") else None)
+        return _render_signin(_err(exc), exc.status, raw[:20], challenge, exc.headers)
+    journey()["h5_phone"] = phone
     flash(_t(f"验证码已发送到 {mask_phone(phone)}，请查看短信。", f"A code was sent to {mask_phone(phone)}."), "ok")
     return redirect(url_for(".signin"))
 
 
 @bp.post("/signin/verify")
 def signin_verify():
-    phone = session.get("h5_phone")
+    phone = journey().get("h5_phone")
     if not phone:
         return redirect(url_for(".signin"))
     try:
@@ -407,12 +436,12 @@ def signin_verify():
         return _render_signin(_t("请输入短信里的6位数字验证码。", "Please enter the 6-digit code from the text message."), 422)
     except ApiError as exc:
         if exc.code in ("otp_expired", "otp_too_many_attempts"):
-            session.pop("h5_phone", None)
+            journey().pop("h5_phone", None)
         return _render_signin(_err(exc), exc.status)
-    session.pop("h5_phone", None)
-    session["h5_token"] = auth.issue_token(applicant)["token"]
-    session.permanent = True
-    if session.get("h5_q"):
+    journey().pop("h5_phone", None)
+    h5_session.renew()  # signed in: a new session id (one planted before is worth nothing now)
+    journey()["h5_token"] = auth.issue_token(applicant)["token"]
+    if journey().get("h5_q"):
         _claimed_journey(applicant)
         return redirect(url_for(".form"))
     return redirect(url_for(".home"))
@@ -549,7 +578,7 @@ def _render_form(qs: QuestionnaireSession, view: dict[str, Any], data: dict[str,
         show_self_support="applicant.self_supporting" in problems or _value_of(data, "applicant.self_supporting"),
         payees=[{"id": p, "name": payees[p]["name"], "name_en": payees[p]["name_en"]} for p in view["payees"]],
         commitment=_t(view["commitment"], view["commitment_en"]), value_of=_value_of,
-        idempotency_key=secrets.token_urlsafe(18), case_code=session.get("h5_case"), today=dt.date.today().isoformat()), status
+        idempotency_key=secrets.token_urlsafe(18), case_code=journey().get("h5_case"), today=dt.date.today().isoformat()), status
 
 
 @bp.get("/form")
@@ -557,9 +586,9 @@ def form():
     applicant = _applicant(required=True)
     qs = _claimed_journey(applicant)
     _complete_or_go(qs)
-    if session.get("h5_case"):
+    if journey().get("h5_case"):
         flash(_t("这份申请已经提交，不能再修改。", "This application was submitted and can no longer be changed."), "info")
-        return redirect(url_for(".done", code=session["h5_case"]))
+        return redirect(url_for(".done", code=journey()["h5_case"]))
     view = applications.form_view(qs)
     data = view["form"] or {"applicant": {"phone": applicant.phone}}
     # A fresh form is not covered in red: problems are shown once the family has saved or tried to submit.
@@ -614,7 +643,7 @@ def submit():
             return redirect(url_for(".done", code=earlier))
         return redirect(url_for(".form", _anchor="problems"))
     code = tracking.display(case.tracking_code)
-    session["h5_case"] = code
+    journey()["h5_case"] = code
     return redirect(url_for(".done", code=code))
 
 
@@ -657,18 +686,9 @@ def application_pdf(code: str):
 
 # --- 8. public status lookup (code + phone's last four digits) --------------------------------------------------
 
-def _lookup_limits() -> str:
-    return current_app.config["STATUS_LOOKUP_LIMITS"]
-
-
-def _posted_code_key() -> str:
-    """Per tracking code, so one code cannot be tried from many addresses (as the API does)."""
-    return f"code:{request.form.get('tracking_code', '').upper().replace('-', '').replace(' ', '')[:20]}"
-
-
 @bp.route("/status", methods=["GET", "POST"])
-@limiter.limit(_lookup_limits, methods=["POST"])  # per client address
-@limiter.limit(_lookup_limits, key_func=_posted_code_key, methods=["POST"])
+@status_limit_per_address  # the API's counts: a code tried here and there is one count (api/family.py)
+@status_limit_per_code
 def status():
     if request.method == "GET":
         return render_template("h5/status.html", code=request.args.get("code", "")[:20], result=None)
@@ -678,8 +698,8 @@ def status():
         result = family.public_status(family.lookup(data["tracking_code"], data["phone_tail"]))
     except ValidationError:
         return render_template("h5/status.html", code=code, result=None, error=_t(
-            "请填写受理编号，以及申请时所留手机号的后4位数字。",
-            "Enter the tracking code and the last 4 digits of the phone number on the application.")), 422
+            "请填写受理编号，以及登录或验证过的手机号的后4位数字。",
+            "Enter the tracking code and the last 4 digits of the phone number you signed in with or verified.")), 422
     except ApiError as exc:
         return render_template("h5/status.html", code=code, result=None, error=_err(exc)), exc.status
     names, departments = _matter_names(result["region"]), load_vocabulary().departments

@@ -24,7 +24,8 @@ from bench.journey import HUNAN, form, photo
 
 def family_token(api: str, secret: str) -> str:
     now = int(time.time())
-    assertion = jwt.encode({"iss": "fuzz", "sub": uuid.uuid4().hex, "iat": now, "exp": now + 300}, secret,
+    assertion = jwt.encode({"iss": "fuzz", "sub": uuid.uuid4().hex, "iat": now, "exp": now + 300,
+                            "jti": uuid.uuid4().hex}, secret,
                            algorithm="HS256")
     response = requests.post(f"{api}/auth/host", json={"channel": "fuzz", "assertion": assertion}, timeout=10)
     response.raise_for_status()

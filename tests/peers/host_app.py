@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
@@ -29,7 +30,7 @@ class HostAppPeer:
 
     def assertion(self, sub: str, ttl: int = 300, **claims) -> str:
         now = int(time.time())
-        payload = {"iss": self.channel, "sub": sub, "iat": now, "exp": now + ttl, **claims}
+        payload = {"iss": self.channel, "sub": sub, "iat": now, "exp": now + ttl, "jti": uuid.uuid4().hex, **claims}
         return jwt.encode(payload, self.private_key, algorithm="RS256", headers={"kid": self.kid})
 
     def _handler(self):

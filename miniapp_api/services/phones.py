@@ -1,0 +1,53 @@
+"""Which numbers an applicant proved are theirs (models.VerifiedPhone), and which one an official text goes to.
+
+The form's ``applicant.phone`` is only typed: texts sent under the government's sender name to a number nobody
+proved would let anyone send 「申请已受理…」 to a stranger, and its last four digits would open the status lookup.
+So a text goes to the form's number only once it is verified, else to the number the applicant signed in with,
+else nowhere (the outbox keeps it for staff on the console channel).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+
+from ..domain.identity import IdentityError, mobile
+from ..extensions import db
+from ..models import Applicant, Case, VerifiedPhone
+
+
+def record(applicant: Applicant, phone: str, how: str) -> None:
+    """Remember that this applicant proved ``phone`` (commits; a repeat is a no-op)."""
+    if phone in verified(applicant.id):
+        return
+    db.session.add(VerifiedPhone(applicant_id=applicant.id, phone=phone, how=how))
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same proof racing itself
+        db.session.rollback()
+
+
+def verified(applicant_id: str) -> list[str]:
+    """The applicant's proven numbers, oldest first."""
+    return list(db.session.scalars(db.select(VerifiedPhone.phone).filter_by(applicant_id=applicant_id)
+                                   .order_by(VerifiedPhone.id)))
+
+
+def recipient(case: Case, applicant: Applicant | None) -> str | None:
+    """Where the case's texts go: the form's number if proven, else the sign-in's number, else none."""
+    if applicant is None:
+        return None
+    numbers = verified(applicant.id)
+    try:
+        typed = mobile(str((case.form.get("applicant") or {}).get("phone") or ""))
+    except IdentityError:
+        typed = None
+    if typed in numbers:
+        return typed
+    if applicant.phone in numbers:
+        return applicant.phone
+    return numbers[-1] if numbers else None
+
+
+def tail_matches(case: Case, tail: str) -> bool:
+    """The status lookup: the last four digits of one of the applicant's proven numbers."""
+    return len(tail) == 4 and any(n.endswith(tail) for n in verified(case.applicant_id))
