@@ -118,7 +118,8 @@ def test_host_assertions_must_be_short_lived_and_single_use(client, claims, code
 
 def test_an_http_key_set_url_is_refused_at_start_outside_tests(tmp_path):
     settings = {"DIALOGS_CHECK_ON_START": False, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite'}",
-                "SECRET_KEY": "a-real-secret-for-this-check-only", "TESTING": False}
+                "SECRET_KEY": "a-real-secret-for-this-check-only", "TESTING": False,
+                "NOTIFY_SMS_CONSOLE_ALLOWED": True}
     with pytest.raises(RuntimeError, match="https"):
         create_app({**settings, "HOST_CHANNELS": {"app": {"jwks_url": "http://keys.example/jwks.json"}}})
     with pytest.raises(RuntimeError, match="secret or a jwks_url"):
