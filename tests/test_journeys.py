@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -396,12 +397,17 @@ def blocked_matters(checklist: Json) -> set[str]:
 
 # --- The family's journey ------------------------------------------------------------------------------------
 
+FAMILY_ADDRESSES = (f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}" for n in itertools.count(1))
+
+
 @pytest.mark.parametrize("region", REGIONS)
 @WALKS
 @given(data=st.data())
 def test_a_family_journey_ends_in_a_completed_case_or_a_clear_refusal(quick_commits, client, app, wechat_peer, region,
                                                                       clerks, journey_tally, data):
     later = Planned(data.draw(LATER, label="later"))
+    client.environ_base["REMOTE_ADDR"] = next(FAMILY_ADDRESSES)  # each walk a family on its own phone, so the
+    # per-address limits on uploads and sign-in texts (issue 13) see one family, as they would in life
     sid, secret, state = walk_questionnaire(client, Drawn(data), region)
     assert state["complete"]
     count(journey_tally, region, "walks")
@@ -672,8 +678,9 @@ def test_the_window_applies_on_behalf_of_a_family(quick_commits, client, app, re
     assert shown.count("<li>") == len(required) and all(m["name"] in shown for m in case["checklist"]["matters"]
                                                        if m["id"] in required)
     work_to_done(client, case, clerks)
-    status = client.post("/api/v1/status", json={"tracking_code": code, "phone_tail": typed["applicant-phone"][-4:]},
-                         environ_base={"REMOTE_ADDR": family_address(journey_tally[journey]["walks"])})
-    body = expect_ok(status, "status lookup")
+    # The family's number was only typed by the clerk (not proven by a code), so the public lookup, which
+    # needs a proven number (issue 13.9), is not theirs to use: the window sees the case complete.
+    body = expect_ok(client.get(f"/api/v1/staff/cases/{code}", headers=window_api), "staff case after")
+    body["matters"] = body["work_items"]
     assert body["complete"] is True and {m["status"] for m in body["matters"]} == {"done"}
     count(journey_tally, journey, "cases")
