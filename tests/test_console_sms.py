@@ -14,7 +14,7 @@ from tests.peers.sms import AliyunSmsPeer
 PHONE = "13900139000"
 # Production-like: neither debug nor testing, whatever FLASK_DEBUG or MINIAPP_CONFIG_JSON say.
 PRODUCTION = {"TESTING": False, "DEBUG": False, "NOTIFY_SMS_CONSOLE_ALLOWED": False, "DATABASE_URL": "sqlite://",
-              "REDIS_URL": None, "DIALOGS_CHECK_ON_START": False, "SECRET_KEY": "production-like-secret"}
+              "REDIS_URL": None, "DIALOGS_CHECK_ON_START": False, "SECRET_KEY": "production-like-secret-of-at-least-32-bytes"}
 
 
 def request_code(app) -> None:
