@@ -124,8 +124,10 @@ def app_on(own_pg, app, name: str, **config):
 
 
 def family_case(c) -> tuple[dict, dict]:
-    """A host-app family's submitted Hunan case: (headers, case)."""
-    token = c.post("/api/v1/auth/host", json={"channel": "xiangyiban", "assertion": host_assertion(sub=uuid.uuid4().hex)})
+    """A host-app family's submitted Hunan case: (headers, case). The host app vouches for the form's phone
+    (a signed `phone` claim), so the case's texts may go to it (issue 13.9)."""
+    assertion = host_assertion(sub=uuid.uuid4().hex, phone=good_form()["applicant"]["phone"])
+    token = c.post("/api/v1/auth/host", json={"channel": "xiangyiban", "assertion": assertion})
     headers = {"Authorization": f"Bearer {token.get_json()['token']}"}
     sid = journey_until_form(c, headers)
     assert c.put(f"/api/v1/questionnaires/{sid}/form", json=good_form(), headers=headers).status_code == 200
