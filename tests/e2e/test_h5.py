@@ -35,6 +35,16 @@ def answer_current_question(page) -> str:
     return question
 
 
+def fill_people(page, form: dict) -> None:
+    """Type the deceased's and the applicant's fields of the one form as a family would."""
+    for section in ("deceased", "applicant"):
+        for key, value in form[section].items():
+            if key == "gender":
+                page.check(f"#f-deceased-gender-{value}")
+            else:
+                page.fill(f"#f-{section}-{key}", value)
+
+
 def focus_by_tab(page, selector: str, presses: int = 15) -> bool:
     """Press Tab until the element is focused (keyboard users reach it without a mouse)."""
     for _ in range(presses):
@@ -136,12 +146,7 @@ def test_family_journey_in_hunan_on_a_phone(phone_page, live_server, app, tmp_pa
     screenshot(page, "h5-09a-form-problems")
     no_sideways_scroll(page)
     form = good_form()
-    for section in ("deceased", "applicant"):
-        for key, value in form[section].items():
-            if key == "gender":
-                page.check(f"#f-deceased-gender-{value}")
-            else:
-                page.fill(f"#f-{section}-{key}", value)
+    fill_people(page, form)
     account = form["accounts"][0]
     page.select_option("#f-accounts-0-payee", account["payee"])
     for key in ("bank_name", "holder_name", "account_number", "purpose"):

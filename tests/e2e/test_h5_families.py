@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from tests.e2e.conftest import screenshot
+from tests.e2e.test_h5 import fill_people as fill_form_people
 from tests.e2e.test_h5 import html_value, no_sideways_scroll
 from tests.test_applications import DECEASED_ID, HUNAN, good_form
 
@@ -59,12 +60,7 @@ def sign_in(page, app, phone: str) -> None:
 
 
 def fill_people(page, form: dict[str, Any]) -> None:
-    for section in ("deceased", "applicant"):
-        for key, value in form[section].items():
-            if key == "gender":
-                page.check(f"#f-deceased-gender-{value}")
-            else:
-                page.fill(f"#f-{section}-{key}", value)
+    fill_form_people(page, form)
     page.check("#f-commitment_accepted")
 
 
