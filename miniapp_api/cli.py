@@ -157,3 +157,19 @@ def notify_sweep() -> None:
     from .services import notify, webhooks
 
     click.echo(f"queued {notify.sweep()} notification(s) and {webhooks.sweep()} webhook(s)")
+
+
+deadlines_group = AppGroup("deadlines", help="Due dates of work items in Chinese working days.")
+
+
+@deadlines_group.command("recompute")
+def deadlines_recompute() -> None:
+    """Recompute the due dates of open work items from config/holidays.yaml and the calendar packages (run
+    after entering a State Council holiday notice or upgrading them); prints each item that moved."""
+    from .services import due_dates
+
+    changes = due_dates.recompute()
+    for c in changes:
+        click.echo(f"{c.tracking_code} {c.matter_id}: {c.before.isoformat() if c.before else '-'} -> "
+                   f"{c.after.isoformat() if c.after else '-'}{' (uncertain)' if c.uncertain else ''}")
+    click.echo(f"deadlines: {len(changes)} open work item(s) changed")
