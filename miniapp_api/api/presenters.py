@@ -41,6 +41,8 @@ def dialog(d: Dialog) -> dict[str, Any]:
         "questions": [
             {**question(q), "fact": q.fact, "requests": list(q.requests),
              "show_if": q.show_if.rule if q.show_if else None,
+             # What an unanswered fact is tried with (dialogs/README.md, "Conditions in the mini-program").
+             "show_if_domains": q.show_if.domains() if q.show_if else None,
              "sets": {str(o.value): o.sets for o in q.options if o.sets}}
             for q in d.questions
         ],
