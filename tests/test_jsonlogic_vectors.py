@@ -143,3 +143,14 @@ def test_inner_mongolia_death_abroad_gives_only_its_own_reason():
     assert list(state.answers) == ["died_abroad"]
     assert len(checklist["reasons"]) == 1 and "国（境）外" in checklist["reasons"][0]
     assert "proxy_not_allowed" not in {w["code"] for w in checklist["warnings"]}
+
+
+def test_dialogs_check_refuses_an_operator_missing_an_argument(tmp_path):
+    """A missing argument is undefined in json-logic-js and null here, which compare differently
+    (``{"<": [-1]}``): ``flask dialogs check`` reports the rule instead of letting the runtimes part."""
+    from tests.test_checker import copy_region, edit, problems
+
+    path = copy_region(tmp_path, "xinjiang")
+    edit(path, '{"==": [{"var": "funeral_home_registered"}, true]}', '{"==": [{"var": "funeral_home_registered"}]}')
+    found = problems(path)
+    assert any("operator '==' takes 2 argument(s), given 1" in p for p in found), found

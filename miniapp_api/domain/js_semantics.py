@@ -140,7 +140,7 @@ def json_in(needle: Any, haystack: Any) -> bool:
 
 
 # json-logic-js's ``<`` and ``<=`` take a third value for "between". Rules give each operator all its
-# arguments (a missing one is undefined in JavaScript and null here).
+# arguments (a missing one is undefined in JavaScript and null here): ``arity_problems`` below.
 OPERATIONS = {
     **BUILTINS,
     "==": lambda data=None, a=None, b=None, *_: loose_equals(a, b),
@@ -153,3 +153,32 @@ OPERATIONS = {
     ">=": lambda data=None, a=None, b=None, *_: _le(b, a),
     "in": lambda data=None, a=None, b=None, *_: json_in(a, b),
 }
+
+
+# How many arguments each operator takes. With fewer, JavaScript reads the missing one as undefined, which
+# neither runtime here can tell from null the same way (`{"<": [-1]}` is false there and true here), so
+# `flask dialogs check` refuses such a rule.
+ARITY = {"==": (2, 2), "!=": (2, 2), "===": (2, 2), "!==": (2, 2), "in": (2, 2), ">": (2, 2), ">=": (2, 2),
+         "<": (2, 3), "<=": (2, 3), "!": (1, 1), "!!": (1, 1), "all": (2, 2), "some": (2, 2), "none": (2, 2),
+         "var": (1, 2), "and": (1, None), "or": (1, None), "if": (1, None)}
+
+
+def arity_problems(rule: Any) -> list[str]:
+    """Operators given too few or too many arguments, each once: what json-logic-js would read apart."""
+    found: list[str] = []
+    stack = [rule]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            for op, args in node.items():
+                given = len(args) if isinstance(args, list) else 1
+                low, high = ARITY.get(op, (0, None))
+                if given < low or (high is not None and given > high):
+                    wanted = str(low) if low == high else f"{low} or more" if high is None else f"{low} to {high}"
+                    problem = f"operator {op!r} takes {wanted} argument(s), given {given}"
+                    if problem not in found:
+                        found.append(problem)
+                stack.append(args)
+    return found
