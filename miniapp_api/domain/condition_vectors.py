@@ -93,6 +93,7 @@ def _probe_rules() -> list[Any]:
     for the conditions a region file may have tomorrow, not only today's."""
     binary = sorted(ALLOWED_OPERATORS - {"var", "!", "!!", "if", "all", "some", "none"})
     rules: list[Any] = [{op: [{"var": "a"}, {"var": "b"}]} for op in binary]
+    rules += [{op: [0, {"var": "a"}, {"var": "b"}]} for op in ("<", "<=")]  # "between"
     rules += [{"!": {"var": "a"}}, {"!!": {"var": "a"}}, {"if": [{"var": "a"}, {"var": "b"}, False]}]
     rules += [{op: [{"var": "a"}, {"==": [{"var": ""}, {"var": "b"}]}]} for op in ("all", "some", "none")]
     return rules

@@ -155,9 +155,8 @@ OPERATIONS = {
 }
 
 
-# How many arguments each operator takes. With fewer, JavaScript reads the missing one as undefined, which
-# neither runtime here can tell from null the same way (`{"<": [-1]}` is false there and true here), so
-# `flask dialogs check` refuses such a rule.
+# How many arguments each operator takes. JavaScript reads a missing one as undefined, which compares
+# unlike null (`{"<": [-1]}` is false there and true here), so `flask dialogs check` refuses such a rule.
 ARITY = {"==": (2, 2), "!=": (2, 2), "===": (2, 2), "!==": (2, 2), "in": (2, 2), ">": (2, 2), ">=": (2, 2),
          "<": (2, 3), "<=": (2, 3), "!": (1, 1), "!!": (1, 1), "all": (2, 2), "some": (2, 2), "none": (2, 2),
          "var": (1, 2), "and": (1, None), "or": (1, None), "if": (1, None)}
