@@ -36,6 +36,23 @@ def check_command() -> None:
     click.echo("dialogs: all region files are sound")
 
 
+@dialogs_group.command("vectors")
+@click.argument("out", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def vectors_command(out: Path) -> None:
+    """Write every region file's conditions with generated fact sets and our results (plain and three-valued)
+    as JSON test vectors for another JsonLogic runtime (tests/jsonlogic/run_vectors.js reads them)."""
+    from .domain.condition_vectors import export
+    from .domain.vocabulary import load_vocabulary
+
+    vocab = load_vocabulary()
+    try:
+        vectors = export([load_dialog(r) for r in vocab.regions], vocab)
+    except DialogFileError as exc:
+        _fail(f"region file is broken: {exc}")
+    out.write_text(json.dumps(vectors, ensure_ascii=False), encoding="utf-8")
+    click.echo(f"{len(vectors['vectors'])} vectors of {len(vectors['conditions'])} conditions written to {out}")
+
+
 @click.command("checklist")
 @click.option("--region", required=True, help="region id, e.g. hunan")
 @click.option("--facts", "facts_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -157,3 +174,19 @@ def notify_sweep() -> None:
     from .services import notify, webhooks
 
     click.echo(f"queued {notify.sweep()} notification(s) and {webhooks.sweep()} webhook(s)")
+
+
+deadlines_group = AppGroup("deadlines", help="Due dates of work items in Chinese working days.")
+
+
+@deadlines_group.command("recompute")
+def deadlines_recompute() -> None:
+    """Recompute the due dates of open work items from config/holidays.yaml and the calendar packages (run
+    after entering a State Council holiday notice or upgrading them); prints each item that moved."""
+    from .services import due_dates
+
+    changes = due_dates.recompute()
+    for c in changes:
+        click.echo(f"{c.tracking_code} {c.matter_id}: {c.before.isoformat() if c.before else '-'} -> "
+                   f"{c.after.isoformat() if c.after else '-'}{' (uncertain)' if c.uncertain else ''}")
+    click.echo(f"deadlines: {len(changes)} open work item(s) changed")

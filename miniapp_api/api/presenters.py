@@ -41,6 +41,8 @@ def dialog(d: Dialog) -> dict[str, Any]:
         "questions": [
             {**question(q), "fact": q.fact, "requests": list(q.requests),
              "show_if": q.show_if.rule if q.show_if else None,
+             # What an unanswered fact is tried with (dialogs/README.md, "Conditions in the mini-program").
+             "show_if_domains": q.show_if.domains() if q.show_if else None,
              "sets": {str(o.value): o.sets for o in q.options if o.sets}}
             for q in d.questions
         ],
@@ -117,7 +119,7 @@ def case(c, for_staff: bool = False) -> dict[str, Any]:
         "accounts": accounts,
         "work_items": [{"id": w.id, "matter": w.matter_id, "department": w.department, "status": w.status,
                         "missing": w.missing, "reason": w.reason,
-                        "due_at": iso(w.due_at)} for w in c.work_items],
+                        "due_at": iso(w.due_at), "due_uncertain": w.due_uncertain} for w in c.work_items],
         "complete": all(w.status in ("done", "rejected") for w in c.work_items),
         "not_submitted": rules.not_submitted(c.checklist),
         "checklist": {k: c.checklist[k] for k in ("matters", "materials", "trips", "warnings")},

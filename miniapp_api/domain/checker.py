@@ -18,6 +18,7 @@ from . import paths
 from .application_form import FORM_FACTS
 from .conditions import ALLOWED_OPERATORS, Condition, operators_used, referenced_facts
 from .dialogs import Dialog, DialogFileError, build_dialog, read_region_file
+from .js_semantics import arity_problems
 from .vocabulary import DIALOGS_DIR, FactError, Vocabulary, load_vocabulary, validate_fact
 
 MAX_COMBINATIONS = 20000
@@ -261,6 +262,7 @@ def _condition_problems(cond: Condition, specs, set_by: dict[str, list[int]]) ->
     bad_ops = operators_used(cond.rule) - ALLOWED_OPERATORS
     if bad_ops:
         out.append(f"operators not allowed: {', '.join(sorted(bad_ops))}")
+    out.extend(arity_problems(cond.rule))  # the mini-program's json-logic-js must read the rule alike
     for fact in referenced_facts(cond.rule):
         if fact not in specs:
             out.append(f"unknown fact {fact!r}")

@@ -5,6 +5,11 @@ file needs no parser of its own and no Python ``eval``. JsonLogic reads a missin
 which would silently count an unanswered question as "no". We never let that happen: when a
 condition refers to facts that are still unknown, it is tried with every value those facts could
 take. If every try agrees, the answer is known; otherwise the condition is ``None`` (unknown).
+
+The operators mean what they mean in json-logic-js, the reference implementation the mini-program runs
+(``js_semantics.py``; checked in CI on every condition of every region file, ``tests/jsonlogic/``): the
+Python library alone reads ``null == false`` as true, which made a question the region did not ask
+count as answered "no".
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from json_logic import jsonLogic
+from json_logic.builtins import to_bool
 
+from .js_semantics import OPERATIONS
 from .vocabulary import FactSpec
 
 Facts = Mapping[str, Any]
@@ -28,6 +35,11 @@ CACHE_SIZE = 2048
 ALLOWED_OPERATORS = frozenset(
     {"var", "==", "!=", "===", "!==", "!", "!!", "and", "or", "if", "in", "<", "<=", ">", ">=", "all", "some", "none"}
 )
+
+
+def apply(rule: Any, data: Facts) -> bool:
+    """One plain JsonLogic evaluation, true or false as json-logic-js's ``truthy`` reads the result."""
+    return to_bool(jsonLogic(rule, dict(data), OPERATIONS))
 
 
 def referenced_facts(rule: Any) -> set[str]:
@@ -96,6 +108,11 @@ class Condition:
     def clear_cache(self) -> None:
         self._cache.clear()
 
+    def domains(self) -> dict[str, list[Any] | None]:
+        """For each fact it reads, the values an unknown one is tried with (None: cannot be enumerated, so the
+        condition stays unknown while that fact is); the dialog endpoint gives them to the mini-program."""
+        return {name: self._domain(name) for name in self.facts}
+
     def missing(self, facts: Facts) -> list[str]:
         """The facts this condition reads that are not known yet."""
         return [name for name in self.facts if name not in facts]
@@ -103,7 +120,7 @@ class Condition:
     def _evaluate(self, facts: Facts) -> bool | None:
         unknown = self.missing(facts)
         if not unknown:
-            return _truthy(jsonLogic(self.rule, dict(facts)))
+            return apply(self.rule, facts)
         domains = []
         total = 1
         for name in unknown:
@@ -118,7 +135,7 @@ class Condition:
         seen: bool | None = None
         for combo in itertools.product(*domains):
             data.update(zip(unknown, combo, strict=True))
-            value = _truthy(jsonLogic(self.rule, data))
+            value = apply(self.rule, data)
             if seen is None:
                 seen = value
             elif seen != value:
@@ -153,6 +170,3 @@ def _hashable(value: Any) -> Any:
         return tuple(sorted(map(str, value)))
     return value
 
-
-def _truthy(value: Any) -> bool:
-    return bool(value)  # JsonLogic truthiness matches Python's for JSON values ([] and "" are false)

@@ -4,8 +4,12 @@ Working days follow the State Council's yearly holiday notice (国务院办公�
 weekends and public holidays are off, and some Saturdays/Sundays are adjusted working days (调休上班).
 The ``chinese-calendar`` package carries those notices up to the year it was released for; for later
 years, ``config/holidays.yaml`` can add them (and may correct a year the package knows: its entries win).
-A day in a year that neither knows is counted by weekends only, and the resulting ``Deadline`` says so
-(``uncertain`` and a bilingual ``warning``), because that year's holidays can still move the date.
+Until a year's notice is entered, its days are counted provisionally with the statutory public holidays
+(元旦、春节、清明、劳动节、端午、中秋、国庆, 《全国年节及纪念日放假办法》) that the ``holidays`` package
+computes for China: without the notice's adjusted working weekends and bridge days, so the resulting
+``Deadline`` says so (``uncertain`` and a bilingual ``warning``). A year that package does not cover
+either (after 2100) is counted by weekends only, also uncertain. Entering the notice changes due dates:
+``flask deadlines recompute`` brings the open work items up to date.
 
 Semantics (the usual 行政许可 convention, 《行政许可法》第四十二条、第八十二条):
 
@@ -32,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import chinese_calendar
+import holidays
 import yaml
 
 CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -58,7 +63,8 @@ class YearOverride:
 
 
 class WorkingCalendar:
-    """Which days are working days: the override file first, then chinese-calendar, then weekends only."""
+    """Which days are working days: the override file first, then chinese-calendar, then the provisional
+    statutory holidays, then weekends only."""
 
     def __init__(self, overrides: Mapping[int, YearOverride] | None = None) -> None:
         self._overrides: dict[int, YearOverride] = dict(overrides or {})
@@ -67,8 +73,12 @@ class WorkingCalendar:
         """True when the package or the override file covers the day's year, so holidays are accounted for."""
         return day.year in self._overrides or _package_knows(day.year)
 
+    def provisional(self, day: date) -> bool:
+        """True when the day's year is not known but its statutory holidays are (the notice still to come)."""
+        return not self.known(day) and _statutory_holidays(day.year) is not None
+
     def is_working_day(self, day: date) -> bool:
-        """Override entries win; otherwise the package; for an unknown year, Monday to Friday."""
+        """Override entries win; otherwise the package; otherwise the statutory holidays; else Monday to Friday."""
         override = self._overrides.get(day.year)
         if override is not None:
             if day in override.holidays:
@@ -77,6 +87,8 @@ class WorkingCalendar:
                 return True
         if _package_knows(day.year):
             return bool(chinese_calendar.is_workday(day))
+        if self.provisional(day) and day in (_statutory_holidays(day.year) or ()):
+            return False
         return day.weekday() < 5
 
     def add_working_days(self, start: datetime, n: int) -> Deadline:
@@ -106,21 +118,37 @@ class WorkingCalendar:
         return Deadline(due=_china_time(start) + timedelta(hours=hours))
 
     def _deadline(self, due: datetime, days: Iterable[date]) -> Deadline:
-        unknown_years = sorted({d.year for d in days if not self.known(d)})
-        if not unknown_years:
+        days = list(days)
+        provisional = sorted({d.year for d in days if self.provisional(d)})
+        unknown = sorted({d.year for d in days if not self.known(d) and not self.provisional(d)})
+        warnings = [_warning(years, *how) for years, how in ((provisional, _PROVISIONAL), (unknown, _WEEKENDS)) if years]
+        if not warnings:
             return Deadline(due=due)
-        return Deadline(due=due, uncertain=True, warning=_warning(unknown_years))
+        return Deadline(due=due, uncertain=True, warning=" ".join(warnings))
 
 
-def _warning(years: list[int]) -> str:
+# How an uncertain year was counted: the statutory holidays (the notice's 调休 can still move the date),
+# or, past what the holidays package covers, weekends only.
+_PROVISIONAL = ("的国务院节假日安排尚未公布或未录入，期限暂按法定节假日推算（未含调休）",
+                "The State Council's holiday notice for {} is not entered yet; this deadline is provisional,"
+                " counted with the statutory public holidays (without the notice's adjusted working days),")
+_WEEKENDS = ("的节假日安排尚未公布或未录入，期限暂按周末计算",
+             "The public-holiday calendar for {} is not known yet; this deadline counts weekends only")
+
+
+def _warning(years: list[int], zh_how: str, en_how: str) -> str:
     """Say which years' holiday notices are missing, so staff and families know the date may change."""
     zh = "、".join(f"{y}年" for y in years)
     en = ", ".join(str(y) for y in years)
-    return (
-        f"{zh}的节假日安排尚未公布或未录入，期限暂按周末计算，实际截止日期可能变化。"
-        f" The public-holiday calendar for {en} is not known yet; this deadline counts weekends only"
-        " and the actual date may change."
-    )
+    return f"{zh}{zh_how}，实际截止日期可能变化。 {en_how.format(en)} and the actual date may change."
+
+
+@cache
+def _statutory_holidays(year: int) -> frozenset[date] | None:
+    """China's statutory public holidays as the ``holidays`` package computes them (its observed days
+    included), or None for a year it does not cover."""
+    days = holidays.China(years=year)
+    return frozenset(days) or None
 
 
 @cache

@@ -16,7 +16,7 @@ from ..domain.dialogs import Dialog
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Applicant, Case, QuestionnaireSession, WorkItem, utcnow
-from . import notify, webhooks
+from . import due_dates, notify, webhooks
 from .questionnaires import commit_session, dialog_for
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
@@ -132,11 +132,7 @@ def submit(session: QuestionnaireSession, applicant: Applicant, idempotency_key:
 def _work_item(matter: dict[str, Any], submitted: dt.datetime) -> WorkItem:
     """A department's part, due by the region's limit counted in Chinese working days (or hours)."""
     item = WorkItem(matter_id=matter["id"], department=matter["department"], status="submitted", missing=[])
-    limit = matter.get("time_limit")
-    if limit:
-        deadline = deadlines.deadline_for(limit, submitted.astimezone(CHINA), deadlines.load_calendar())
-        if deadline is not None:
-            item.due_at, item.due_uncertain = deadline.due.astimezone(dt.UTC), deadline.uncertain
+    item.due_at, item.due_uncertain = due_dates.due(matter.get("time_limit"), submitted, deadlines.load_calendar())
     return item
 
 

@@ -59,7 +59,7 @@ def public_status(case: Case) -> dict[str, Any]:
             "complete": all(w.status in ("done", "rejected") for w in case.work_items),
             "matters": [{"matter": w.matter_id, "department": w.department, "status": w.status,
                          "status_label": LABELS[w.status][0],
-                         "due_at": iso(w.due_at)} for w in case.work_items]}
+                         "due_at": iso(w.due_at), "due_uncertain": w.due_uncertain} for w in case.work_items]}
 
 
 def rating_summary(region: str) -> list[dict[str, Any]]:
