@@ -83,7 +83,9 @@ def photo(size: tuple[int, ...] = PHOTO_SIZE) -> bytes:
 
 def form() -> dict:
     card = "62220200000000012"
-    return {"deceased": {"name": "张三丰", "gender": "male", "id_number": make_id("19400101", "001"), "ethnicity": "汉族"},
+    return {"deceased": {"name": "张三丰", "gender": "male", "id_number": make_id("19400101", "001"), "ethnicity": "汉族",
+                         # Hunan's fields only 人社 reads (form.facts with department): asked for its matters
+                         "enterprise_employee": True, "employment_status": "retired", "other_insurance": ["none"]},
             "applicant": {"name": "张小梅", "id_number": make_id("19700505", "002"), "phone": PHONE,
                           "address": "长沙市芙蓉区某路1号"},
             "accounts": [{"payee": "deceased_social_security_card", "bank_name": "中国工商银行", "holder_name": "张三丰",

@@ -27,10 +27,10 @@ def test_list_regions_names_all_five(client):
 
 def test_whole_dialog_can_be_fetched_for_rendering(client):
     body = client.get("/api/v1/regions/xinjiang/dialog").get_json()
-    first = body["questions"][0]
-    assert first["id"] == "death_type"
-    assert first["text"].startswith("死亡人为正常死亡")
-    assert {o["value"] for o in first["options"]} == {"normal", "abnormal", "missing"}
+    assert body["questions"][0]["id"] == "relationship"  # who the family is first (issue 14 item 9)
+    death_type = next(q for q in body["questions"] if q["id"] == "death_type")
+    assert death_type["text"].startswith("死亡人为正常死亡")
+    assert {o["value"] for o in death_type["options"]} == {"normal", "abnormal", "missing"}
     assert any(q["show_if"] for q in body["questions"])
 
 
@@ -42,7 +42,7 @@ def test_unknown_region_is_404_with_error_shape(client):
 
 def test_start_answer_and_reach_checklist(client):
     sid, headers, body = start(client)
-    assert body["current"]["id"] == "death_type"
+    assert body["current"]["id"] == "relationship" and body["out_of_scope"] is None
     assert body["progress"]["answered"] == 0
     script = {"death_type": "normal", "relationship": "child", "death_date": "2026-01-02",
               "funeral_home_registered": False, "disposition": "cremation", "medical_account": False,
@@ -75,13 +75,13 @@ def test_changing_an_earlier_answer_drops_answers_that_no_longer_apply(client):
 
 def test_back_returns_to_previous_question_with_its_answer(client):
     sid, headers, _ = start(client)
-    answer(client, sid, headers, "death_type", "abnormal")
     answer(client, sid, headers, "relationship", "spouse")
+    answer(client, sid, headers, "death_date", "2026-01-02")
     response = client.post(f"/api/v1/questionnaires/{sid}/back", headers=headers)
     body = response.get_json()
-    assert body["current"]["id"] == "relationship"
-    assert body["current"]["previous_value"] == "spouse"
-    assert body["answers"] == {"death_type": "abnormal", "relationship": "spouse"}  # back moves, it does not delete
+    assert body["current"]["id"] == "death_date"
+    assert body["current"]["previous_value"] == "2026-01-02"
+    assert body["answers"] == {"relationship": "spouse", "death_date": "2026-01-02"}  # back moves, it does not delete
     client.post(f"/api/v1/questionnaires/{sid}/back", headers=headers)
     response = client.post(f"/api/v1/questionnaires/{sid}/back", headers=headers)
     assert response.status_code == 409
@@ -198,3 +198,18 @@ def test_every_region_walks_to_a_checklist_over_http(client, region):
     assert checklist["region"] == region
     assert checklist["undecided"] == []
     assert checklist["eligible"] in (True, False)
+
+
+def test_when_a_scope_answer_fails_the_questions_stop_and_the_state_says_why_kindly(client):
+    """Hunan: 「为在湘死亡的本省户籍人员的近亲属及特定关系人提供」. After 「逝者是在湖南省内去世的吗?」 is answered 否,
+    the hukou is not asked, and the state says, kindly, why no more is asked (naming only what was answered)."""
+    started = client.post("/api/v1/questionnaires", json={"region": "hunan"}).get_json()
+    sid, headers = started["id"], {"X-Resume-Secret": started["resume_secret"]}
+    assert started["out_of_scope"] is None
+    for q, v in [("relationship", "child"), ("death_date", "2026-01-02"), ("local_death", False)]:
+        state = answer(client, sid, headers, q, v).get_json()
+    assert state["complete"] is True and state["current"] is None
+    stop = state["out_of_scope"]
+    assert stop["title"].startswith("很抱歉") and stop["title_en"].startswith("We are sorry")
+    assert [r["code"] for r in stop["reasons"]] == ["not_local_death"]
+    assert "在湖南省外死亡的" in stop["reasons"][0]["message"] and stop["reasons"][0]["message_en"]

@@ -30,17 +30,19 @@ def make_card(prefix: str = "62220200000000012") -> str:
 DECEASED_ID = make_id("19400101", "male")
 APPLICANT_ID = make_id("19700505", "female")
 
-HUNAN = {"local_death": True, "local_hukou": True, "death_date": "2026-11-20", "death_type": "normal",
-         "welfare": ["none"], "requested": ["hukou_cancellation", "pension_account_payout", "survivor_benefits"],
-         "relationship": "child", "enterprise_employee": True, "employment_status": "retired",
-         "medical_insurance": "employee", "pension_insurance": "enterprise", "other_insurance": ["none"],
-         "medical_account_overpaid": False}
+HUNAN = {"relationship": "child", "death_date": "2026-11-20", "local_death": True, "local_hukou": True,
+         "death_type": "normal", "welfare": ["none"],
+         "requested": ["hukou_cancellation", "pension_account_payout", "survivor_benefits"],
+         "medical_insurance": "employee", "pension_insurance": "enterprise", "medical_account_overpaid": False}
+# The 申请表 fields only 人社 reads: fields of Hunan's form (form.facts with `department`), not questions.
+# As a page posts them: a yes/no radio as "true"/"false", ticked boxes as a list.
+HUNAN_HRSS_FIELDS = {"enterprise_employee": "true", "employment_status": "retired", "other_insurance": ["none"]}
 
 
 def good_form(**changes):
     form = {
         "deceased": {"name": "张三丰", "gender": "male", "ethnicity": "汉族", "id_number": DECEASED_ID,
-                     "death_place": "长沙市第一医院", "hukou_address": "湖南省长沙市芙蓉区"},
+                     "death_place": "长沙市第一医院", "hukou_address": "湖南省长沙市芙蓉区", **HUNAN_HRSS_FIELDS},
         "applicant": {"name": "张小梅", "id_number": APPLICANT_ID, "phone": "13800138000",
                       "address": "长沙市芙蓉区某路1号"},
         "accounts": [{"purpose": "养老保险", "payee": "deceased_social_security_card", "bank_name": "中国工商银行",
@@ -196,19 +198,21 @@ def test_a_blocked_matter_is_not_submitted_but_never_blocks_the_rest(client, app
     assert blocked["reasons_en"][0]
 
 
-HUNAN_CERTIFICATES = {**{k: v for k, v in HUNAN.items() if k != "relationship"},
-                      "requested": ["death_certificate_normal", "cremation_certificate"]}
+HUNAN_CERTIFICATES = {**HUNAN, "requested": ["death_certificate_normal", "cremation_certificate"]}
+FUYUAN_CREMATION = {"death_date": "2026-11-20", "local_hukou": True, "local_insured": True, "local_cremation": True,
+                    "death_place": "medical_institution", "local_death": True, "death_type": "normal",
+                    "requested_matters": ["cremation_certificate"], "body_at_funeral_home": True}
 
 
 def test_the_form_asks_what_the_questionnaire_did_not(client, app, wechat_peer):
-    """Hunan asks the relationship only for survivors' payments; on other paths the form asks it once."""
+    """Fuyuan asks the relationship only of the survivors' payment's recipient; on other paths the form asks it once."""
     headers = sign_in(client, app, wechat_peer, "wechat")
-    sid = questionnaire(client, headers, script=HUNAN_CERTIFICATES)
+    sid = questionnaire(client, headers, region="fuyuan", script=FUYUAN_CREMATION)
     view = client.get(f"/api/v1/questionnaires/{sid}/form", headers=headers).get_json()
     assert "relationship" not in view["prefilled"]
     [field] = view["fields"]
     assert field["field"] == "applicant.relationship" and field["type"] == "choice"
-    assert "sibling" in {o["value"] for o in field["options"]}
+    assert "sibling" in {o["value"] for o in field["options"]} and "department" not in field
     assert view["needs"] == {"proxy": False, "accounts": False}
     form = good_form(accounts=[])
     client.put(f"/api/v1/questionnaires/{sid}/form", json=form, headers=headers)
@@ -228,6 +232,51 @@ def test_the_form_asks_what_the_questionnaire_did_not(client, app, wechat_peer):
         from miniapp_api.models import Case
         stored = db.session.scalars(db.select(Case)).one()
         assert stored.facts["relationship"] == "sibling"  # one value for every reader from now on
+
+
+def test_hunan_fields_only_hrss_reads_are_form_fields_labelled_for_hrss(client, app, wechat_peer):
+    """Issue 14 item 10: the 申请表 prints 「死亡人员是否企业职工」「死亡人员亡故前工作状态」「死亡人员其他参保类型」 for
+    人社, but no rule reads them. They are fields of the one form, said to be for 人社, asked only when a 人社 matter
+    is applied for, and stored with the case as facts like any other."""
+    headers = sign_in(client, app, wechat_peer, "wechat")
+    sid = questionnaire(client, headers)
+    view = client.get(f"/api/v1/questionnaires/{sid}/form", headers=headers).get_json()
+    fields = {f["fact"]: f for f in view["fields"]}
+    assert set(fields) == set(HUNAN_HRSS_FIELDS)
+    assert all(f["department"] == "hrss" and "人社" in f["note"] and "不影响" in f["note"] for f in fields.values())
+    assert fields["other_insurance"]["multiple"] is True and fields["enterprise_employee"]["multiple"] is False
+    assert [o["value"] for o in fields["enterprise_employee"]["options"]] == [True, False]
+    assert fields["other_insurance"]["options"][-1] == {"value": "none", "label": "都没有", "label_en": "Neither",
+                                                        "exclusive": True}
+    deceased = {k: v for k, v in good_form()["deceased"].items() if k not in HUNAN_HRSS_FIELDS}
+    form = good_form(deceased=deceased)
+    client.put(f"/api/v1/questionnaires/{sid}/form", json=form, headers=headers)
+    refused = submit(client, headers, sid)
+    assert refused.status_code == 422
+    assert set(refused.get_json()["error"]["fields"]) == {f"deceased.{k}" for k in HUNAN_HRSS_FIELDS}
+    form["deceased"].update(enterprise_employee="false", employment_status="fired", other_insurance=["none", "x"])
+    saved = client.put(f"/api/v1/questionnaires/{sid}/form", json=form, headers=headers).get_json()
+    assert set(saved["problems"]) == {"deceased.employment_status", "deceased.other_insurance"}
+    form["deceased"].update(employment_status="employed", other_insurance=["work_injury", "unemployment"])
+    client.put(f"/api/v1/questionnaires/{sid}/form", json=form, headers=headers)
+    response = submit(client, headers, sid)
+    assert response.status_code == 201, response.get_json()
+    with app.app_context():
+        from miniapp_api.extensions import db
+        from miniapp_api.models import Case
+        stored = db.session.scalars(db.select(Case)).one()
+        assert (stored.facts["enterprise_employee"], stored.facts["employment_status"],
+                stored.facts["other_insurance"]) == (False, "employed", ["work_injury", "unemployment"])
+
+
+def test_hunan_hrss_fields_are_not_asked_without_an_hrss_matter(client, app, wechat_peer):
+    headers = sign_in(client, app, wechat_peer, "wechat")
+    sid = questionnaire(client, headers, script=HUNAN_CERTIFICATES)
+    view = client.get(f"/api/v1/questionnaires/{sid}/form", headers=headers).get_json()
+    assert view["fields"] == [] and view["prefilled"]["relationship"] == "child"
+    client.put(f"/api/v1/questionnaires/{sid}/form", json=good_form(accounts=[], deceased={
+        "name": "张三丰", "gender": "male", "id_number": DECEASED_ID}), headers=headers)
+    assert submit(client, headers, sid).status_code == 201
 
 
 def test_the_questionnaire_death_date_wins_over_a_typed_copy(client, app, wechat_peer):

@@ -81,9 +81,9 @@ def test_condition_value_outside_the_contract(region_file):
 
 
 def test_question_that_can_never_be_shown(region_file):
-    edit(region_file, 'show_if: {"==": [{"var": "medical_insurance"}, "employee"]}',
-         'show_if: {"and": [{"==": [{"var": "medical_insurance"}, "employee"]}, '
-         '{"==": [{"var": "medical_insurance"}, "resident"]}]}')
+    edit(region_file, '        - {"==": [{"var": "medical_insurance"}, "employee"]}\n',
+         '        - {"==": [{"var": "medical_insurance"}, "employee"]}\n'
+         '        - {"==": [{"var": "medical_insurance"}, "resident"]}\n')
     found = problems(region_file)
     assert any("question 'medical_fees_settled' can never be shown" in p for p in found), found
 
@@ -102,15 +102,15 @@ def test_optional_matter_nobody_can_request(region_file):
 
 
 def test_question_depending_on_a_later_one_and_cycles(region_file):
-    edit(region_file, 'show_if: {"==": [{"var": "medical_insurance"}, "employee"]}',
-         'show_if: {"==": [{"var": "has_housing_fund"}, true]}')
+    edit(region_file, '        - {"==": [{"var": "medical_insurance"}, "employee"]}\n',
+         '        - {"==": [{"var": "has_housing_fund"}, true]}\n')
     found = problems(region_file)
     assert any("depends on a fact set by the later question 'has_housing_fund'" in p for p in found), found
     data = yaml.safe_load(region_file.read_text(encoding="utf-8"))
-    data["questions"][0]["show_if"] = {"==": [{"var": "relationship"}, "spouse"]}
-    data["questions"][1]["show_if"] = {"==": [{"var": "death_type"}, "normal"]}
+    data["questions"][0]["show_if"] = {"==": [{"var": "death_type"}, "normal"]}
+    data["questions"][2]["show_if"] = {"==": [{"var": "relationship"}, "spouse"]}
     region_file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    assert any("cycle between questions: death_type -> relationship -> death_type" in p
+    assert any("cycle between questions: relationship -> death_type -> relationship" in p
                for p in problems(region_file))
 
 
@@ -140,24 +140,65 @@ def hunan_file(tmp_path):
     return copy_region(tmp_path, "hunan")
 
 
-def test_a_form_fact_no_path_answers_is_reported_with_the_path(hunan_file):
-    """Round 1's bug: Hunan asks the relationship only for survivors' payments, and the form had no field."""
-    edit(hunan_file, "    - {fact: relationship, field: applicant.relationship,", "    - {fact: relationship,")
-    found = problems(hunan_file)
+@pytest.fixture
+def fuyuan_file(tmp_path):
+    return copy_region(tmp_path, "fuyuan")
+
+
+def test_a_form_fact_no_path_answers_is_reported_with_the_path(fuyuan_file):
+    """Round 1's bug: a region asks the relationship only for survivors' payments, and the form had no field
+    (Fuyuan asks it only of the payment's recipient)."""
+    edit(fuyuan_file, "    - {fact: relationship, field: applicant.relationship,", "    - {fact: relationship,")
+    found = problems(fuyuan_file)
     [problem] = [p for p in found if "the form needs 'relationship'" in p]
-    assert f":{line_of(hunan_file, '- {fact: relationship,')}:" in problem
-    assert "local_death=true" in problem and "requested=[" in problem  # the path, answer by answer
-    edit(hunan_file, "    - {fact: relationship,", "    - {fact: relationship, field: applicant.relationship,")
-    assert problems(hunan_file) == []
+    assert f":{line_of(fuyuan_file, '- {fact: relationship,')}:" in problem
+    assert "local_death=true" in problem and "requested_matters=[" in problem  # the path, answer by answer
+    edit(fuyuan_file, "    - {fact: relationship,", "    - {fact: relationship, field: applicant.relationship,")
+    assert problems(fuyuan_file) == []
 
 
-def test_a_form_fact_missing_from_form_facts_is_reported_at_the_form(hunan_file):
-    text = hunan_file.read_text(encoding="utf-8")
+def test_a_form_fact_missing_from_form_facts_is_reported_at_the_form(fuyuan_file):
+    text = fuyuan_file.read_text(encoding="utf-8")
     start = text.index("    - {fact: relationship,")
-    hunan_file.write_text(text[:start] + text[text.index("\n", start) + 1:], encoding="utf-8")
-    found = problems(hunan_file)
-    assert any(p.startswith(f"{hunan_file}:{line_of(hunan_file, 'form:')}: the form needs 'relationship'")
+    fuyuan_file.write_text(text[:start] + text[text.index("\n", start) + 1:], encoding="utf-8")
+    found = problems(fuyuan_file)
+    assert any(p.startswith(f"{fuyuan_file}:{line_of(fuyuan_file, 'form:')}: the form needs 'relationship'")
                for p in found), found
+
+
+def test_a_question_nothing_reads_is_reported(hunan_file):
+    """Issue 14 item 10: 「死亡人员是否企业职工」 was a question no rule, form rule or form field read."""
+    edit(hunan_file, "  - id: medical_insurance\n", """  - id: enterprise_employee
+    seed: 申请表 死亡人员是否企业职工
+    show_if: *in_scope
+    text: 逝者是否企业职工?
+    text_en: Was the deceased an enterprise employee?
+    type: yes_no
+    fact: enterprise_employee
+
+  - id: medical_insurance
+""")
+    edit(hunan_file, "    - fact: enterprise_employee\n", "    - fact: medical_account_overpaid\n")
+    edit(hunan_file, "      field: deceased.enterprise_employee\n", "      field: deceased.medical_account_overpaid\n")
+    found = [p for p in problems(hunan_file) if "reads its answer" in p]
+    assert found == [f"{hunan_file}:{line_of(hunan_file, '- id: enterprise_employee')}: question 'enterprise_employee': "
+                     "no rule, form rule or form field reads its answer (enterprise_employee); make it a form field "
+                     "for the department (form.facts with department) or drop it"]
+
+
+def test_a_question_asked_after_the_only_matter_reading_it_was_declined_is_reported(region_file):
+    """Issue 14 item 10: Xinjiang asked 「逝者生前的医疗费用是否已经结算?」 after the family declined the account
+    withdrawal, whose precondition (备注 1) is all that reads it."""
+    edit(region_file, '        - {"in": ["medical_account_withdrawal", {"var": "requested_matters"}]}\n', "")
+    found = [p for p in problems(region_file) if "did not ask for" in p]
+    assert found == [f"{region_file}:{line_of(region_file, '- id: medical_fees_settled')}: question "
+                     "'medical_fees_settled' is shown when the family did not ask for medical_account_withdrawal, "
+                     "the only matters that read its answer; add that to its show_if"]
+
+
+def test_a_department_field_names_a_known_department(hunan_file):
+    edit(hunan_file, "      department: hrss\n      when: &hrss_matter", "      department: hr\n      when: &hrss_matter")
+    assert any("form.facts: unknown department 'hr'" in p for p in problems(hunan_file))
 
 
 def test_a_precondition_that_cannot_be_decided_on_a_path_is_reported(region_file):

@@ -497,17 +497,17 @@ def test_the_window_enters_an_application_for_a_family(client, app, people):
     question_url = started.headers["Location"]
     sid = question_url.rsplit("/", 1)[1]
     first = text_of(client.get(question_url))
-    assert "逝者是在湖南省内去世的吗" in first and "上一题" not in first
+    assert "您与死亡人员的关系是" in first and "上一题" not in first
     token = csrf_token(client, question_url)
     assert "请先选择或填写答案" in text_of(client.post(question_url + "/answer", data={"csrf_token": token,
-                                                                                      "question": "local_death"},
+                                                                                      "question": "relationship"},
                                                        follow_redirects=True))
-    client.post(question_url + "/answer", data={"csrf_token": token, "question": "local_death", "value": "true"})
+    client.post(question_url + "/answer", data={"csrf_token": token, "question": "relationship", "value": "child"})
     second = text_of(client.get(question_url))
-    assert "户籍" in second and "上一题" in second
+    assert "亡故时间" in second and "上一题" in second
     client.post(question_url + "/back", data={"csrf_token": token})
     again = text_of(client.get(question_url))  # back to the first question, its answer ticked
-    assert "逝者是在湖南省内去世的吗" in again and re.search(r'value="true"[^>]*checked', again)
+    assert "您与死亡人员的关系是" in again and re.search(r'value="child"[^>]*checked', again)
     checklist_url = answer_all(client, question_url)
     checklist = text_of(client.get(checklist_url))
     assert "死亡人员户口注销" in checklist and "填写申请表" in checklist
@@ -540,28 +540,29 @@ def test_the_window_enters_an_application_for_a_family(client, app, people):
     assert sid not in text_of(client.get("/console/applications"))  # no longer a draft
 
 
-def test_the_window_form_asks_what_the_questionnaire_did_not(client, app, people):
-    """Hunan certificates only: the clerk picks the relationship on the form; no bank account is asked."""
+def test_the_window_form_asks_the_fields_only_hrss_reads(client, app, people):
+    """Issue 14 item 10: the 申请表's 「死亡人员是否企业职工」「亡故前工作状态」「其他参保类型」 are form fields for 人社,
+    labelled so: the clerk picks them on the form when a 人社 matter is applied for."""
     console_sign_in(client, "hn_window")
     question_url = client.post("/console/applications", data={"csrf_token": csrf_token(client)}).headers["Location"]
     sid = question_url.rsplit("/", 1)[1]
-    script = {**{k: v for k, v in HUNAN.items() if k != "relationship"},
-              "requested": ["death_certificate_normal", "cremation_certificate"]}
-    answer_all(client, question_url, script=script)
+    answer_all(client, question_url)
     form_url = f"/console/applications/{sid}/form"
     page = text_of(client.get(form_url))
-    assert 'name="applicant-relationship"' in page and "兄弟姐妹" in page and "收款账户" not in page
+    assert 'name="deceased-enterprise_employee"' in page and 'name="deceased-other_insurance" multiple' in page
+    assert "仅供人社经办人员核对" in page and "工伤保险" in page and 'value="true"' in page
     key = re.search(r'name="idempotency_key" value="([^"]+)"', page).group(1)
-    data = {**form_fields(good_form(accounts=[])), "csrf_token": csrf_token(client, form_url), "idempotency_key": key,
+    data = {**form_fields(good_form()), "csrf_token": csrf_token(client, form_url), "idempotency_key": key,
             "action": "submit"}
-    refused = client.post(form_url, data=data, follow_redirects=True)
-    assert "请填写申请人与逝者关系" in text_of(refused)
-    done = client.post(form_url, data={**data, "applicant-relationship": "grandchild"})
+    missing = {k: v for k, v in data.items() if k != "deceased-employment_status"}
+    refused = client.post(form_url, data=missing, follow_redirects=True)
+    assert "请填写死亡人员亡故前工作状态" in text_of(refused)
+    done = client.post(form_url, data={**data, "deceased-other_insurance": ["work_injury", "unemployment"]})
     assert done.status_code == 302 and done.headers["Location"].startswith("/console/cases/")
     with app.app_context():
         made = db.session.scalars(db.select(Case)).one()
-        assert made.facts["relationship"] == made.form["applicant"]["relationship"] == "grandchild"
-        assert {w.matter_id for w in made.work_items} == {"death_certificate_normal", "cremation_certificate"}
+        assert (made.facts["enterprise_employee"], made.facts["other_insurance"]) == (True, ["work_injury",
+                                                                                            "unemployment"])
 
 
 def test_only_window_clerks_enter_applications(client, people):

@@ -89,6 +89,8 @@ def form_fields(form: dict) -> dict:
         if isinstance(node, dict):
             for key, value in node.items():
                 walk(value, f"{prefix}{key}.")
+        elif isinstance(node, list) and all(isinstance(v, str) for v in node):
+            out[prefix[:-1]] = list(node)  # ticked boxes of one name
         elif isinstance(node, list):
             for i, value in enumerate(node):
                 walk(value, f"{prefix}{i}.")
@@ -164,13 +166,13 @@ def test_the_whole_journey_renders_page_by_page(family, app):
     home = family.get("/h5/")
     assert home.status_code == 200 and "湖南省" in text(home) and "请选择" in text(home)
     family.start()
-    first = family.get("/h5/q/local_death")
+    first = family.get("/h5/q/relationship")
     assert first.status_code == 200
     page = text(first)
-    assert "逝者是在湖南省内去世的吗" in page and "下一步" in page and "第 1 题" in page
+    assert "您与死亡人员的关系是" in page and "下一步" in page and "第 1 题" in page  # who the family is, first
     assert 'role="progressbar"' in page and 'type="radio"' in page
     asked = family.answer_all()
-    assert asked[0] == "local_death" and "medical_account_overpaid" in asked
+    assert asked[:3] == ["relationship", "death_date", "local_death"] and "medical_account_overpaid" in asked
     review = text(family.get("/h5/review"))
     assert "请核对您的回答" in review and review.count(">修改<") == len(asked)
     checklist = family.get("/h5/checklist")
@@ -222,40 +224,41 @@ def test_the_whole_journey_renders_page_by_page(family, app):
 
 def test_the_question_page_shows_progress_and_goes_back_with_the_old_answer_selected(family):
     family.start()
-    assert family.answer("local_death", True).location.endswith("/h5/q/local_hukou")  # post, redirect, get
-    family.answer("local_hukou", True)
-    page = text(family.get("/h5/q/death_date"))
-    assert "第 3 题" in page and "返回上一题" in page and 'type="date"' in page
-    assert 'action="/h5/q/death_date"' in page and 'action="/h5/q/death_date/back"' in page
+    assert family.answer("relationship", "child").location.endswith("/h5/q/death_date")  # post, redirect, get
+    family.answer("death_date", "2026-11-20")
+    page = text(family.get("/h5/q/local_death"))
+    assert "第 3 题" in page and "返回上一题" in page and 'type="radio"' in page
+    assert 'action="/h5/q/local_death"' in page and 'action="/h5/q/local_death/back"' in page
     width = int(re.search(r'style="width: (\d+)%"', page).group(1))
     assert 0 < width < 100
-    back = family.post("/h5/q/death_date/back")
-    assert back.status_code == 302 and back.location.endswith("/h5/q/local_hukou")
-    page = text(family.get("/h5/q/local_hukou"))
-    assert "逝者的户籍是否在湖南省" in page and "第 2 题" in page
-    assert re.search(r'value="true" checked', page)  # the earlier answer comes back selected
-    assert family.current_question() == "local_hukou"  # the cursor moved; no answer was deleted
-    family.post("/h5/q/local_hukou/back")
-    page = text(family.get("/h5/q/local_death"))
+    back = family.post("/h5/q/local_death/back")
+    assert back.status_code == 302 and back.location.endswith("/h5/q/death_date")
+    page = text(family.get("/h5/q/death_date"))
+    assert "逝者的亡故时间是" in page and "第 2 题" in page and 'type="date"' in page
+    assert 'value="2026-11-20"' in page  # the earlier answer comes back filled in
+    assert family.current_question() == "death_date"  # the cursor moved; no answer was deleted
+    family.post("/h5/q/death_date/back")
+    page = text(family.get("/h5/q/relationship"))
     assert "第 1 题" in page and "返回选择地区" in page and "返回上一题" not in page
-    assert family.post("/h5/q/local_death/back").location.endswith("/h5/q/local_death")  # nothing before it
+    assert re.search(r'value="child" checked', page)  # the earlier answer comes back selected
+    assert family.post("/h5/q/relationship/back").location.endswith("/h5/q/relationship")  # nothing before it
 
 
 def test_question_pages_have_their_own_addresses(family):
     family.start()
-    family.answer("local_death", True)
-    family.answer("local_hukou", True)
+    family.answer("relationship", "child")
+    family.answer("death_date", "2026-11-20")
     # A page the browser's Back button returns to is shown again, its answer selected, and moves nothing.
-    assert re.search(r'value="true" checked', text(family.get("/h5/q/local_death")))
-    assert family.current_question() == "death_date"
+    assert re.search(r'value="child" checked', text(family.get("/h5/q/relationship")))
+    assert family.current_question() == "local_death"
     # A question not reached yet, not shown, or unknown leads to where the family is.
     for path in ("/h5/q/death_type", "/h5/q/housing_fund_blocked", "/h5/q/no_such_question", "/h5/q/" + "x" * 300):
         response = family.get(path)
-        assert response.status_code == 302 and response.location.endswith("/h5/q/death_date"), path
+        assert response.status_code == 302 and response.location.endswith("/h5/q/local_death"), path
     # Answering an earlier page (reached with Back) goes on to the next question, its answer kept.
-    response = family.answer("local_death", True)
-    assert response.location.endswith("/h5/q/local_hukou")
-    assert re.search(r'value="true" checked', text(family.get("/h5/q/local_hukou")))
+    response = family.answer("relationship", "child")
+    assert response.location.endswith("/h5/q/death_date")
+    assert 'value="2026-11-20"' in text(family.get("/h5/q/death_date"))
 
 
 def test_the_review_changes_one_answer_and_comes_straight_back(family):
@@ -290,10 +293,10 @@ def test_the_review_waits_for_the_last_answer(family):
 
 def test_start_again_asks_first_and_a_stale_answer_after_the_end_goes_to_the_checklist(family):
     family.start()
-    family.answer("local_death", True)
+    family.answer("relationship", "child")
     confirm = family.post("/h5/restart")
     assert confirm.status_code == 200 and "确定要重新开始吗" in text(confirm)
-    assert family.current_question() == "local_hukou"  # one tap loses nothing
+    assert family.current_question() == "death_date"  # one tap loses nothing
     family.answer_all()
     stale = family.post("/h5/q/local_death", {"value": "maybe"})  # a wrong answer to an earlier page
     assert stale.status_code == 422 and "请选择“是”或“否”" in text(stale) and "逝者是在湖南省内去世的吗" in text(stale)
@@ -308,11 +311,12 @@ def test_english_toggle_is_remembered_and_chinese_is_the_default(family):
     page = text(family.get("/h5/?lang=en"))
     assert 'lang="en"' in page and "Hunan Province" in page and "中文" in page
     family.start()
-    page = text(family.get("/h5/q/local_death"))
-    assert "Did the deceased die in Hunan Province?" in page and "Next" in page and "Question 1 of" in page
+    page = text(family.get("/h5/q/relationship"))
+    assert "What is your relationship to the deceased?" in page and "Next" in page and "Question 1 of" in page
+    family.answer("relationship", "child")
+    family.answer("death_date", "2026-11-20")
     for question in ("local_death", "local_hukou"):
         family.answer(question, True)
-    family.answer("death_date", "2026-11-20")
     family.answer("death_type", "normal")
     page = text(family.get("/h5/q/welfare"))
     assert "Choose all that apply" in page and "None of these" in page and "Previous question" in page
@@ -360,8 +364,8 @@ def test_posts_without_the_csrf_token_are_refused(family, app, path):
 
 def test_a_refused_post_changes_nothing(family):
     family.start()
-    family.client.post("/h5/q/local_death", data={"question": "local_death", "value": "true"})
-    assert family.current_question() == "local_death"
+    family.client.post("/h5/q/relationship", data={"question": "relationship", "value": "child"})
+    assert family.current_question() == "relationship"
 
 
 # --- escaping ------------------------------------------------------------------------------------------------------
@@ -419,30 +423,31 @@ def test_every_control_of_the_question_form_and_sign_in_pages_has_a_label(family
 
 # --- bad input is a message, never a 500 ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("question", "value", "message"), [
-    ("local_death", [], "请选择“是”或“否”"),
-    ("local_death", "maybe", "请选择“是”或“否”"),
-    ("no_such_question", "true", "没有这个问题"),
-    ("x" * 200, "true", "请从给出的选项中选择"),
-    ("local_hukou", "true", "这个问题现在不需要回答"),
+@pytest.mark.parametrize(("question", "value", "message", "shown"), [
+    ("local_death", [], "请选择“是”或“否”", "您与死亡人员的关系是"),
+    ("local_death", "maybe", "请选择“是”或“否”", "您与死亡人员的关系是"),
+    ("no_such_question", "true", "没有这个问题", "您与死亡人员的关系是"),
+    ("x" * 200, "true", "请从给出的选项中选择", "您与死亡人员的关系是"),
+    ("local_hukou", "true", "这个问题现在不需要回答", "您与死亡人员的关系是"),
 ])
-def test_bad_answers_show_a_message(family, question, value, message):
+def test_bad_answers_show_a_message(family, question, value, message, shown):
     family.start()
     response = family.post(f"/h5/q/{question}", {"value": value})
     assert 400 <= response.status_code < 500
     page = text(response)
     assert message in page and 'role="alert"' in page
-    assert "逝者是在湖南省内去世的吗" in page  # the question is shown again
+    assert shown in page  # the question (or, for one that cannot be answered, the current one) is shown again
 
 
 def test_bad_dates_and_choices_show_a_message(family):
     family.start()
-    family.answer("local_death", True)
-    family.answer("local_hukou", True)
+    family.answer("relationship", "child")
     for value, message in [("2999-01-01", "日期不能晚于今天"), ("20 Nov", "请填写正确的日期"), ("", "请填写正确的日期")]:
         response = family.post("/h5/q/death_date", {"value": value})
         assert response.status_code == 422 and message in text(response)
     family.answer("death_date", "2026-11-20")
+    family.answer("local_death", True)
+    family.answer("local_hukou", True)
     family.answer("death_type", "normal")
     response = family.answer("welfare", ["none", "subsistence_allowance"])
     assert response.status_code == 422 and "都不是" in text(response)

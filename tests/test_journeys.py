@@ -326,7 +326,8 @@ def account(choices: Choices, payees: list[str]) -> Json:
 def field_value(choices: Choices, field: Json) -> Any:
     """A value for a field the form view lists (a date: a month ago, after the deceased's birth)."""
     if field["type"] == "choice":
-        return choices.pick([o["value"] for o in field["options"]], field["field"])
+        picked = choices.pick([o["value"] for o in field["options"]], field["field"])
+        return [picked] if field.get("multiple") else picked  # a list field: one ticked box
     if field["type"] == "date":
         return A_MONTH_AGO
     return "测试"

@@ -91,22 +91,22 @@ def test_back_moves_the_cursor_and_keeps_every_answer(client):
 def test_back_from_the_first_question_is_409(client):
     started = client.post(API, json={"region": "hunan"}).get_json()
     sid, headers = started["id"], {"X-Resume-Secret": started["resume_secret"]}
-    client.post(f"{API}/{sid}/answers", json={"question": "local_death", "value": True}, headers=headers)
+    client.post(f"{API}/{sid}/answers", json={"question": "relationship", "value": "child"}, headers=headers)
     state = client.post(f"{API}/{sid}/back", headers=headers).get_json()
-    assert state["current"]["id"] == "local_death" and state["answers"] == {"local_death": True}
+    assert state["current"]["id"] == "relationship" and state["answers"] == {"relationship": "child"}
     response = client.post(f"{API}/{sid}/back", headers=headers)
     assert response.status_code == 409 and response.get_json()["error"]["code"] == "nothing_to_go_back_to"
 
 
 def test_walking_forward_after_back_shows_a_newly_needed_question_in_its_place(client):
     sid, headers, _ = answered_hunan(client)
-    for _ in range(8):  # back to `requested`
+    for _ in range(4):  # back to `requested`
         state = client.post(f"{API}/{sid}/back", headers=headers).get_json()
     assert state["current"]["id"] == "requested"
     more = [*HUNAN["requested"], "driving_licence_cancellation"]
     state = client.post(f"{API}/{sid}/answers", json={"question": "requested", "value": more},
                         headers=headers).get_json()
-    assert state["current"]["id"] == "relationship"  # the next question, its answer kept
+    assert state["current"]["id"] == "medical_insurance"  # the next question, its answer kept
     assert state["answers"] == {**HUNAN, "requested": more}
     assert state["complete"] is False  # the driving-licence question is new and unanswered
 
@@ -134,19 +134,20 @@ def test_changing_one_answer_asks_only_the_newly_shown_questions(client):
 def test_a_change_drops_only_the_answers_that_no_longer_apply(client):
     sid, headers, _ = answered_hunan(client)
     client.post(f"{API}/{sid}/goto", json={"question": "requested"}, headers=headers)
-    fewer = ["hukou_cancellation", "pension_account_payout"]
+    fewer = ["hukou_cancellation"]
     state = client.post(f"{API}/{sid}/answers", json={"question": "requested", "value": fewer},
                         headers=headers).get_json()
     assert state["current"] is None and state["complete"]  # straight back to the review
-    kept = {k: v for k, v in HUNAN.items() if k != "relationship"}  # asked only for survivors' benefits
+    asked_for_hrss = ("medical_insurance", "pension_insurance", "medical_account_overpaid")
+    kept = {k: v for k, v in HUNAN.items() if k not in asked_for_hrss}  # asked only for those matters
     assert state["answers"] == {**kept, "requested": fewer}
 
 
 def test_goto_refuses_questions_that_cannot_be_changed_now(client):
     started = client.post(API, json={"region": "hunan"}).get_json()
     sid, headers = started["id"], {"X-Resume-Secret": started["resume_secret"]}
-    for qid in ("local_death", "local_hukou"):
-        client.post(f"{API}/{sid}/answers", json={"question": qid, "value": True}, headers=headers)
+    for qid, value in (("relationship", "child"), ("death_date", "2026-11-20")):
+        client.post(f"{API}/{sid}/answers", json={"question": qid, "value": value}, headers=headers)
     for question, status, code in [("no_such_question", 404, "unknown_question"),
                                    ("housing_fund_blocked", 422, "question_not_available"),  # not shown
                                    ("death_type", 422, "question_not_available")]:  # not reached yet
@@ -157,11 +158,11 @@ def test_goto_refuses_questions_that_cannot_be_changed_now(client):
     for body in (None, {}, {"question": ""}, {"question": 3}, {"question": "x" * 65}):
         response = client.post(f"{API}/{sid}/goto", json=body, headers=headers)
         assert 400 <= response.status_code < 500, body
-    state = client.post(f"{API}/{sid}/goto", json={"question": "death_date"}, headers=headers).get_json()
-    assert state["current"]["id"] == "death_date"  # the next question to answer may be gone to as well
     state = client.post(f"{API}/{sid}/goto", json={"question": "local_death"}, headers=headers).get_json()
-    assert state["current"]["id"] == "local_death" and state["current"]["previous_value"] is True
-    assert state["answers"] == {"local_death": True, "local_hukou": True}
+    assert state["current"]["id"] == "local_death"  # the next question to answer may be gone to as well
+    state = client.post(f"{API}/{sid}/goto", json={"question": "relationship"}, headers=headers).get_json()
+    assert state["current"]["id"] == "relationship" and state["current"]["previous_value"] == "child"
+    assert state["answers"] == {"relationship": "child", "death_date": "2026-11-20"}
 
 
 # --- the review -----------------------------------------------------------------------------------------------------
@@ -196,12 +197,13 @@ def test_the_review_of_a_questionnaire_under_way_lists_only_what_still_applies(c
     started = client.post(API, json={"region": "hunan"}).get_json()
     sid, headers = started["id"], {"X-Resume-Secret": started["resume_secret"]}
     assert client.get(f"{API}/{sid}/review", headers=headers).get_json()["items"] == []
-    for qid in ("local_death", "local_hukou"):
-        client.post(f"{API}/{sid}/answers", json={"question": qid, "value": True}, headers=headers)
+    for qid, value in (("relationship", "child"), ("death_date", "2026-11-20"), ("local_death", True),
+                       ("local_hukou", True)):
+        client.post(f"{API}/{sid}/answers", json={"question": qid, "value": value}, headers=headers)
     client.post(f"{API}/{sid}/answers", json={"question": "local_hukou", "value": False}, headers=headers)
     body = client.get(f"{API}/{sid}/review", headers=headers).get_json()
-    assert [i["question"] for i in body["items"]] == ["local_death", "local_hukou"]
-    assert body["items"][1]["label"] == "否"
+    assert [i["question"] for i in body["items"]] == ["relationship", "death_date", "local_death", "local_hukou"]
+    assert body["items"][3]["label"] == "否"
     assert client.get(f"{API}/{sid}/review").status_code == 403  # the resume secret is needed, as everywhere
 
 

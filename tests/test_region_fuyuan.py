@@ -64,18 +64,33 @@ def test_death_at_home_skips_the_local_hospital_question_and_is_out_of_scope():
 
 
 def test_death_in_a_hospital_outside_fuyuan_is_out_of_scope():
-    _, checklist = walk("fuyuan", {**SCOPE, "local_death": False})
+    state, checklist = walk("fuyuan", {**SCOPE, "local_death": False})
     assert checklist["eligible"] is False
-    assert checklist["reasons"] == ["联办仅适用于在抚远市医疗机构内死亡的逝者。"]
+    assert "fuyuan_not_local_medical_institution" in codes(checklist)
+    assert [c.reason.zh for c in state.out_of_scope] == [
+        "联办仅适用于在抚远市医疗机构内死亡的逝者；各项身后事仍可按原有方式到各部门分别办理。"]
+    assert "death_type" not in state.answers  # the rare exclusion comes last, and is not asked now
 
 
-def test_every_failed_scope_condition_gets_its_own_reason():
-    script = {**SCOPE, "local_hukou": False, "local_insured": False, "local_cremation": False}
-    _, checklist = walk("fuyuan", script)
+def test_after_one_scope_condition_fails_no_other_is_asked_and_the_family_is_told_why():
+    """「同时符合下列条件的逝者，其家属（委托人）自主选择后可提出联办申请……1.在我市区医疗机[构]自然死亡；2.我市户籍；
+    3.在我市参保；4.遗体在我市火化。」 One unmet condition is enough: issue 14 item 9, stop and say why, kindly."""
+    state, checklist = walk("fuyuan", {"death_date": "2026-01-10", "local_hukou": False})
+    assert list(state.answers) == ["death_date", "local_hukou"]
     assert checklist["eligible"] is False
-    assert len(checklist["reasons"]) == 3
-    assert {"fuyuan_not_local_hukou", "fuyuan_not_local_insured", "fuyuan_not_local_cremation",
-            "fuyuan_joint_handling_conditions"} <= codes(checklist)
+    assert [c.code for c in state.out_of_scope] == ["fuyuan_not_local_hukou"]
+    assert "按原有方式" in state.out_of_scope[0].reason.zh
+
+
+def test_the_questions_open_with_the_date_and_the_cause_of_death_comes_last_gently():
+    """Issue 14 item 9: not the cause of death first, and no 「自杀、他杀」 in its help."""
+    dialog = load_dialog("fuyuan")
+    ids = [q.id for q in dialog.questions]
+    assert ids[0] == "death_date" and ids.index("death_type") == ids.index("requested_matters") - 1
+    death_type = dialog.question("death_type")
+    assert "自杀" not in death_type.help.zh and "他杀" not in death_type.help.zh
+    assert "suicide" not in death_type.help.en and "homicide" not in death_type.help.en
+    assert death_type.text.zh == "逝者是自然死亡（正常死亡）还是非正常死亡?"
 
 
 def test_opting_out_leaves_only_the_death_certificate():

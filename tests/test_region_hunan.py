@@ -7,31 +7,39 @@ from miniapp_api.domain.dialogs import load_dialog
 from tests.walk import material_ids, matter, status, trip_places, walk
 
 BASE = {
+    "relationship": "child",
+    "death_date": "2026-01-10",
     "local_death": True,
     "local_hukou": True,
-    "death_date": "2026-01-10",
     "death_type": "normal",
     "welfare": ["none"],
     "requested": ["hukou_cancellation"],
 }
 
 HRSS = {
-    "enterprise_employee": True,
-    "employment_status": "retired",
     "medical_insurance": "employee",
     "pension_insurance": "enterprise",
-    "other_insurance": ["none"],
     "medical_account_overpaid": False,
 }
+WHO_AND_WHEN = {"relationship": "spouse", "death_date": "2026-01-10"}
 
 
 def codes(checklist):
     return {w["code"] for w in checklist["warnings"]}
 
 
+def test_the_family_is_asked_who_they_are_and_when_before_the_scope_checks():
+    """Issue 14 item 9: open with who the family is and when the death was (申请表 与死亡人员关系, 亡故时间),
+    then the scope 「为在湘死亡的本省户籍人员的近亲属及特定关系人提供」."""
+    dialog = load_dialog("hunan")
+    assert [q.id for q in dialog.questions[:4]] == ["relationship", "death_date", "local_death", "local_hukou"]
+    assert dialog.question("relationship").text.zh == "您与死亡人员的关系是?"
+
+
 def test_scope_death_outside_hunan_is_not_eligible_and_asks_nothing_more():
-    state, checklist = walk("hunan", {"local_death": False})
-    assert list(state.answers) == ["local_death"]
+    state, checklist = walk("hunan", {**WHO_AND_WHEN, "local_death": False})
+    assert list(state.answers) == ["relationship", "death_date", "local_death"]
+    assert [c.code for c in state.out_of_scope] == ["not_local_death"]  # said why, the hukou never named
     assert checklist["eligible"] is False
     assert checklist["matters"] == [] and checklist["undecided"] == []
     assert "not_local_death" in codes(checklist)
@@ -39,7 +47,8 @@ def test_scope_death_outside_hunan_is_not_eligible_and_asks_nothing_more():
 
 
 def test_scope_hukou_outside_hunan_is_not_eligible():
-    state, checklist = walk("hunan", {"local_death": True, "local_hukou": False})
+    state, checklist = walk("hunan", {**WHO_AND_WHEN, "local_death": True, "local_hukou": False})
+    assert [c.code for c in state.out_of_scope] == ["not_local_hukou"]
     assert checklist["eligible"] is False
     assert "not_local_hukou" in codes(checklist)
     assert "welfare" not in state.answers
@@ -274,8 +283,8 @@ def test_complete_walks_never_leave_anything_undecided():
     # and a few fixed scripts covering the scope answers and the all-matters case
     every = [o.value for o in dialog.question("requested").options]
     scripts = [
-        {"local_death": False},
-        {"local_death": True, "local_hukou": False},
+        {**WHO_AND_WHEN, "local_death": False},
+        {**WHO_AND_WHEN, "local_death": True, "local_hukou": False},
         {**BASE, "requested": every},
         {**BASE, "death_type": "abnormal", "requested": every, "medical_insurance": "none",
          "pension_insurance": "none"},

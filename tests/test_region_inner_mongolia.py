@@ -56,9 +56,23 @@ def test_precondition_certificate_follows_death_type():
     assert status(abnormal, "death_certificate_normal") is None
 
 
+def test_who_and_when_come_first_and_the_rare_exclusions_after():
+    """Issue 14 item 9: not 「逝者是否在国（境）外死亡?」 first; who applies (申请表「申请人（委托人）基本情况」, 「被委托人
+    基本情况」) and when (死亡时间) first, the exclusions (办事指南 4 proxy, 5 death abroad) after, each in its words."""
+    from miniapp_api.domain.dialogs import load_dialog
+    dialog = load_dialog("inner_mongolia")
+    assert [q.id for q in dialog.questions[:6]] == ["relationship", "applicant_is_proxy",
+                                                   "proxy_principal_incapacitated", "death_date", "death_type",
+                                                   "died_abroad"]
+    assert dialog.question("died_abroad").text.zh == "逝者是否在国（境）外死亡?"
+
+
 def test_died_abroad_is_out_of_scope_and_asks_nothing_more():
-    state, checklist = walk("inner_mongolia", {"died_abroad": True})
-    assert list(state.answers) == ["died_abroad"]
+    state, checklist = walk("inner_mongolia", {"relationship": "spouse", "applicant_is_proxy": False,
+                                               "death_date": "2026-01-10", "death_type": "normal",
+                                               "died_abroad": True})
+    assert list(state.answers)[-1] == "died_abroad" and len(state.answers) == 5
+    assert [c.code for c in state.out_of_scope] == ["died_abroad"]
     assert checklist["eligible"] is False
     assert checklist["matters"] == [] and checklist["undecided"] == []
     assert "died_abroad" in codes(checklist)
@@ -75,12 +89,14 @@ def test_proxy_allowed_only_for_single_seriously_ill_relative():
     assert set(poa["for_matters"]) == {"household_head_change", "hukou_cancellation"}
     assert "proxy_authorization" in codes(checklist)
 
-    state, refused = walk("inner_mongolia", {"died_abroad": False, "applicant_is_proxy": True,
+    state, refused = walk("inner_mongolia", {"relationship": "child", "applicant_is_proxy": True,
                                              "proxy_principal_incapacitated": False})
     assert refused["eligible"] is False
+    assert list(state.answers) == ["relationship", "applicant_is_proxy", "proxy_principal_incapacitated"]
+    assert [c.code for c in state.out_of_scope] == ["proxy_not_allowed"]  # the death abroad is never asked
     assert "proxy_not_allowed" in codes(refused)
     assert refused["matters"] == [] and refused["undecided"] == []
-    assert "relationship" not in state.answers
+    assert "died_abroad" not in state.answers
 
 
 def test_non_lineal_applicant_gets_a_warning():

@@ -73,7 +73,18 @@ def state(session_id: str, s: State) -> dict[str, Any]:
         "facts": s.facts,
         "progress": {"answered": s.progress.answered, "remaining": s.progress.remaining,
                      "percent": s.progress.percent},
+        "out_of_scope": out_of_scope(s),
     }
+
+
+def out_of_scope(s: State) -> dict[str, Any] | None:
+    """Why the questions stopped early, kindly: the scope conditions the family's answers do not meet."""
+    if not s.out_of_scope:
+        return None
+    return {"title": "很抱歉，这项“一件事一次办”联办服务不适用于您家的情况，后面的问题不用再回答了。",
+            "title_en": "We are sorry: this one-stop joint service does not cover your family's situation, "
+                        "so there are no more questions.",
+            "reasons": [{"code": c.code, "message": c.reason.zh, "message_en": c.reason.en} for c in s.out_of_scope]}
 
 
 def review(session_id: str, s: State, items: list[ReviewItem], goto_path: str | None) -> dict[str, Any]:

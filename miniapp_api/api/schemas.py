@@ -153,6 +153,11 @@ class DeceasedForm(Schema):
     hukou_address = _line()
     cremation_date = _line(10)
     employer = _line()
+    # Fields only a department reads (form.facts with `department`), asked where the region's form has them.
+    enterprise_employee = fields.Raw(allow_none=True, validate=validate.OneOf([True, False, "true", "false"]))
+    employment_status = _line(20)
+    other_insurance = fields.List(Text(validate=validate.Length(max=20)), allow_none=True,
+                                  validate=validate.Length(max=5))
 
 
 class ApplicantForm(Schema):

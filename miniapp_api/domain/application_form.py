@@ -24,6 +24,8 @@ MONEY_DEPARTMENTS = ("hrss", "medical_security", "housing_fund", "veterans_affai
 # Facts the one form itself reads (the dates' order, the printed 与逝者关系): each region's questionnaire
 # answers them on every path that submits, or its ``form.facts`` names the field that asks them.
 FORM_FACTS = ("death_date", "relationship")
+# Every fact the form's own rules read (``check_form``): a question that sets one of these is never idle.
+FORM_RULE_FACTS = (*FORM_FACTS, "applicant_is_proxy")
 
 
 def _add(errors: Errors, field: str, zh: str, en: str) -> None:
@@ -71,8 +73,26 @@ def _date(form: Mapping[str, Any], section: str, key: str, errors: Errors, label
 
 
 def asked_on_form(dialog: Dialog, facts: Mapping[str, Any]) -> list[FormFact]:
-    """The form facts the questionnaire did not answer on this path: the form asks these."""
-    return [f for f in dialog.form_facts if f.field and f.fact not in facts]
+    """The form facts the questionnaire did not answer on this path: the form asks these (a department's
+    field only while its ``when`` holds, e.g. that department's matter was asked for)."""
+    return [f for f in dialog.form_facts if f.field and f.fact not in facts
+            and (f.when is None or f.when.evaluate(facts) is True)]
+
+
+def _form_value(spec: FormFact, raw: Any) -> Any:
+    """A posted value in the fact's own shape: HTML posts "true"/"false" for a yes/no field and a single
+    value (or several) for a list field, whose exclusive option (都没有) is the empty list."""
+    if any(isinstance(o.value, bool) for o in spec.options) and raw in ("true", "false"):
+        return raw == "true"
+    if spec.multiple:
+        values = raw if isinstance(raw, list) else [raw]
+        if any(not isinstance(v, str) for v in values):
+            return values
+        exclusive = {o.value for o in spec.options if o.exclusive}
+        if exclusive & set(values):
+            return [] if len(values) == 1 else None
+        return values
+    return raw.strip() if isinstance(raw, str) else raw
 
 
 def value_at(form: Mapping[str, Any], path: str) -> Any:
@@ -104,22 +124,24 @@ def form_facts(form: Mapping[str, Any], dialog: Dialog, facts: Mapping[str, Any]
     errors = {} if errors is None else errors
     specs = load_vocabulary().facts
     out: dict[str, Any] = {}
+    asked = {id(f) for f in asked_on_form(dialog, facts)}
     for spec in dialog.form_facts:
-        if spec.fact in facts:
+        if spec.fact in facts or (spec.field is not None and id(spec) not in asked):
             continue
         if spec.field is None:
             _add(errors, "questionnaire", f"请先在问答中回答：{spec.label.zh}",
                  f"answer in the questionnaire first: {spec.label.en}")
             continue
         raw = value_at(form, spec.field)
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
+        if raw is None or (isinstance(raw, str | list) and not raw) or (isinstance(raw, str) and not raw.strip()):
             _add(errors, spec.field, f"请填写{spec.label.zh}", f"{spec.label.en} is required")
             continue
         try:
-            value = validate_fact(specs[spec.fact], raw.strip() if isinstance(raw, str) else raw, today)
+            value = validate_fact(specs[spec.fact], _form_value(spec, raw), today)
         except FactError:
             value = None
-        if value is None or (spec.options and all(o.value != value for o in spec.options)):
+        offered = {o.value for o in spec.options if not o.exclusive}
+        if value is None or (spec.options and not (set(value) <= offered if spec.multiple else value in offered)):
             if spec.options:
                 _add(errors, spec.field, f"请从选项中选择{spec.label.zh}", f"choose {spec.label.en} from the list")
             elif specs[spec.fact].type == "date":

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from . import paths
-from .application_form import FORM_FACTS
+from .application_form import FORM_FACTS, FORM_RULE_FACTS
 from .conditions import ALLOWED_OPERATORS, Condition, operators_used, referenced_facts
-from .dialogs import Dialog, DialogFileError, build_dialog, read_region_file
+from .dialogs import Dialog, DialogFileError, Matter, build_dialog, read_region_file
 from .js_semantics import arity_problems
 from .vocabulary import DIALOGS_DIR, FactError, Vocabulary, load_vocabulary, validate_fact
 
@@ -145,6 +145,7 @@ def _problems(dialog: Dialog, vocab: Vocabulary) -> list[tuple[int, str]]:
         if material_id not in vocab.materials:
             out.append((1, f"unknown material id {material_id!r} in materials"))
     out.extend(_form_fact_problems(dialog, vocab))
+    out.extend(_unread_questions(dialog))
     if not out:  # the path search assumes a sound file
         out.extend(_path_problems(dialog))
     return sorted(set(out))
@@ -159,8 +160,55 @@ def _form_fact_problems(dialog: Dialog, vocab: Vocabulary) -> list[tuple[int, st
             borrowed = dialog.question(spec.question)
             if borrowed is None or spec.fact not in borrowed.sets_facts():
                 out.append((spec.line, f"form.facts: question {spec.question!r} does not ask {spec.fact!r}"))
+        if spec.department is not None and spec.department not in vocab.departments:
+            out.append((spec.line, f"form.facts: unknown department {spec.department!r}"))
         if spec.field is not None and spec.field.split(".")[0] not in ("deceased", "applicant"):
             out.append((spec.line, f"form.facts: field {spec.field!r} must be in deceased.* or applicant.*"))
+    return out
+
+
+def _unread_questions(dialog: Dialog) -> list[tuple[int, str]]:
+    """Questions whose answer changes nothing: no rule, form rule or form field reads what they set, or
+    only the conditions of optional matters the family has already declined by the time it is shown.
+    Such a question costs a grieving family an answer for nothing: make it a form field for the
+    department (``form.facts`` with ``department``) or ask it only where a rule reads it."""
+    out: list[tuple[int, str]] = []
+    scoped: dict[int, Matter] = {}  # id(condition) -> the optional matter it belongs to
+    for m in dialog.matters:
+        if not m.mandatory:
+            for cond in (*(p.when for p in m.preconditions), *(u.when for u in m.materials),
+                         *(t.when for t in m.trips)):
+                if cond is not None:
+                    scoped[id(cond)] = m
+    general: set[str] = {"requested_matters", *FORM_RULE_FACTS, *(f.fact for f in dialog.form_facts)}
+    by_matter: dict[str, set[str]] = {}  # fact -> optional matters whose own conditions read it
+    for _, _, cond in _conditions(dialog):
+        owner = scoped.get(id(cond))
+        for fact in cond.facts:
+            if owner is None:
+                general.add(fact)
+            else:
+                by_matter.setdefault(fact, set()).add(owner.id)
+    domains = _reachable_values(dialog, load_vocabulary().facts)
+    for index, q in enumerate(dialog.questions):
+        facts = q.sets_facts()
+        if facts & general:
+            continue
+        readers = sorted(set().union(*(by_matter.get(f, set()) for f in facts)))
+        if not readers:
+            out.append((q.line, f"question {q.id!r}: no rule, form rule or form field reads its answer "
+                                f"({', '.join(sorted(facts))}); make it a form field for the department "
+                                f"(form.facts with department) or drop it"))
+            continue
+        requested_later = any(m in later.list_values({"requested_matters"}).get("requested_matters", set())
+                              for later in dialog.questions[index:] for m in readers)
+        if requested_later:
+            continue  # the family has not said yet whether it wants them
+        declined = {"and": [q.show_if.rule if q.show_if else True,
+                            *({"!": {"in": [m, {"var": "requested_matters"}]}} for m in readers)]}
+        if _can_be_true(Condition(declined, load_vocabulary().facts), domains):
+            out.append((q.line, f"question {q.id!r} is shown when the family did not ask for "
+                                f"{', '.join(readers)}, the only matters that read its answer; add that to its show_if"))
     return out
 
 
@@ -255,6 +303,9 @@ def _conditions(dialog: Dialog):
                 yield m.line, f"matter {m.id!r} trip {trip.place!r}", trip.when
     for w in dialog.warnings:
         yield w.line, f"warning {w.code!r}", w.when
+    for spec in dialog.form_facts:
+        if spec.when is not None:
+            yield spec.line, f"form.facts {spec.fact!r} when", spec.when
 
 
 def _condition_problems(cond: Condition, specs, set_by: dict[str, list[int]]) -> list[str]:

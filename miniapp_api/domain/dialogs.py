@@ -150,6 +150,9 @@ class FormFact:
     options: tuple[Option, ...]
     question: str | None  # the question whose wording and options the form borrows
     line: int
+    department: str | None = None  # a field only that department reads (the seed prints it for them), labelled so
+    when: Condition | None = None  # asked only while this holds (e.g. that department's matter was asked for)
+    multiple: bool = False  # a list fact: any of the options, or the exclusive "none" for an empty list
 
 
 @dataclass(frozen=True)
@@ -321,6 +324,7 @@ SCHEMA: dict[str, Any] = {
                         "properties": {
                             "fact": _TEXT, "field": _TEXT, "question": _TEXT, "label": _TEXT, "label_en": _TEXT,
                             "options": {"type": "array", "items": _OPTION},
+                            "department": _TEXT, "when": _RULE,
                         },
                     },
                 },
@@ -483,7 +487,8 @@ def build_dialog(raw: dict[str, Any], lines: dict[tuple, int], path: Path, vocab
             for i, w in enumerate(raw.get("warnings", []))
         ),
         form=raw["form"],
-        form_facts=tuple(_form_fact(f, i, questions, lines) for i, f in enumerate(raw["form"].get("facts", []))),
+        form_facts=tuple(_form_fact(f, i, questions, lines, vocab)
+                         for i, f in enumerate(raw["form"].get("facts", []))),
         raw=raw,
         path=path,
         question_index={q.id: q for q in questions},
@@ -495,13 +500,18 @@ def _options(nodes: list[dict[str, Any]]) -> tuple[Option, ...]:
                  for o in nodes)
 
 
-def _form_fact(node: dict[str, Any], index: int, questions: list[Question], lines: dict[tuple, int]) -> FormFact:
-    """A ``form.facts`` entry; options come from the borrowed question unless the entry gives its own."""
+def _form_fact(node: dict[str, Any], index: int, questions: list[Question], lines: dict[tuple, int],
+               vocab: Vocabulary) -> FormFact:
+    """A ``form.facts`` entry; options come from the borrowed question unless the entry gives its own.
+    A list fact keeps its exclusive "none" (the empty list); a single choice has no use for one."""
     borrowed = next((q for q in questions if q.id == node.get("question")), None)
     options = _options(node["options"]) if "options" in node else (borrowed.options if borrowed else ())
+    spec = vocab.facts.get(node["fact"])
+    multiple = spec is not None and spec.type == "list"
     return FormFact(fact=node["fact"], field=node.get("field"), label=Text(node["label"], node["label_en"]),
-                    options=tuple(o for o in options if not o.exclusive), question=node.get("question"),
-                    line=nearest_line(lines, ("form", "facts", index)))
+                    options=tuple(o for o in options if multiple or not o.exclusive), question=node.get("question"),
+                    line=nearest_line(lines, ("form", "facts", index)), department=node.get("department"),
+                    when=Condition(node["when"], vocab.facts) if "when" in node else None, multiple=multiple)
 
 
 class UnknownRegion(KeyError):

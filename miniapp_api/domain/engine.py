@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .dialogs import Dialog, Question
+from .dialogs import Check, Dialog, Question
 from .vocabulary import load_vocabulary, parse_date
 
 Answers = dict[str, Any]
@@ -74,6 +74,7 @@ class State:
     complete: bool  # every shown question is answered, wherever the cursor is
     step: int  # the current question's number among the shown ones (1 for the first); 0 at the end
     cursor: Cursor = Cursor()
+    out_of_scope: tuple[Check, ...] = ()  # scope checks the answers given fail: why no more is asked
 
     @property
     def rule_facts(self) -> dict[str, Any]:
@@ -229,7 +230,15 @@ def state(dialog: Dialog, answers: Mapping[str, Any], cursor: Cursor | None = No
         complete=next_question(dialog, answers, derived) is None,
         step=step,
         cursor=cursor,
+        out_of_scope=out_of_scope(dialog, derived.facts),
     )
+
+
+def out_of_scope(dialog: Dialog, facts: Mapping[str, Any]) -> tuple[Check, ...]:
+    """The scope checks that the answers actually given fail. Read without the facts the region left
+    unasked, so a scope question never shown (the questions stop at the first failed one) is never
+    named as a reason."""
+    return tuple(c for c in dialog.eligibility if c.when.evaluate(facts) is False)
 
 
 def answer(dialog: Dialog, answers: Mapping[str, Any], question_id: str, value: Any,

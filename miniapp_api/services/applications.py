@@ -13,6 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..domain import deadlines, engine, rules, tracking
 from ..domain.application_form import MONEY_DEPARTMENTS, asked_on_form, check_form, form_facts, with_answers
 from ..domain.dialogs import Dialog
+from ..domain.vocabulary import load_vocabulary
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Applicant, Case, QuestionnaireSession, WorkItem, utcnow
@@ -48,10 +49,21 @@ def form_view(session: QuestionnaireSession) -> dict[str, Any]:
 def form_fields(dialog: Dialog, facts: dict[str, Any]) -> list[dict[str, Any]]:
     """The region's form facts this family's questionnaire did not answer: the form asks them, so a
     front end renders each one from here rather than from its own list."""
+    departments = load_vocabulary().departments
     return [{"field": f.field, "fact": f.fact, "type": "choice" if f.options else "date" if f.fact.endswith("_date")
-             else "text", "label": f.label.zh, "label_en": f.label.en, "required": True,
-             "options": [{"value": o.value, "label": o.label.zh, "label_en": o.label.en} for o in f.options]}
+             else "text", "label": f.label.zh, "label_en": f.label.en, "required": True, "multiple": f.multiple,
+             "options": [{"value": o.value, "label": o.label.zh, "label_en": o.label.en, "exclusive": o.exclusive}
+                         for o in f.options],
+             **(_for_department(f.department, departments[f.department]) if f.department in departments else {})}
             for f in asked_on_form(dialog, facts)]
+
+
+def _for_department(department_id: str, department: dict[str, str]) -> dict[str, Any]:
+    """A field only one department reads: said so, so the family knows why it is asked and that it changes
+    nothing in their checklist."""
+    return {"department": department_id,
+            "note": f"此项仅供{department['name']}经办人员核对，不影响您的办事清单",
+            "note_en": f"For the {department['name_en']} to check; it does not change your checklist"}
 
 
 def save_draft(session: QuestionnaireSession, form: dict[str, Any]) -> dict[str, Any]:

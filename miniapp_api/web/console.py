@@ -550,10 +550,16 @@ def window_checklist(session_id: str):
 
 def _with_asked(section: str, base: list, asked: list[dict[str, Any]]) -> list:
     """A section's field list plus the form facts this questionnaire left to the form (form view ``fields``)."""
-    extra = [(spec["field"].split(".", 1)[1], spec["label"], "select" if spec["options"] else spec["type"],
+    extra = [(spec["field"].split(".", 1)[1], spec["label"] + (f"（{spec['note']}）" if spec.get("note") else ""),
+              ("multiple" if spec["multiple"] else "select") if spec["options"] else spec["type"],
               10 if spec["type"] == "date" else 100, True)
              for spec in asked if spec["field"].split(".")[0] == section]
     return [*base, *extra]
+
+
+def _html_choice(value: Any) -> Any:
+    """An option's value as the form posts it back ("true"/"false" for a yes/no field)."""
+    return str(value).lower() if isinstance(value, bool) else value
 
 
 def _form_from_request(proxy_needed: bool, self_support: bool, deceased_fields: list,
@@ -563,7 +569,12 @@ def _form_from_request(proxy_needed: bool, self_support: bool, deceased_fields: 
 
     def section(prefix: str, fields: list) -> dict[str, Any]:
         out = {}
-        for key, *_ in fields:
+        for key, *spec in fields:
+            if spec[1:2] == ["multiple"]:  # several options of one list field
+                values = [v for v in data.getlist(f"{prefix}-{key}") if v.strip()]
+                if values:
+                    out[key] = values
+                continue
             value = data.get(f"{prefix}-{key}", "").strip()
             if value:
                 out[key] = value
@@ -658,8 +669,8 @@ def window_form(session_id: str):
     draft = view["form"]
     rows = max(ACCOUNT_ROWS, min(MAX_ACCOUNTS, len(draft.get("accounts") or []) + 1))
     problems = {k: _short(v) for k, v in view["problems"].items()} if draft else {}
-    choices = {spec["field"]: [(o["value"], o["label"]) for o in spec["options"]] for spec in view["fields"]
-               if spec["options"]}
+    choices = {spec["field"]: [(_html_choice(o["value"]), o["label"]) for o in spec["options"]]
+               for spec in view["fields"] if spec["options"]}
     payees = [(p, load_vocabulary().payees.get(p, {}).get("name", p)) for p in view["payees"]]
     return render_template("console/form.html", session_id=row.id, draft=draft, problems=problems,
                            prefilled=view["prefilled"], commitment=view["commitment"], proxy_needed=proxy_needed,

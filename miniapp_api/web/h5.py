@@ -450,10 +450,12 @@ def signin_verify():
 # --- 6. the one form, and submitting it ----------------------------------------------------------------------
 
 @cache
-def _form_paths() -> tuple[frozenset[str], frozenset[str]]:
-    """Every field path of ApplicationForm (``accounts.#.bank_name``) and which of them are yes/no boxes."""
+def _form_paths() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """Every field path of ApplicationForm (``accounts.#.bank_name``), which of them are yes/no boxes and
+    which are lists (several ticked boxes of one name)."""
     paths: set[str] = set()
     booleans: set[str] = set()
+    lists: set[str] = set()
 
     def walk(schema, prefix: str) -> None:
         for name, field in schema.fields.items():
@@ -465,9 +467,11 @@ def _form_paths() -> tuple[frozenset[str], frozenset[str]]:
                 paths.add(prefix + name)
                 if isinstance(field, fields.Boolean):
                     booleans.add(prefix + name)
+                if isinstance(field, fields.List):
+                    lists.add(prefix + name)
 
     walk(ApplicationForm(), "")
-    return frozenset(paths), frozenset(booleans)
+    return frozenset(paths), frozenset(booleans), frozenset(lists)
 
 
 def _posted_form() -> dict[str, Any]:
@@ -476,7 +480,7 @@ def _posted_form() -> dict[str, Any]:
     Unknown names are ignored; empty text is "not given"; a ticked box is true (unticked: not given,
     except the commitment, which is then explicitly not accepted); wholly empty accounts are dropped.
     """
-    paths, booleans = _form_paths()
+    paths, booleans, lists = _form_paths()
     out: dict[str, Any] = {"deceased": {}, "applicant": {}}
     accounts: dict[int, dict[str, Any]] = {}
     for key in request.form:
@@ -492,6 +496,8 @@ def _posted_form() -> dict[str, Any]:
             if not raw:
                 continue
             value: Any = True
+        elif pattern in lists:
+            value = [v.strip()[:30] for v in request.form.getlist(key)[:10] if v.strip()] or None
         else:
             value = raw.strip()[:300] or None  # longer than any field allows: refused by the schema anyway
         node = accounts.setdefault(index, {}) if index is not None else out

@@ -116,7 +116,8 @@ def review():
     dialog = questionnaires.dialog_for(qs.region)
     items = [{"question": i.question.id, "text": i.question.text.zh, "text_en": i.question.text.en,
               "answer": _words(i)} for i in questionnaires.review(qs)]
-    return render_template("h5/review.html", items=items, region={"name": dialog.name.zh, "name_en": dialog.name.en})
+    return render_template("h5/review.html", items=items, region={"name": dialog.name.zh, "name_en": dialog.name.en},
+                           out_of_scope=presenters.out_of_scope(questionnaires.state(qs)))
 
 
 def _words(item) -> str:

@@ -160,15 +160,15 @@ def test_the_window_enters_an_application_for_a_family(desk_page, live_server, c
         page.get_by_role("button", name="开始新的代办申请").click()
 
     # One question per screen; 上一题 brings the last one back with its answer ticked.
-    expect(page.get_by_role("group", name=re.compile("湖南省内去世"))).to_be_visible()
+    expect(page.get_by_role("group", name=re.compile("与死亡人员的关系"))).to_be_visible()  # who the family is, first
     screenshot(page, "console-window-01-first-question")
-    page.get_by_label("是").check()
+    page.get_by_label("子女", exact=True).check()
     with page.expect_navigation():
         page.get_by_role("button", name="下一题").click()
     with page.expect_navigation():
         page.get_by_role("button", name="上一题").click()
-    expect(page.get_by_role("group", name=re.compile("湖南省内去世"))).to_be_visible()
-    expect(page.get_by_label("是")).to_be_checked()
+    expect(page.get_by_role("group", name=re.compile("与死亡人员的关系"))).to_be_visible()
+    expect(page.get_by_label("子女", exact=True)).to_be_checked()
     answered = []
     while page.locator('input[name="question"]').count():
         answered.append(answer_screen(page))
@@ -194,8 +194,8 @@ def test_the_window_enters_an_application_for_a_family(desk_page, live_server, c
         for key, value in form[section].items():
             target = page.locator(f"#f-{section}-{key}")
             if target.count():
-                if key == "gender":
-                    target.select_option(value)
+                if key == "gender" or isinstance(value, list) or target.evaluate("e => e.tagName") == "SELECT":
+                    target.select_option(value)  # a choice, or (a list) several of a multiple select
                 else:
                     target.fill(value)
     account = form["accounts"][0]

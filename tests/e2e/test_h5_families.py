@@ -13,8 +13,7 @@ from tests.e2e.test_h5 import fill_people as fill_form_people
 from tests.e2e.test_h5 import html_value, no_sideways_scroll
 from tests.test_applications import DECEASED_ID, HUNAN, good_form
 
-HUNAN_CERTIFICATES = {**{k: v for k, v in HUNAN.items() if k != "relationship"},
-                      "requested": ["death_certificate_normal", "cremation_certificate"]}
+HUNAN_CERTIFICATES = {**HUNAN, "requested": ["death_certificate_normal", "cremation_certificate"]}
 HUNAN_SIBLING = {**HUNAN, "relationship": "sibling"}
 FUYUAN = {"death_type": "normal", "death_place": "medical_institution", "local_death": True, "death_date": "2026-11-20",
           "local_hukou": True, "local_insured": True, "local_cremation": True,
@@ -91,15 +90,14 @@ def test_hunan_family_asking_only_the_certificates_submits(phone_page, live_serv
     page = phone_page
     start(page, live_server, "湖南省")
     asked = answer_until_checklist(page, HUNAN_CERTIFICATES)
-    assert "relationship" not in asked  # Hunan asks it only for survivors' payments
+    assert asked[:2] == ["relationship", "death_date"]  # who the family is and when, first (issue 14 item 9)
     sign_in(page, app, "13900139001")
-    # The form asks the relationship once, with the questionnaire's choices; no bank account is needed.
-    relationship = page.locator("#f-applicant-relationship")
-    assert relationship.is_visible() and "兄弟姐妹" in relationship.inner_text()
+    # Nothing asked twice and no 人社 field (no 人社 matter); no bank account is needed.
+    assert page.locator("#f-applicant-relationship").count() == 0
+    assert page.locator("#f-deceased-enterprise_employee").count() == 0
     assert page.locator("#accounts").count() == 0
     form = good_form()
     fill_people(page, form)
-    page.check('input[name="applicant.relationship"][value="child"]')
     screenshot(page, "h5-family-hunan-certificates-form")
     no_sideways_scroll(page)
     code = submit(page)
