@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import itertools
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,7 +42,8 @@ from tests.test_uploads import photo
 from tests.test_workflow import PASSWORD
 
 REGIONS = load_vocabulary().regions
-WALKS = settings(max_examples=100, deadline=None,
+# JOURNEY_WALKS: fewer walks for a quick local check (CI runs the default 100 per region, 20 at the window)
+WALKS = settings(max_examples=int(os.environ.get("JOURNEY_WALKS", "100")), deadline=None,
                  suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 MAX_DETOURS = 4  # changes of earlier answers and steps back in one walk
 MAX_STEPS = 300
@@ -446,7 +448,7 @@ def test_a_family_journey_ends_in_a_completed_case_or_a_clear_refusal(quick_comm
 # --- The window's 代办: a clerk enters the family's answers and form in the console --------------------------------
 
 WINDOW_REGION = "hunan"
-WINDOW_WALKS = settings(WALKS, max_examples=20)
+WINDOW_WALKS = settings(WALKS, max_examples=max(1, WALKS.max_examples // 5))
 
 
 class FormControls(_Controls):

@@ -97,8 +97,8 @@ def test_dialog_endpoint_gives_what_an_unanswered_fact_is_tried_with(client):
     assert conditional
     for q in conditional:
         assert set(q["show_if_domains"]) == _facts_read(q["show_if"])
-    relationship = next(q for q in body["questions"] if q["id"] == "relationship")
-    assert relationship["show_if_domains"]["died_abroad"] == [True, False]
+    after_abroad = next(q for q in conditional if "died_abroad" in q["show_if_domains"])
+    assert after_abroad["show_if_domains"]["died_abroad"] == [True, False]
     assert all(q["show_if_domains"] is None for q in body["questions"] if not q["show_if"])
 
 
@@ -137,10 +137,12 @@ def test_fuyuan_pickup_warning_only_when_the_body_is_said_not_to_be_at_the_funer
 
 def test_inner_mongolia_death_abroad_gives_only_its_own_reason():
     """Inner Mongolia: 「在国（境）外死亡的，其死亡医学证明原件及翻译公证书不在“一件事一次办”的材料范围内」 ends the
-    questions; the family is never asked whether a proxy applies, so it must not be told 「仅在逝者只有一位直系亲属
-    或近亲属且身患重疾…才可出具委托书委托他人办理」 (the proxy condition now reads "not answered yes")."""
-    state, checklist = walk("inner_mongolia", {"died_abroad": True})
-    assert list(state.answers) == ["died_abroad"]
+    questions; a family that is not a proxy must not be told 「仅在逝者只有一位直系亲属或近亲属且身患重疾…才可出具委托书
+    委托他人办理」 (the proxy condition reads "not answered yes")."""
+    script = {"relationship": "child", "applicant_is_proxy": False, "death_date": "2026-11-20",
+              "death_type": "normal", "died_abroad": True}
+    state, checklist = walk("inner_mongolia", script)
+    assert list(state.answers)[-1] == "died_abroad"
     assert len(checklist["reasons"]) == 1 and "国（境）外" in checklist["reasons"][0]
     assert "proxy_not_allowed" not in {w["code"] for w in checklist["warnings"]}
 
