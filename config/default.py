@@ -1,5 +1,8 @@
-"""Default settings. Every one can be overridden by an environment variable of the same name
-(DATABASE_URL, REDIS_URL, SECRET_KEY, ...) or by the mapping passed to ``create_app``."""
+"""Default settings. Every one can be overridden by an environment variable ``MINIAPP_<NAME>`` (its
+value read as JSON when it parses, e.g. ``MINIAPP_TOKEN_MAX_AGE=600``; a nested key with ``__``:
+``MINIAPP_DEPARTMENT_WEBHOOKS__hrss='{"url": …}'``), by ``MINIAPP_CONFIG_JSON`` (several as one JSON
+object), or by the mapping passed to ``create_app``. DATABASE_URL, REDIS_URL, SECRET_KEY, UPLOAD_FOLDER
+and TRUSTED_PROXIES are also read from their plain names."""
 
 import os
 from pathlib import Path

@@ -11,17 +11,23 @@ from typing import Any
 from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
+# The common settings also read from their plain names (what hosting platforms set); every setting,
+# these too, from MINIAPP_<NAME>.
 ENV_SETTINGS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "UPLOAD_FOLDER", "TRUSTED_PROXIES")
+ENV_PREFIX = "MINIAPP"
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app: defaults from config/default.py, then environment variables, then ``config``."""
+    """Build the app: defaults from config/default.py, then the environment (the plain names of
+    ``ENV_SETTINGS``, then ``MINIAPP_<NAME>`` for any setting, then ``MINIAPP_CONFIG_JSON``), then ``config``."""
     app = Flask(__name__, instance_path=str(ROOT / "instance"), template_folder=str(ROOT / "templates"))
     app.config.from_pyfile(str(ROOT / "config" / "default.py"))
     engine_defaults = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])  # kept under any options set below
     for name in ENV_SETTINGS:
         if os.environ.get(name):
             app.config[name] = os.environ[name]
+    app.config.from_prefixed_env(ENV_PREFIX)  # MINIAPP_<NAME>: any setting, JSON-parsed when it parses
+    app.config.pop("CONFIG_JSON", None)  # MINIAPP_CONFIG_JSON is read whole just below, not a setting
     if os.environ.get("MINIAPP_CONFIG_JSON"):  # any setting, as one JSON object (containers, worker processes)
         app.config.update(json.loads(os.environ["MINIAPP_CONFIG_JSON"]))
     if app.config.get("DATABASE_URL"):

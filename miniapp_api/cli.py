@@ -58,7 +58,7 @@ def vectors_command(out: Path) -> None:
 @click.option("--facts", "facts_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="a JSON file of facts")
 def checklist_command(region: str, facts_path: Path) -> None:
-    """Print the checklist for REGION and the facts in a JSON file (CONTRACT.md)."""
+    """Print the checklist for REGION and the facts in a JSON file (the shared contract's shape)."""
     try:
         facts = json.loads(facts_path.read_text(encoding="utf-8"))
         clean = validate_facts(facts)

@@ -46,7 +46,7 @@ OPERATIONS: list[tuple[str, str, str, Any, int, list[str]]] = [
      "back to the end (the review), by way of any question the change made appear", "GotoQuestion", 200,
      [SECRET, APPLICANT]),
     ("post", "/questionnaires/{session_id}/claim", "Make an anonymous questionnaire mine", None, 200, [APPLICANT]),
-    ("get", "/questionnaires/{session_id}/checklist", "The tailored checklist (CONTRACT.md)", None, 200, [SECRET, APPLICANT]),
+    ("get", "/questionnaires/{session_id}/checklist", "The tailored checklist", None, 200, [SECRET, APPLICANT]),
     ("get", "/questionnaires/{session_id}/form", "The one form: draft, pre-filled facts, problems", None, 200,
      [SECRET, APPLICANT]),
     ("put", "/questionnaires/{session_id}/form", "Save the draft form", "ApplicationForm", 200, [SECRET, APPLICANT]),

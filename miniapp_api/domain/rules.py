@@ -1,4 +1,5 @@
-"""The rules: a region's facts become the checklist of CONTRACT.md.
+"""The rules: a region's facts become the checklist of the shared contract
+(``../shared/CONTRACT.md`` beside the repository on the team's machines).
 
 Every matter is decided with three values. A matter whose applicability is not known yet is
 never silently dropped: it goes to ``undecided`` with the facts still needed, and a precondition

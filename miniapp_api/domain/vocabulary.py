@@ -1,4 +1,4 @@
-"""The shared vocabulary of CONTRACT.md (regions, departments, matters, materials, places, facts).
+"""The shared vocabulary (``../shared/CONTRACT.md``) (regions, departments, matters, materials, places, facts).
 
 It lives in ``dialogs/vocabulary.yaml`` so that region files and the checker read one list.
 """

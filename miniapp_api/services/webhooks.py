@@ -2,7 +2,7 @@
 outbox in the same transaction as the case, sent by an rq worker that retries with backoff.
 
 Never lost: if Redis is down when the case is submitted the outbox row stays ``pending`` and
-``flask webhooks sweep`` (or the next submission's sweep) queues it again. Never doubled: a delivery
+``flask notify sweep`` (cron; it sweeps both outboxes) or the next submission's sweep queues it again. Never doubled: a delivery
 is POSTed only by the worker that claimed it (a lease, as notifications have), each carries
 ``X-Delivery-Id``, and a delivered row is never sent again. A claim whose worker died is given back by
 the sweep after the lease: the department may then see that X-Delivery-Id a second time.
