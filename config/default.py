@@ -96,6 +96,9 @@ UPLOAD_LIMITS_PER_QUESTIONNAIRE = "60 per hour;200 per day"
 # Staff bearer tokens expire after this many seconds (and end at once on sign-out, a new password or a
 # disabled account: POST /api/v1/staff/auth/sign-out, `flask staff password`, `flask staff disable`).
 STAFF_TOKEN_MAX_AGE = 8 * 60 * 60
+# ... and after this many seconds unused (等保: 登录连接超时自动退出), like the console; 0: no idle limit (a
+# department system that polls less often signs in each time instead).
+STAFF_TOKEN_IDLE_TIMEOUT = 30 * 60
 # The console (/console) signs a clerk out after this many seconds without a page, and after this many
 # seconds in all however busy (the sign-in is asked for again; 等保: 登录连接超时自动退出).
 STAFF_CONSOLE_IDLE_TIMEOUT = 30 * 60

@@ -102,3 +102,31 @@ def test_a_new_password_or_a_disabled_account_ends_every_session(client, app):
     assert client.get(WORK, headers=token).status_code == 401
     assert console_sign_in(client, "hn_window", "a-new-password-2").status_code == 401
     assert runner.invoke(staff_group, ["disable", "nobody"]).exit_code != 0
+
+
+def test_an_idle_api_token_asks_for_the_sign_in_again(client, app):
+    """A staff bearer token left unused past STAFF_TOKEN_IDLE_TIMEOUT is refused (等保: 登录连接超时自动退出),
+    as the console is; each use keeps it alive. The last use is kept in the store (Redis), so every server
+    agrees and a copy of the token cannot outlive the clerk's break."""
+    make_staff(app, "hn_hrss")
+    assert app.config["STAFF_TOKEN_IDLE_TIMEOUT"] == 30 * 60
+    store = app.extensions["store"]
+    before = set(store.client.scan_iter("staff-token-seen:*"))
+    token = api_token(client, "hn_hrss")
+    [key] = set(store.client.scan_iter("staff-token-seen:*")) - before  # the token's last use, kept in Redis
+    assert client.get(WORK, headers=token).status_code == 200
+    assert 29 * 60 < store.client.ttl(key) <= 30 * 60  # a use renews the whole idle window
+    store.delete(key)  # what 30 idle minutes do: the entry expires
+    refused = client.get(WORK, headers=token)
+    assert refused.status_code == 401 and refused.get_json()["error"]["code"] == "token_idle"
+    assert "重新登录" in refused.get_json()["error"]["message"]
+    assert client.get(WORK, headers=api_token(client, "hn_hrss")).status_code == 200
+
+
+def test_signing_out_forgets_the_tokens_last_use(client, app):
+    make_staff(app, "hn_hrss")
+    token = api_token(client, "hn_hrss")
+    store = app.extensions["store"]
+    before = set(store.client.scan_iter("staff-token-seen:*"))
+    assert client.post("/api/v1/staff/auth/sign-out", headers=token).status_code == 204
+    assert len(before - set(store.client.scan_iter("staff-token-seen:*"))) == 1

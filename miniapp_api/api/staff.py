@@ -33,11 +33,15 @@ class Transition(Schema):
     version = fields.Integer(validate=validate.Range(min=1, max=MAX_ROW_ID))
 
 
-def current_staff() -> StaffUser:
+def _bearer() -> str:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "sign_in_required", "请先登录", "sign in first")
-    return staff.from_token(token.strip())
+    return token.strip()
+
+
+def current_staff() -> StaffUser:
+    return staff.from_token(_bearer())
 
 
 @bp.post("/staff/auth")
@@ -49,7 +53,7 @@ def sign_in():
 @bp.post("/staff/auth/sign-out")
 def sign_out():
     """End this person's sessions: this token, their other tokens and their console sessions."""
-    staff.end_sessions(current_staff())
+    staff.sign_out_token(current_staff(), _bearer())
     return "", 204
 
 

@@ -31,6 +31,7 @@ from .questionnaires import dialog_for
 
 ROLES = ("department", "window", "supervisor")
 TOKEN_SALT = "staff-token"
+SEEN = "staff-token-seen:{}"  # a token's last use, expiring after STAFF_TOKEN_IDLE_TIMEOUT
 
 
 def create(username: str, password: str, name: str, role: str, region: str, department: str | None = None) -> StaffUser:
@@ -51,8 +52,18 @@ def create(username: str, password: str, name: str, role: str, region: str, depa
 def sign_in(username: str, password: str, code: str | None = None, address: str = "") -> dict[str, Any]:
     """The staff API's sign-in: a bearer token carrying the person and their session generation."""
     user = authenticate(username, password, code, address)
-    token = tokens.issue(TOKEN_SALT, {"s": user.id, "g": user.session_generation}, current_app.config["STAFF_TOKEN_MAX_AGE"])
+    token_id = secrets.token_urlsafe(16)
+    token = tokens.issue(TOKEN_SALT, {"s": user.id, "g": user.session_generation, "t": token_id},
+                         current_app.config["STAFF_TOKEN_MAX_AGE"])
+    _seen(token_id)
     return {**token, "role": user.role, "region": user.region, "department": user.department}
+
+
+def _seen(token_id: str) -> None:
+    """Mark a token used now: it stays valid for STAFF_TOKEN_IDLE_TIMEOUT more seconds (kept in the store, so
+    every server agrees)."""
+    if idle := current_app.config["STAFF_TOKEN_IDLE_TIMEOUT"]:
+        current_app.extensions["store"].set(SEEN.format(token_id), "1", int(idle))
 
 
 def authenticate(username: str, password: str, code: str | None = None, address: str = "") -> StaffUser:
@@ -102,7 +113,21 @@ def from_token(token: str) -> StaffUser:
     if user is None:
         raise ApiError(401, "token_revoked", "登录已失效，请重新登录",
                        "this sign-in has ended (signed out, a new password or the account disabled); sign in again")
+    token_id = data.get("t")
+    if current_app.config["STAFF_TOKEN_IDLE_TIMEOUT"]:
+        if not isinstance(token_id, str) or current_app.extensions["store"].get(SEEN.format(token_id)) is None:
+            raise ApiError(401, "token_idle", "长时间未操作，登录已失效，请重新登录",
+                           "this sign-in was unused for too long (STAFF_TOKEN_IDLE_TIMEOUT); sign in again")
+        _seen(token_id)
     return user
+
+
+def sign_out_token(user: StaffUser, token: str) -> None:
+    """The API's sign-out: this person's sessions end (end_sessions) and the token's last use is forgotten."""
+    token_id = tokens.read(TOKEN_SALT, token, current_app.config["STAFF_TOKEN_MAX_AGE"]).get("t")
+    if isinstance(token_id, str):
+        current_app.extensions["store"].delete(SEEN.format(token_id))
+    end_sessions(user)
 
 
 def signed_in(staff_id: Any, generation: Any) -> StaffUser | None:
