@@ -60,7 +60,7 @@ def phone_page(browser, client):
 
 @pytest.fixture()
 def desk_page(browser, client):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")  # a window clerk's laptop
     yield new_page(context)
     context.close()
 
