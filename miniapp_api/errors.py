@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from typing import Any
 
 import redis
@@ -17,7 +18,6 @@ class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, message_en: str,
                  fields: dict[str, Any] | None = None, headers: dict[str, str] | None = None):
         super().__init__(message_en)
-        self.headers = headers or {}  # e.g. Retry-After on a 429
         self.status = status
         self.code = code
         self.message = message
@@ -75,6 +75,26 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # pragma: no cover - a bug; logged, never leaks details
-        app.logger.exception("unhandled error")
+        if isinstance(exc, sqlalchemy.exc.DBAPIError):
+            app.logger.error("unhandled database error\n%s", _database_error_text(exc))
+        else:
+            app.logger.exception("unhandled error")
         return jsonify(error_body("internal_error", "服务暂时出现问题，请稍后再试",
                                   "internal error, please try again later")), 500
+
+
+def _database_error_text(exc: sqlalchemy.exc.DBAPIError) -> str:
+    """What a database error's log needs to be debugged, without the values it names: the traceback, the
+    error class, the statement (its parameters are hidden: ``hide_parameters``), the SQLSTATE and the
+    constraint. Not the driver's message, whose ``DETAIL`` line repeats a duplicate key's values (a phone)."""
+    diag = getattr(exc.orig, "diag", None)
+    first_line = str(exc.orig).splitlines()[0] if exc.orig is not None and str(exc.orig) else ""
+    if diag is not None and getattr(diag, "message_primary", None):
+        first_line = diag.message_primary  # never the detail or the hint
+    return "".join([
+        "Traceback (most recent call last):\n", *traceback.format_tb(exc.__traceback__),
+        f"{type(exc).__module__}.{type(exc).__name__} ({type(exc.orig).__name__}): {first_line}\n",
+        f"SQLSTATE {getattr(exc.orig, 'sqlstate', None) or getattr(diag, 'sqlstate', None) or '-'}, "
+        f"constraint {getattr(diag, 'constraint_name', None) or '-'}\n",
+        f"[SQL: {exc.statement}]\n[SQL parameters hidden]",
+    ])
