@@ -28,7 +28,7 @@ EVERY_WELFARE = ["subsistence_allowance", "extreme_poverty", "elderly_allowance"
 # --- 次月终止 ---------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("death_date", "month", "month_zh"),
-                         [("2026-11-15", "2026-12", "2026年12月"), ("2026-12-31", "2027-01", "2027年1月"),
+                         [("2026-11-15", "2026-12", "2026年12月"), ("2025-12-31", "2026-01", "2026年1月"),
                           ("2026-01-01", "2026-02", "2026年2月")])
 def test_hunan_welfare_stops_in_the_month_after_the_death(death_date, month, month_zh):
     """湖南 办结 4: 「以《居民死亡医学证明（推断）书》的死亡日期为期，……其中低保、特困人员救助供养终止、老年人福利补贴、
@@ -177,3 +177,17 @@ def test_recompute_moves_the_case_deadline_with_the_calendar(client, app, wechat
         stored = db.session.scalars(db.select(Case).filter_by(questionnaire_id=sid)).one().checklist["deadline"]
     assert stored["date"] == "2027-01-06" and stored["uncertain"] is expected.uncertain
     assert dt.datetime.fromisoformat(stored["due_at"]) == expected.due
+
+
+def test_a_clerk_sees_the_order_only_among_their_own_matters():
+    """「最后办结户口注销手续」 names every other matter of the case; a police clerk sees only the police's matters
+    (最小必要), so the order they see names none of the welfare or medical ones."""
+    from miniapp_api.domain import need_to_know
+
+    _, checklist = walk("inner_mongolia", {**IM, "welfare": ["subsistence_allowance"]})
+    assert "subsistence_allowance_termination" in matter(checklist, "hukou_cancellation")["after"]
+    view = need_to_know.checklist_view(checklist, need_to_know.for_department(checklist, "public_security"))
+    hukou = matter(view, "hukou_cancellation")
+    assert hukou["after"] == [m["id"] for m in view["matters"] if m["id"] != "hukou_cancellation"]
+    assert all(m["department"] == "public_security" for m in view["matters"])
+    assert need_to_know.checklist_view(checklist, need_to_know.EVERYTHING) == checklist
