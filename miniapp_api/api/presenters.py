@@ -133,7 +133,8 @@ def case(c, for_staff: bool = False) -> dict[str, Any]:
                         "due_at": iso(w.due_at), "due_uncertain": w.due_uncertain} for w in c.work_items],
         "complete": all(w.status in ("done", "rejected") for w in c.work_items),
         "not_submitted": rules.not_submitted(c.checklist),
-        "checklist": {k: c.checklist[k] for k in ("matters", "materials", "trips", "warnings")},
+        "checklist": {**{k: c.checklist[k] for k in ("matters", "materials", "trips", "warnings")},
+                      "deadline": c.checklist.get("deadline")},  # cases submitted before it existed: null
     }
 
 

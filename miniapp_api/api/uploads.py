@@ -76,7 +76,7 @@ def _files() -> list[bytes]:
 @bp.get("/questionnaires/<session_id>/materials")
 def list_materials(session_id: str):
     materials = uploads.material_status(_session(session_id))
-    return jsonify({"materials": materials, "missing": [m["id"] for m in materials if not m["provided"]]})
+    return jsonify({"materials": materials, "missing": uploads.missing(materials)})
 
 
 @bp.post("/questionnaires/<session_id>/materials/<material_id>/pages")

@@ -132,6 +132,7 @@ def _problems(dialog: Dialog, vocab: Vocabulary) -> list[tuple[int, str]]:
         for other in m.after:
             if other != "all" and other not in matter_ids:
                 out.append((m.line, f"matter {m.id!r} comes after {other!r}, which is not a matter of this region"))
+        out.extend((m.line, msg) for msg in _time_and_confirm_problems(m, specs, set_by, dialog))
         if not m.mandatory and m.id not in requestable:
             out.append((m.line, f"matter {m.id!r} is optional but no question lets the family request it"))
         elif m.applies_if is not None and not _can_be_true(m.applies_if, domains):
@@ -149,6 +150,30 @@ def _problems(dialog: Dialog, vocab: Vocabulary) -> list[tuple[int, str]]:
     if not out:  # the path search assumes a sound file
         out.extend(_path_problems(dialog))
     return sorted(set(out))
+
+
+def _time_and_confirm_problems(m: Matter, specs, set_by: dict[str, list[int]], dialog: Dialog) -> list[str]:
+    """``stops_month`` names a date fact the region asks and says the month with ``{month}``;
+    ``confirm_if_unknown`` needs an ``applies_if`` to be unknown."""
+    out = []
+    if m.confirm_if_unknown is not None and m.applies_if is None:
+        out.append(f"matter {m.id!r}: confirm_if_unknown without applies_if (nothing can be unknown)")
+    rule = m.stops_month
+    if rule is None:
+        return out
+    spec = specs.get(rule.fact)
+    if spec is None or spec.type != "date":
+        out.append(f"matter {m.id!r}: stops_month.month_after {rule.fact!r} is not a date fact")
+    elif rule.fact not in set_by and rule.fact not in {f.fact for f in dialog.form_facts}:
+        out.append(f"matter {m.id!r}: stops_month.month_after {rule.fact!r} is asked by no question or form field")
+    for key, note in (("note", rule.note.zh), ("note_en", rule.note.en)):
+        try:
+            filled = note.format(month="")
+        except (KeyError, IndexError, ValueError):
+            filled = None
+        if filled is None or "{month}" not in note:
+            out.append(f"matter {m.id!r}: stops_month.{key} must name the month as {{month}} (and nothing else in braces)")
+    return out
 
 
 def _form_fact_problems(dialog: Dialog, vocab: Vocabulary) -> list[tuple[int, str]]:

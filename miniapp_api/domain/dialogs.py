@@ -107,6 +107,15 @@ class TripUse:
 
 
 @dataclass(frozen=True)
+class MonthAfter:
+    """A matter that ends in the month after a date fact (Hunan's welfare 「于次月终止」): the checklist names
+    the month, and ``note`` says it with ``{month}`` filled in."""
+
+    fact: str
+    note: Text
+
+
+@dataclass(frozen=True)
 class Matter:
     id: str
     name: Text
@@ -122,6 +131,8 @@ class Matter:
     notes: tuple[Text, ...]
     line: int
     after: tuple[str, ...] = ()  # matters of the case that must be done first; ("all",) = every other one
+    confirm_if_unknown: Text | None = None  # asked for while applies_if is unknown: listed, with this to confirm
+    stops_month: MonthAfter | None = None
 
 
 @dataclass(frozen=True)
@@ -301,6 +312,18 @@ SCHEMA: dict[str, Any] = {
                     "notes": {"type": "array", "items": _TEXT},
                     "notes_en": {"type": "array", "items": _TEXT},
                     "after": {"oneOf": [{"const": "all"}, {"type": "array", "items": _TEXT}]},
+                    "confirm_if_unknown": {
+                        "type": "object",
+                        "properties": {"text": _TEXT, "text_en": _TEXT},
+                        "required": ["text", "text_en"],
+                        "additionalProperties": False,
+                    },
+                    "stops_month": {
+                        "type": "object",
+                        "properties": {"month_after": _TEXT, "note": _TEXT, "note_en": _TEXT},
+                        "required": ["month_after", "note", "note_en"],
+                        "additionalProperties": False,
+                    },
                 },
             },
         },
@@ -458,6 +481,9 @@ def build_dialog(raw: dict[str, Any], lines: dict[tuple, int], path: Path, vocab
                 notes=tuple(Text(z, e) for z, e in zip(notes_zh, notes_en, strict=False)),
                 line=nearest_line(lines, ("matters", i)),
                 after=("all",) if m.get("after") == "all" else tuple(m.get("after", ())),
+                confirm_if_unknown=text(m["confirm_if_unknown"], "text") if "confirm_if_unknown" in m else None,
+                stops_month=(MonthAfter(m["stops_month"]["month_after"], text(m["stops_month"], "note"))
+                             if "stops_month" in m else None),
             )
         )
 

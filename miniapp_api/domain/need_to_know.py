@@ -49,6 +49,8 @@ def checklist_view(checklist: Mapping[str, Any], need: Need) -> dict[str, Any]:
     """The checklist with only the matters, materials and trips this clerk's work is about."""
     matters = [m for m in checklist.get("matters", []) if need.sees_matter(m)]
     ids = {m["id"] for m in matters}
+    # The order names other departments' matters too (IM: the hukou after every other one): only theirs stay.
+    matters = [{**m, "after": [i for i in m["after"] if i in ids]} if "after" in m else m for m in matters]
     trips = [t for t in checklist.get("trips", []) if need.department is None or ids & set(t.get("for_matters", []))]
     return {**checklist, "matters": matters, "trips": trips,
             "materials": [m for m in checklist.get("materials", []) if need.sees_material(m["id"])]}

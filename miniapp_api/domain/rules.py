@@ -2,18 +2,22 @@
 (``../shared/CONTRACT.md`` beside the repository on the team's machines).
 
 Every matter is decided with three values. A matter whose applicability is not known yet is
-never silently dropped: it goes to ``undecided`` with the facts still needed, and a precondition
-that cannot be checked yet is listed under the matter's ``to_confirm``.
+never silently dropped: it goes to ``undecided`` with the facts still needed (or, asked for and marked
+``confirm_if_unknown``, it is listed with that to confirm), and a precondition that cannot be checked yet
+is listed under the matter's ``to_confirm``. A material whose condition is not known yet is listed too,
+under ``materials_to_confirm``, and marked ``conditional`` with the answer that would make it needed.
+A reason is given only for a fact actually answered: a scope question never asked names nothing.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 from .conditions import Condition
-from .dialogs import Dialog, Matter, Text
-from .vocabulary import load_vocabulary
+from .dialogs import Check, Dialog, MaterialUse, Matter, Text
+from .vocabulary import load_vocabulary, parse_date
 
 
 def _known(condition: Condition | None, facts: Mapping[str, Any]) -> bool | None:
@@ -37,33 +41,31 @@ def _time_limit(matter: Matter, dialog: Dialog) -> dict[str, Any] | None:
     return None if limit is None else _time_limit_dict(limit)
 
 
+def _scope(dialog: Dialog, facts: Mapping[str, Any]) -> tuple[bool | None, list[Check], list[Check]]:
+    """Eligible or not (None: not known yet), the checks to give as reasons, and those still unknown.
+
+    Eligibility reads the facts as the rules do (a fact the region left unasked is null), but a reason is
+    given only for a check the answers *given* fail, as ``engine.out_of_scope`` does: after one scope answer
+    fails the other scope questions are not asked, and a family never asked must never read their reason."""
+    results = [(check, check.when.evaluate(facts)) for check in dialog.eligibility]
+    if any(ok is False for _, ok in results):
+        answered = {k: v for k, v in facts.items() if v is not None}
+        failed = [c for c, ok in results if ok is False and c.when.evaluate(answered) is False]
+        return False, failed, []
+    unknown = [c for c, ok in results if ok is None]
+    return (None if unknown else True), [], unknown
+
+
 def evaluate_checklist(dialog: Dialog, facts: Mapping[str, Any]) -> dict[str, Any]:
     """The tailored checklist for validated facts (see ``vocabulary.validate_facts``)."""
     vocab = load_vocabulary()
-    reasons: list[str] = []
-    reasons_en: list[str] = []
-    eligible: bool | None = True
-    for check in dialog.eligibility:
-        ok = check.when.evaluate(facts)
-        if ok is False:
-            eligible = False
-            reasons.append(check.reason.zh)
-            reasons_en.append(check.reason.en)
-        elif ok is None and eligible is not False:
-            eligible = None
-    if eligible is None:
-        for check in dialog.eligibility:
-            if check.when.evaluate(facts) is None:
-                reasons.append(f"待确认：{check.reason.zh}")
-                reasons_en.append(f"to be confirmed: {check.reason.en}")
+    eligible, failed_scope, unknown_scope = _scope(dialog, facts)
+    reasons = [c.reason.zh for c in failed_scope] + [f"待确认：{c.reason.zh}" for c in unknown_scope]
+    reasons_en = [c.reason.en for c in failed_scope] + [f"to be confirmed: {c.reason.en}" for c in unknown_scope]
 
     matters: list[dict[str, Any]] = []
     undecided: list[dict[str, Any]] = []
-    warnings: list[dict[str, str]] = []
-    if eligible is False:
-        for check in dialog.eligibility:
-            if check.when.evaluate(facts) is False:
-                warnings.append(_warning(check.code, check.reason))
+    warnings: list[dict[str, str]] = [_warning(c.code, c.reason) for c in failed_scope]
 
     for matter in dialog.matters if eligible is not False else ():
         applies = _known(matter.applies_if, facts)
@@ -75,18 +77,20 @@ def evaluate_checklist(dialog: Dialog, facts: Mapping[str, Any]) -> dict[str, An
             continue
         if wanted is False:
             continue
-        if applies is None or wanted is None:
+        confirm = [matter.confirm_if_unknown] if applies is None and matter.confirm_if_unknown else []
+        if (applies is None and not confirm) or wanted is None:
             needs = set(matter.applies_if.missing(facts)) if applies is None and matter.applies_if else set()
             if wanted is None:
                 needs.add("requested_matters")
             undecided.append({"id": matter.id, "name": matter.name.zh, "needs": sorted(needs)})
             continue
         failed = [p for p in matter.preconditions if p.when.evaluate(facts) is False]
-        unsure = [p for p in matter.preconditions if p.when.evaluate(facts) is None]
+        unsure = [p.reason for p in matter.preconditions if p.when.evaluate(facts) is None]
         status = "blocked" if failed else "required"
-        matters.append(_entry(matter, dialog, facts, status, [p.reason for p in failed], unsure))
+        matters.append(_entry(matter, dialog, facts, status, [p.reason for p in failed], confirm + unsure))
         for p in failed:
             warnings.append(_warning(p.code, p.reason))
+    _add_order(dialog, matters)
 
     for warning in dialog.warnings:
         if warning.when.evaluate(facts) is True:
@@ -124,7 +128,9 @@ def not_submitted(checklist: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _entry(matter: Matter, dialog: Dialog, facts: Mapping[str, Any], status: str,
-           failed: list[Text], unsure: list) -> dict[str, Any]:
+           failed: list[Text], unsure: list[Text]) -> dict[str, Any]:
+    certain = _unique_ids(u.id for u in matter.materials if _known(u.when, facts) is True)
+    maybe = _unique_ids(u.id for u in matter.materials if _known(u.when, facts) is None and u.id not in certain)
     entry: dict[str, Any] = {
         "id": matter.id,
         "name": matter.name.zh,
@@ -134,10 +140,13 @@ def _entry(matter: Matter, dialog: Dialog, facts: Mapping[str, Any], status: str
         "status": status,
         "in_person": matter.in_person,
         "preconditions": [p.reason.zh for p in matter.preconditions],
-        "materials": [u.id for u in matter.materials if _known(u.when, facts) is True],
+        "materials": certain,
         "notes": [n.zh for n in matter.notes],
         "notes_en": [n.en for n in matter.notes],
     }
+    if maybe:
+        entry["materials_to_confirm"] = maybe
+    _add_month(entry, matter, facts)
     limit = _time_limit(matter, dialog)
     if limit is not None:
         entry["time_limit"] = limit
@@ -145,30 +154,96 @@ def _entry(matter: Matter, dialog: Dialog, facts: Mapping[str, Any], status: str
         entry["reasons"] = [t.zh for t in failed]
         entry["reasons_en"] = [t.en for t in failed]
     if unsure:
-        entry["to_confirm"] = [p.reason.zh for p in unsure]
-        entry["to_confirm_en"] = [p.reason.en for p in unsure]
+        entry["to_confirm"] = [t.zh for t in unsure]
+        entry["to_confirm_en"] = [t.en for t in unsure]
     return entry
 
 
-def _materials(dialog: Dialog, facts: Mapping[str, Any], entries: list[dict[str, Any]], vocab) -> list[dict]:
-    order: dict[str, list[str]] = {}
+def _unique_ids(ids) -> list[str]:
+    return list(dict.fromkeys(ids))
+
+
+def _add_order(dialog: Dialog, entries: list[dict[str, Any]]) -> None:
+    """Each entry's ``after``: the matters going ahead in this case that the region says must be done first
+    (``after: all`` = every other one), so the order is in the JSON and not only in the notes."""
+    going = [e["id"] for e in entries if e["status"] == "required"]
+    by_id = {m.id: m for m in dialog.matters}
     for entry in entries:
-        for material_id in entry["materials"]:
+        first = by_id[entry["id"]].after
+        entry["after"] = [i for i in going if i != entry["id"] and (first == ("all",) or i in first)]
+
+
+_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+              "October", "November", "December")
+
+
+def _add_month(entry: dict[str, Any], matter: Matter, facts: Mapping[str, Any]) -> None:
+    """A matter that stops in the month after a date (Hunan 「于次月终止」): that month, as ``stops_month``
+    ("2026-12") and in a note, once the date is known; until then only the seed's words."""
+    rule = matter.stops_month
+    day = parse_date(facts.get(rule.fact)) if rule is not None else None
+    if day is None:
+        return
+    month = (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    entry["stops_month"] = f"{month.year:04d}-{month.month:02d}"
+    entry["notes"].append(rule.note.zh.format(month=f"{month.year}年{month.month}月"))
+    entry["notes_en"].append(rule.note.en.format(month=f"{_MONTHS_EN[month.month - 1]} {month.year}"))
+
+
+def _materials(dialog: Dialog, facts: Mapping[str, Any], entries: list[dict[str, Any]], vocab) -> list[dict]:
+    """The one set of materials. One a matter needs only if an answer still to come says so is
+    ``conditional``, with that answer as its ``condition``; needed for certain by any matter, it is not."""
+    order: dict[str, list[str]] = {}
+    certain: set[str] = set()
+    conditions: dict[str, list[Text]] = {}
+    by_id = {m.id: m for m in dialog.matters}
+    for entry in entries:
+        for material_id in (*entry["materials"], *entry.get("materials_to_confirm", ())):
             users = order.setdefault(material_id, [])
             if entry["id"] not in users:
                 users.append(entry["id"])
+        certain.update(entry["materials"])
+        for use in by_id[entry["id"]].materials:
+            if use.id in entry.get("materials_to_confirm", ()):
+                texts = conditions.setdefault(use.id, [])
+                text = _condition_text(dialog, use, facts)
+                if text not in texts:
+                    texts.append(text)
     out = []
     for material_id, users in order.items():
         info = dialog.materials[material_id]
-        out.append({
+        item = {
             "id": material_id,
             "name": info.name.zh,
             "name_en": info.name.en,
             "for_matters": users,
             "original": info.original,
             "upload": info.upload,
-        })
+            "conditional": material_id not in certain,
+        }
+        if material_id not in certain:
+            item["condition"] = "；".join(t.zh for t in conditions[material_id])
+            item["condition_en"] = "; ".join(t.en for t in conditions[material_id])
+        out.append(item)
     return out
+
+
+def _condition_text(dialog: Dialog, use: MaterialUse, facts: Mapping[str, Any]) -> Text:
+    """When a material is needed, in the words of the question still to answer: the answers that make its
+    condition true (「如“提取的住房公积金拨付到哪个账户?”选“继承人银行卡”，需提供」)."""
+    unknown = use.when.missing(facts)
+    asking = [next((q for q in dialog.questions if q.fact == f), None) for f in unknown]
+    if len(unknown) == 1 and asking[0] is not None and asking[0].type in ("single", "yes_no"):
+        q = asking[0]
+        yes = [o for o in q.options if use.when.evaluate({**facts, unknown[0]: o.value}) is True]
+        if yes and len(yes) < len(q.options):
+            return Text("如“{}”选“{}”，需提供".format(q.text.zh, "”或“".join(o.label.zh for o in yes)),
+                        'Needed if the answer to "{}" is "{}"'.format(q.text.en, '" or "'.join(o.label.en for o in yes)))
+    shown = [q for q in asking if q is not None]
+    if shown:
+        return Text("视“{}”的回答而定".format("”“".join(dict.fromkeys(q.text.zh for q in shown))),
+                    'Depends on the answer to "{}"'.format('", "'.join(dict.fromkeys(q.text.en for q in shown))))
+    return Text("视尚未确定的情况而定", "Depends on facts not known yet")
 
 
 def _trips(dialog: Dialog, facts: Mapping[str, Any], entries: list[dict[str, Any]]) -> list[dict]:

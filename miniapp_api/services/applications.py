@@ -105,6 +105,9 @@ def submit(session: QuestionnaireSession, applicant: Applicant, idempotency_key:
     facts = {**state.facts, **form_facts(session.form_draft, dialog, state.facts)}
     form = with_answers(session.form_draft, dialog, facts)
     now = utcnow()
+    # The case's own deadline where the region sets one for the whole service (counted from now).
+    checklist = {**checklist, "deadline": due_dates.case_deadline(checklist.get("time_limit"), now,
+                                                                  deadlines.load_calendar())}
     for _ in range(5):  # a tracking-code collision (1 in 10^13) just draws again
         case = Case(tracking_code=tracking.new_code(), region=session.region, applicant_id=applicant.id,
                     questionnaire_id=session.id, idempotency_key=idempotency_key, answers=dict(session.answers),

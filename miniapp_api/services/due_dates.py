@@ -41,9 +41,26 @@ def due(limit: dict[str, Any] | None, submitted: dt.datetime,
     return deadline.due.astimezone(dt.UTC), deadline.uncertain
 
 
+def case_deadline(limit: dict[str, Any] | None, submitted: dt.datetime,
+                  calendar: deadlines.WorkingCalendar) -> dict[str, Any] | None:
+    """The whole service's deadline (Xinjiang 5, Jining 3 working days), counted from the submission as the
+    seeds count it (济宁 「在接到有关申请后……一般不超过3个工作日」); None where the region sets no such limit."""
+    deadline = deadlines.deadline_for(limit, _aware(submitted).astimezone(deadlines.CHINA_TZ), calendar)
+    if deadline is None:
+        return None
+    out: dict[str, Any] = {k: limit[k] for k in ("working_days", "hours") if k in limit}
+    out.update(text=limit.get("text"), text_en=limit.get("text_en"), counted_from="submission",
+               due_at=iso(deadline.due.astimezone(dt.UTC)), date=deadline.due.date().isoformat(),
+               uncertain=deadline.uncertain)
+    if deadline.warning:
+        out["warning"] = deadline.warning
+    return out
+
+
 def recompute(calendar: deadlines.WorkingCalendar | None = None) -> list[Change]:
     """Bring every open work item's due date in line with the calendar; one commit per changed item, so a
-    clerk updating the same item at that moment only makes this item be read again."""
+    clerk updating the same item at that moment only makes this item be read again. The deadline of each
+    case still open moves with them (its work items' changes are the audited ones)."""
     calendar = calendar or deadlines.load_calendar()
     ids = db.session.scalars(db.select(WorkItem.id).where(WorkItem.status.in_(workflow.OPEN))
                              .order_by(WorkItem.id)).all()
@@ -59,7 +76,22 @@ def recompute(calendar: deadlines.WorkingCalendar | None = None) -> list[Change]
             continue
         if change is not None:
             changes.append(change)
+    _recompute_case_deadlines(calendar)
     return changes
+
+
+def _recompute_case_deadlines(calendar: deadlines.WorkingCalendar) -> None:
+    """The case-level deadline stored in the checklist of every case with an open work item."""
+    ids = db.session.scalars(db.select(WorkItem.case_id).where(WorkItem.status.in_(workflow.OPEN)).distinct()
+                             .order_by(WorkItem.case_id)).all()
+    for case_id in ids:
+        case = db.session.get(Case, case_id)
+        if case is None or not case.checklist.get("deadline"):
+            continue
+        fresh = case_deadline(case.checklist.get("time_limit"), case.submitted_at, calendar)
+        if fresh != case.checklist["deadline"]:
+            case.checklist = {**case.checklist, "deadline": fresh}  # a new dict: the JSON column sees the change
+            db.session.commit()
 
 
 def _recompute_one(item_id: int, calendar: deadlines.WorkingCalendar) -> Change | None:

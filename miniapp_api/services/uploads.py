@@ -130,8 +130,14 @@ def annotate(checklist: dict[str, Any], session: QuestionnaireSession) -> dict[s
     for material in checklist["materials"]:
         if material["upload"]:
             material["provided"] = material["id"] in provided
-    checklist["materials_missing"] = [m["id"] for m in checklist["materials"] if m["upload"] and not m["provided"]]
+    checklist["materials_missing"] = missing(checklist["materials"])
     return checklist
+
+
+def missing(materials: list[dict[str, Any]]) -> list[str]:
+    """Materials to upload with no page yet. A conditional one (needed only if an answer still to come says
+    so) is never missing: the family may photograph it already, but is not held up for it."""
+    return [m["id"] for m in materials if m["upload"] and not m.get("provided") and not m.get("conditional")]
 
 
 def page_view(page: UploadedPage) -> dict[str, Any]:
