@@ -70,7 +70,7 @@ def test_hukou_cancellation_two_working_days_and_hand_in_originals():
     assert hukou["time_limit"]["working_days"] == 2
     assert {"deceased_id_card", "household_register", "death_certificate"} <= set(hukou["materials"])
     assert hukou["in_person"] is True
-    assert "service_window" in trip_places(checklist)
+    assert "funeral_home" in trip_places(checklist)  # the offline window is at the funeral home (item 7)
     assert any("原件" in n for n in hukou["notes"])
 
 

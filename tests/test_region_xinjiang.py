@@ -5,6 +5,7 @@ from tests.walk import material_ids, matter, status, trip_places, walk
 BASE = {
     "death_type": "normal",
     "relationship": "spouse",
+    "applicant_is_proxy": False,
     "death_date": "2026-01-10",
     "funeral_home_registered": True,
     "has_cremation_certificate": False,
@@ -48,9 +49,10 @@ def test_not_registered_at_funeral_home_skips_question_1_1():
     assert status(checklist, "cremation_certificate") == "required"
 
 
-def test_missing_person_only_gets_hukou_cancellation_with_warning():
-    script = {"death_type": "missing", "relationship": "child", "death_date": "2025-12-01",
-              "medical_account": False, "medical_insurance": "none", "pension_payout": False}
+def test_declared_missing_person_gets_hukou_cancellation_with_warning():
+    script = {"death_type": "missing", "court_declaration": "declared_missing", "relationship": "child",
+              "applicant_is_proxy": False, "death_date": "2025-12-01", "medical_account": False,
+              "medical_insurance": "none", "pension_payout": False, "driving_licence": False, "has_housing_fund": False}
     _, checklist = walk("xinjiang", script)
     assert [m["id"] for m in checklist["matters"]] == ["hukou_cancellation"]
     assert any(w["code"] == "missing_person_hukou" for w in checklist["warnings"])
