@@ -222,3 +222,22 @@ def test_a_precondition_that_cannot_be_decided_on_a_path_is_reported(region_file
 def test_form_facts_name_a_known_fact_and_a_question_that_asks_it(hunan_file):
     edit(hunan_file, "question: relationship, label", "question: death_type, label")
     assert any("question 'death_type' does not ask 'relationship'" in p for p in problems(hunan_file))
+
+
+def test_a_region_trip_names_a_known_place_and_reads_asked_facts(region_file):
+    """Region-level ``trips`` (a visit the whole service needs, Xinjiang's 「到现场次数」「1次」) are checked like a matter's."""
+    edit(region_file, "  - place: service_window\n",
+         '  - place: town_hall\n    when: {"==": [{"var": "died_abroad"}, false]}\n')
+    found = problems(region_file)
+    line = line_of(region_file, "trips:")
+    assert f"{region_file}:{line}: unknown place 'town_hall' in trips" in found, found
+    assert f"{region_file}:{line}: trip 'town_hall': fact 'died_abroad' is never asked in this region" in found, found
+
+
+def test_a_to_confirm_note_reads_only_facts_asked_in_the_region(region_file):
+    edit(region_file, 'when: &declared_dead {"and": [{"==": [{"var": "death_type"}, "missing"]}, '
+                      '{"==": [{"var": "court_declaration"}, "declared_dead"]}]}',
+         'when: &declared_dead {"==": [{"var": "died_abroad"}, true]}')
+    found = problems(region_file)
+    assert any("matter 'medical_insurance_deregistration' to_confirm: fact 'died_abroad' is never asked" in p
+               for p in found), found
