@@ -127,10 +127,11 @@ def application_sections(case: Mapping[str, Any]) -> list[Section]:
         proxy["reason"] = authorization.get("reason")
         start, end = format_time(authorization.get("valid_from")), format_time(authorization.get("valid_to"))
         proxy["validity"] = f"{start} 至 {end}" if start or end else ""
-        sections.append(Section("被委托人基本情况", _fields(proxy, [
-            ("姓名", "name"), ("公民身份号码", "id_number"), ("联系电话", "phone"), ("住址", "address"),
-            ("与委托人关系", "relationship"), ("委托事由", "reason"), ("委托期限", "validity"),
-        ])))
+        rows = [("姓名", "name"), ("公民身份号码", "id_number"), ("联系电话", "phone"), ("住址", "address"),
+                ("工作单位", "employer"), ("与委托人关系", "relationship")]
+        if authorization:  # a region whose form names the 被委托人 (Xinjiang) has no separate 授权委托书
+            rows += [("委托事由", "reason"), ("委托期限", "validity")]
+        sections.append(Section("被委托人基本情况", _fields(proxy, rows)))
     sections.append(Section(
         "收款账户", columns=("用途", "收款人", "开户银行", "户名", "账号"),
         rows=tuple(

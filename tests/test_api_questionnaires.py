@@ -44,7 +44,7 @@ def test_start_answer_and_reach_checklist(client):
     sid, headers, body = start(client)
     assert body["current"]["id"] == "relationship" and body["out_of_scope"] is None
     assert body["progress"]["answered"] == 0
-    script = {"death_type": "normal", "relationship": "child", "death_date": "2026-01-02",
+    script = {"death_type": "normal", "relationship": "child", "applicant_is_proxy": False, "death_date": "2026-01-02",
               "funeral_home_registered": False, "disposition": "cremation", "medical_account": False,
               "medical_insurance": "resident", "pension_payout": True, "survivor_benefits": False,
               "driving_licence": True, "has_housing_fund": False}
@@ -59,7 +59,7 @@ def test_start_answer_and_reach_checklist(client):
     ids = {m["id"] for m in checklist["matters"]}
     assert {"cremation_certificate", "pension_account_payout", "driving_licence_cancellation"} <= ids
     assert checklist["undecided"] == []
-    assert {t["place"] for t in checklist["trips"]} == {"funeral_home", "traffic_police"}
+    assert {t["place"] for t in checklist["trips"]} == {"funeral_home", "traffic_police", "service_window"}
 
 
 def test_changing_an_earlier_answer_drops_answers_that_no_longer_apply(client):
@@ -76,12 +76,15 @@ def test_changing_an_earlier_answer_drops_answers_that_no_longer_apply(client):
 def test_back_returns_to_previous_question_with_its_answer(client):
     sid, headers, _ = start(client)
     answer(client, sid, headers, "relationship", "spouse")
+    answer(client, sid, headers, "applicant_is_proxy", False)
     answer(client, sid, headers, "death_date", "2026-01-02")
     response = client.post(f"/api/v1/questionnaires/{sid}/back", headers=headers)
     body = response.get_json()
     assert body["current"]["id"] == "death_date"
     assert body["current"]["previous_value"] == "2026-01-02"
-    assert body["answers"] == {"relationship": "spouse", "death_date": "2026-01-02"}  # back moves, it does not delete
+    # back moves, it does not delete
+    assert body["answers"] == {"relationship": "spouse", "applicant_is_proxy": False, "death_date": "2026-01-02"}
+    client.post(f"/api/v1/questionnaires/{sid}/back", headers=headers)
     client.post(f"/api/v1/questionnaires/{sid}/back", headers=headers)
     response = client.post(f"/api/v1/questionnaires/{sid}/back", headers=headers)
     assert response.status_code == 409

@@ -213,7 +213,7 @@ def test_the_form_asks_what_the_questionnaire_did_not(client, app, wechat_peer):
     [field] = view["fields"]
     assert field["field"] == "applicant.relationship" and field["type"] == "choice"
     assert "sibling" in {o["value"] for o in field["options"]} and "department" not in field
-    assert view["needs"] == {"proxy": False, "accounts": False}
+    assert view["needs"] == {"proxy": False, "proxy_authorization": False, "accounts": False}
     form = good_form(accounts=[])
     client.put(f"/api/v1/questionnaires/{sid}/form", json=form, headers=headers)
     refused = submit(client, headers, sid)
@@ -317,6 +317,32 @@ def test_proxy_application_needs_the_authorization(client, app, wechat_peer):
                                       "valid_to": "2999-12-31"}
     client.put(f"/api/v1/questionnaires/{sid}/form", json=form, headers=headers)
     assert submit(client, headers, sid).status_code == 201
+
+
+XJ_PROXY = {"relationship": "child", "applicant_is_proxy": True, "death_date": "2026-11-20", "death_type": "normal",
+            "funeral_home_registered": True, "has_cremation_certificate": True, "medical_account": False,
+            "medical_insurance": "none", "pension_payout": False, "driving_licence": False, "has_housing_fund": False}
+
+
+def test_xinjiang_proxy_fills_the_one_forms_proxy_section_without_a_separate_authorization(client, app, wechat_peer):
+    """Issue 14 item 11: Xinjiang's 一张表单 has 「被委托人基本情况（如无被委托人，无需填写）」 with 「姓名」「身份证件号码」
+    「常住地址」「工作单位」 and lists no 授权委托书 among its 要件材料: the form asks the proxy's details, not a power of
+    attorney."""
+    headers = sign_in(client, app, wechat_peer, "wechat")
+    sid = questionnaire(client, headers, region="xinjiang", script=XJ_PROXY)
+    view = client.get(f"/api/v1/questionnaires/{sid}/form", headers=headers).get_json()
+    assert view["needs"]["proxy"] is True and view["needs"]["proxy_authorization"] is False
+    assert view["prefilled"]["applicant_is_proxy"] is True
+    form = good_form(accounts=[])
+    client.put(f"/api/v1/questionnaires/{sid}/form", json=form, headers=headers)
+    refused = submit(client, headers, sid)
+    assert refused.status_code == 422 and "proxy" in refused.get_json()["error"]["fields"]
+    form["proxy"] = {"name": "李四", "id_number": make_id("19800101"), "phone": "13600136000",
+                     "address": "乌鲁木齐市天山区某路2号", "employer": "某公司"}
+    saved = client.put(f"/api/v1/questionnaires/{sid}/form", json=form, headers=headers).get_json()
+    assert not [f for f in saved["problems"] if f.startswith("proxy")], saved["problems"]
+    response = submit(client, headers, sid)
+    assert response.status_code == 201, response.get_json()
 
 
 def test_draft_survives_a_restart_and_keeps_what_was_typed(client, app, wechat_peer):

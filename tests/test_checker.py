@@ -81,9 +81,9 @@ def test_condition_value_outside_the_contract(region_file):
 
 
 def test_question_that_can_never_be_shown(region_file):
-    edit(region_file, '        - {"==": [{"var": "medical_insurance"}, "employee"]}\n',
-         '        - {"==": [{"var": "medical_insurance"}, "employee"]}\n'
-         '        - {"==": [{"var": "medical_insurance"}, "resident"]}\n')
+    edit(region_file, 'show_if: {"==": [{"var": "medical_insurance"}, "employee"]}',
+         'show_if: {"and": [{"==": [{"var": "medical_insurance"}, "employee"]}, '
+         '{"==": [{"var": "medical_insurance"}, "resident"]}]}')
     found = problems(region_file)
     assert any("question 'medical_fees_settled' can never be shown" in p for p in found), found
 
@@ -102,13 +102,14 @@ def test_optional_matter_nobody_can_request(region_file):
 
 
 def test_question_depending_on_a_later_one_and_cycles(region_file):
-    edit(region_file, '        - {"==": [{"var": "medical_insurance"}, "employee"]}\n',
-         '        - {"==": [{"var": "has_housing_fund"}, true]}\n')
+    edit(region_file, 'show_if: {"==": [{"var": "medical_insurance"}, "employee"]}',
+         'show_if: {"==": [{"var": "has_housing_fund"}, true]}')
     found = problems(region_file)
     assert any("depends on a fact set by the later question 'has_housing_fund'" in p for p in found), found
     data = yaml.safe_load(region_file.read_text(encoding="utf-8"))
-    data["questions"][0]["show_if"] = {"==": [{"var": "death_type"}, "normal"]}
-    data["questions"][2]["show_if"] = {"==": [{"var": "relationship"}, "spouse"]}
+    by_id = {q["id"]: q for q in data["questions"]}
+    by_id["relationship"]["show_if"] = {"==": [{"var": "death_type"}, "normal"]}
+    by_id["death_type"]["show_if"] = {"==": [{"var": "relationship"}, "spouse"]}
     region_file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     assert any("cycle between questions: relationship -> death_type -> relationship" in p
                for p in problems(region_file))
@@ -186,14 +187,18 @@ def test_a_question_nothing_reads_is_reported(hunan_file):
                      "for the department (form.facts with department) or drop it"]
 
 
-def test_a_question_asked_after_the_only_matter_reading_it_was_declined_is_reported(region_file):
-    """Issue 14 item 10: Xinjiang asked 「逝者生前的医疗费用是否已经结算?」 after the family declined the account
-    withdrawal, whose precondition (备注 1) is all that reads it."""
-    edit(region_file, '        - {"in": ["medical_account_withdrawal", {"var": "requested_matters"}]}\n', "")
-    found = [p for p in problems(region_file) if "did not ask for" in p]
-    assert found == [f"{region_file}:{line_of(region_file, '- id: medical_fees_settled')}: question "
-                     "'medical_fees_settled' is shown when the family did not ask for medical_account_withdrawal, "
-                     "the only matters that read its answer; add that to its show_if"]
+def test_a_question_asked_after_the_only_matter_reading_it_was_declined_is_reported(hunan_file):
+    """Issue 14 item 10: a question asked after the family declined the only matters whose preconditions read it
+    (Xinjiang's 「逝者生前的医疗费用是否已经结算?」 was one; since 备注 1 holds the mandatory deregistration too,
+    Hunan's 注2 question shows the check: only the pension payout and the funeral grant read it)."""
+    edit(hunan_file, """        - or:
+            - {"in": ["pension_account_payout", {"var": "requested_matters"}]}
+            - {"in": ["funeral_grant", {"var": "requested_matters"}]}
+        - {"!=": [{"var": "medical_insurance"}, "none"]}""", """        - {"!=": [{"var": "medical_insurance"}, "none"]}""")
+    found = [p for p in problems(hunan_file) if "did not ask for" in p]
+    assert found == [f"{hunan_file}:{line_of(hunan_file, '- id: medical_account_overpaid')}: question "
+                     "'medical_account_overpaid' is shown when the family did not ask for funeral_grant, "
+                     "pension_account_payout, the only matters that read its answer; add that to its show_if"]
 
 
 def test_a_department_field_names_a_known_department(hunan_file):
@@ -217,3 +222,22 @@ def test_a_precondition_that_cannot_be_decided_on_a_path_is_reported(region_file
 def test_form_facts_name_a_known_fact_and_a_question_that_asks_it(hunan_file):
     edit(hunan_file, "question: relationship, label", "question: death_type, label")
     assert any("question 'death_type' does not ask 'relationship'" in p for p in problems(hunan_file))
+
+
+def test_a_region_trip_names_a_known_place_and_reads_asked_facts(region_file):
+    """Region-level ``trips`` (a visit the whole service needs, Xinjiang's 「到现场次数」「1次」) are checked like a matter's."""
+    edit(region_file, "  - place: service_window\n",
+         '  - place: town_hall\n    when: {"==": [{"var": "died_abroad"}, false]}\n')
+    found = problems(region_file)
+    line = line_of(region_file, "trips:")
+    assert f"{region_file}:{line}: unknown place 'town_hall' in trips" in found, found
+    assert f"{region_file}:{line}: trip 'town_hall': fact 'died_abroad' is never asked in this region" in found, found
+
+
+def test_a_to_confirm_note_reads_only_facts_asked_in_the_region(region_file):
+    edit(region_file, 'when: &declared_dead {"and": [{"==": [{"var": "death_type"}, "missing"]}, '
+                      '{"==": [{"var": "court_declaration"}, "declared_dead"]}]}',
+         'when: &declared_dead {"==": [{"var": "died_abroad"}, true]}')
+    found = problems(region_file)
+    assert any("matter 'medical_insurance_deregistration' to_confirm: fact 'died_abroad' is never asked" in p
+               for p in found), found

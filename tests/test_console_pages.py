@@ -14,7 +14,17 @@ import pytest
 from miniapp_api.extensions import db
 from miniapp_api.models import Applicant, Case, Notification, StaffAccessLog, WorkItem
 from miniapp_api.services import staff as staff_service
-from tests.test_applications import APPLICANT_ID, DECEASED_ID, HUNAN, first_choice, good_form, questionnaire, sign_in, submit
+from tests.test_applications import (
+    APPLICANT_ID,
+    DECEASED_ID,
+    HUNAN,
+    first_choice,
+    good_form,
+    make_id,
+    questionnaire,
+    sign_in,
+    submit,
+)
 from tests.test_uploads import photo, upload
 from tests.test_workflow import PASSWORD, item_id
 
@@ -570,3 +580,31 @@ def test_only_window_clerks_enter_applications(client, people):
     assert client.get("/console/applications").status_code == 403
     assert client.post("/console/applications", data={"csrf_token": csrf_token(client)}).status_code == 403
     assert client.get(f"/console/applications/{uuid.uuid4().hex}").status_code == 403
+
+
+def test_the_window_form_for_a_xinjiang_proxy_asks_the_proxy_section_only(client, app):
+    """Issue 14 item 11: Xinjiang's 一张表单 「被委托人基本情况（如无被委托人，无需填写）」 names the proxy on the form
+    itself; the clerk types the 被委托人 and is not asked for a separate 授权委托书."""
+    with app.app_context():
+        staff_service.create("xj_window", PASSWORD, "新疆窗口", "window", "xinjiang")
+    console_sign_in(client, "xj_window")
+    question_url = client.post("/console/applications", data={"csrf_token": csrf_token(client)}).headers["Location"]
+    sid = question_url.rsplit("/", 1)[1]
+    script = {"relationship": "child", "applicant_is_proxy": True, "death_type": "normal",
+              "funeral_home_registered": True, "has_cremation_certificate": True, "medical_account": False,
+              "medical_insurance": "none", "pension_payout": False, "driving_licence": False, "has_housing_fund": False}
+    answer_all(client, question_url, script=script)
+    form_url = f"/console/applications/{sid}/form"
+    page = text_of(client.get(form_url))
+    assert 'name="proxy-name"' in page and 'name="proxy-id_number"' in page
+    assert "proxy-authorization" not in page and "授权委托书" not in page
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', page).group(1)
+    data = {**form_fields(good_form(accounts=[])), "csrf_token": csrf_token(client, form_url), "idempotency_key": key,
+            "action": "submit", "proxy-name": "李四", "proxy-id_number": make_id("19800101"),
+            "proxy-phone": "13600136000"}
+    done = client.post(form_url, data=data)
+    assert done.status_code == 302 and done.headers["Location"].startswith("/console/cases/"), text_of(
+        client.get(form_url))
+    with app.app_context():
+        made = db.session.scalars(db.select(Case)).one()
+        assert made.form["proxy"]["name"] == "李四" and "authorization" not in made.form["proxy"]

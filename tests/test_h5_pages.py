@@ -178,7 +178,8 @@ def test_the_whole_journey_renders_page_by_page(family, app):
     checklist = family.get("/h5/checklist")
     page = text(checklist)
     assert checklist.status_code == 200
-    for words in ("死亡人员户口注销", "公安", "收到死亡证明", "申请人身份证", "还没上传", "政务服务专窗", "下一步：填写申请表"):
+    for words in ("死亡人员户口注销", "公安", "收到死亡证明", "申请人身份证", "还没上传", "殡仪馆的身后“一件事一次办”受理窗口",
+                  "下一步：填写申请表"):
         assert words in page, words
     material = family.get("/h5/materials/applicant_id_card")
     assert material.status_code == 200

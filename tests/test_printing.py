@@ -81,6 +81,17 @@ def test_proxy_section_only_when_there_is_a_proxy():
     assert "被委托人基本情况" in pdf_text(render_application_pdf(case(proxy=PROXY)))
 
 
+def test_a_proxy_without_an_authorization_prints_the_forms_proxy_section_only():
+    """Issue 14 item 11: Xinjiang's 「被委托人基本情况（如无被委托人，无需填写）」 prints 「姓名」「身份证件号码」「常住地址」
+    「工作单位」; with no separate 授权委托书 there is no 委托事由 or 委托期限 to print."""
+    proxy = {"name": "李四", "id_number": "650102********0052", "phone": "139****0001",
+             "address": "乌鲁木齐市天山区某路2号", "employer": "某公司"}
+    html = render_application_html(case(proxy=proxy))
+    assert "被委托人基本情况" in html and "某公司" in html and "乌鲁木齐市天山区某路2号" in html
+    assert "委托事由" not in html and "委托期限" not in html
+    assert "委托事由" in render_application_html(case(proxy=PROXY))
+
+
 def test_missing_optional_keys_do_not_crash():
     bare = {"tracking_code": "ABCDE-FGHIJ"}
     assert "ABCDE-FGHIJ" in render_application_html(bare)

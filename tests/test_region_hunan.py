@@ -70,7 +70,7 @@ def test_hukou_cancellation_two_working_days_and_hand_in_originals():
     assert hukou["time_limit"]["working_days"] == 2
     assert {"deceased_id_card", "household_register", "death_certificate"} <= set(hukou["materials"])
     assert hukou["in_person"] is True
-    assert "service_window" in trip_places(checklist)
+    assert "funeral_home" in trip_places(checklist)  # the offline window is at the funeral home (item 7)
     assert any("原件" in n for n in hukou["notes"])
 
 
@@ -292,3 +292,43 @@ def test_complete_walks_never_leave_anything_undecided():
     for script in scripts:
         _, checklist = walk("hunan", script, default="first")
         assert checklist["undecided"] == []
+
+
+def test_the_hukou_trip_goes_to_the_window_at_the_funeral_home():
+    """Issue 14 item 7: 「各地在殡仪馆开设身后“一件事一次办”受理窗口，鼓励各地在政务服务中心和乡镇（街道）、村（社区）
+    服务中心（站）“一件事一次办”窗口，统一受理群众办事服务申请。」 and 「申请办理死亡人员户口注销的，须向工作人员交回死亡
+    人员身份证和户口页的原件。」: the originals are handed in at the funeral home's window; the other windows are offered."""
+    _, checklist = walk("hunan", BASE)
+    [trip] = checklist["trips"]
+    assert trip["place"] == "funeral_home" and trip["for_matters"] == ["hukou_cancellation"]
+    [note] = trip["notes"]
+    assert "殡仪馆" in note and "原件" in note
+    assert "政务服务中心" in note and "乡镇（街道）、村（社区）服务中心（站）" in note
+    assert len(trip["notes_en"]) == 1
+    assert "service_window" not in trip_places(checklist)
+
+
+def test_hukou_and_cremation_share_one_visit_to_the_funeral_home():
+    """「各地在殡仪馆开设身后“一件事一次办”受理窗口」 and 「殡仪馆受理当天联系死亡人员家属确保预约火化事宜」: one place, one
+    trip, for both matters."""
+    _, checklist = walk("hunan", {**BASE, "requested": ["hukou_cancellation", "cremation_certificate"]})
+    [trip] = checklist["trips"]
+    assert trip["place"] == "funeral_home"
+    assert set(trip["for_matters"]) == {"hukou_cancellation", "cremation_certificate"}
+
+
+def test_the_relationship_is_asked_on_every_path_and_never_again_on_the_form():
+    """Issue 14 item 11: the 申请表 prints 「与死亡人员关系」 on every application (beside 「申请人姓名」「联系电话」), so
+    the questionnaire asks it of every family, whatever the scope answers, and the form never asks it a second time."""
+    from miniapp_api.domain.application_form import asked_on_form
+
+    dialog = load_dialog("hunan")
+    assert dialog.question("relationship").show_if is None
+    scripts = list(_complete_walks(dialog, 150)) + [
+        {"relationship": "other", "death_date": "2026-01-10", "local_death": False},
+        {"relationship": "sibling", "death_date": "2026-01-10", "local_death": True, "local_hukou": False},
+    ]
+    for answers in scripts:
+        final = engine.state(dialog, dict(answers))
+        assert "relationship" in final.facts, answers
+        assert "applicant.relationship" not in {f.field for f in asked_on_form(dialog, final.facts)}, answers

@@ -164,20 +164,52 @@ def test_driving_licence_is_silent_processing():
     assert checklist["trips"] == []
 
 
-def test_declared_dead_gets_hukou_and_housing_fund_only():
-    script = {**BASE, "death_type": "missing", "matters": BOXES, "fund_to_heir_account": False}
+def test_declared_dead_is_to_confirm_with_the_judgment_not_blocked():
+    """Issue 14 item 4. The seed lists 「（四）参保人员个人账户一次性支取（基本医疗保险）」「（五）个人账户一次性待遇申领
+    （养老保险）」「（六）遗属待遇申领」「（八）驾驶证注销」 with no exclusion, and names the declared death only to
+    include it: 「死亡、宣告死亡办理户口注销」, 「公积金部门根据共享材料办理死亡或被宣告死亡提取公积金」. So a declared
+    death asks the pension questions and lists those matters as can be handled, each to confirm with the court
+    judgment, which stands in for the death certificate; only what needs a body (certificate, cremation) is not."""
+    script = {**BASE, "death_type": "missing", "matters": BOXES, "fund_to_heir_account": False,
+              "pension_insurance": "enterprise", "receiving_pension": True}
     state, checklist = walk("jining", script)
-    assert "pension_insurance" not in state.answers
+    assert state.answers["pension_insurance"] == "enterprise"
+    for blocked in ("death_certificate_normal", "cremation_certificate"):
+        assert status(checklist, blocked) == "blocked", blocked
+    for kept in ("pension_account_payout", "survivor_benefits", "medical_account_withdrawal",
+                 "driving_licence_cancellation"):
+        entry = matter(checklist, kept)
+        assert entry["status"] == "required", kept
+        assert "reasons" not in entry, kept
+        assert any("宣告死亡的判决书" in t for t in entry["to_confirm"]), kept
+        assert len(entry["to_confirm_en"]) == len(entry["to_confirm"])
+        assert "death_certificate" not in entry["materials"], kept
+    assert "other_documents" in matter(checklist, "driving_licence_cancellation")["materials"]
     assert status(checklist, "hukou_cancellation") == "required"
     assert status(checklist, "housing_fund_withdrawal") == "required"
-    for blocked in ("death_certificate_normal", "cremation_certificate", "pension_account_payout",
-                    "survivor_benefits", "medical_account_withdrawal", "driving_licence_cancellation"):
-        assert status(checklist, blocked) == "blocked", blocked
-    assert status(checklist, "resident_pension_funeral_grant") is None
+    assert "to_confirm" not in matter(checklist, "hukou_cancellation")  # the seed names it: nothing to confirm
     assert "other_documents" in material_ids(checklist)
     assert "death_certificate" not in material_ids(checklist)
     assert "declared_dead" in warning_codes(checklist)
     assert checklist["trips"] == []
+
+
+def test_declared_dead_resident_drawing_a_pension_gets_the_funeral_grant_to_confirm():
+    """Issue 14 item 4: 「（五）个人账户一次性待遇申领（养老保险）」 is routed by 逝者参保类型 for a declared death too."""
+    script = {**BASE, "death_type": "missing", "matters": ["pension_account_payout"],
+              "pension_insurance": "resident", "receiving_pension": True}
+    _, checklist = walk("jining", script)
+    grant = matter(checklist, "resident_pension_funeral_grant")
+    assert grant["status"] == "required"
+    assert any("宣告死亡的判决书" in t for t in grant["to_confirm"])
+    assert status(checklist, "pension_account_payout") is None
+
+
+def test_a_normal_death_has_nothing_to_confirm_with_a_judgment():
+    _, checklist = walk("jining", {**BASE, "matters": BOXES, "pension_insurance": "enterprise",
+                                   "receiving_pension": False, "fund_to_heir_account": False})
+    for entry in checklist["matters"]:
+        assert "to_confirm" not in entry, entry["id"]
 
 
 def test_other_relationship_is_reminded_who_may_apply():
@@ -230,7 +262,8 @@ def test_scripted_walks_leave_nothing_undecided():
         {**BASE, "matters": BOXES, "pension_insurance": "resident", "receiving_pension": True,
          "fund_to_heir_account": True},
         {**BASE, "death_type": "abnormal", "matters": ["survivor_benefits"], "survivor_pension_insurance": "none"},
-        {**BASE, "death_type": "missing", "matters": ["pension_account_payout", "hukou_cancellation"]},
+        {**BASE, "death_type": "missing", "matters": ["pension_account_payout", "hukou_cancellation"],
+         "pension_insurance": "none"},
         {**BASE, "matters": ["pension_account_payout", "survivor_benefits"], "pension_insurance": "institution",
          "receiving_pension": False},
     ]

@@ -138,7 +138,9 @@ def test_xinjiang_hukou_certificate_waits_for_the_death_type():
     _, checklist = answered("xinjiang", [("relationship", "spouse")])
     hukou = matter(checklist, "hukou_cancellation")
     assert hukou["materials"] == ["hukou_cancellation_application"]
-    assert set(hukou["materials_to_confirm"]) == {"death_certificate", "cremation_certificate", "other_documents"}
+    # (and the 被委托人's ID while the proxy question is still ahead: 一张表单's 被委托人 section)
+    assert set(hukou["materials_to_confirm"]) == {"death_certificate", "cremation_certificate", "other_documents",
+                                                  "proxy_id_card"}
     certificate = material(checklist, "death_certificate")
     assert certificate["conditional"] is True
     assert "正常死亡" in certificate["condition"] and "非正常死亡" in certificate["condition"]
@@ -146,16 +148,16 @@ def test_xinjiang_hukou_certificate_waits_for_the_death_type():
 
 
 def test_a_material_certain_for_one_matter_is_not_conditional():
-    """新疆 公安职责: 「驾驶证注销仍需申请人携带相关材料赴机动车驾驶证发证地交通部门办理」 with the 《死亡证明》: needed for
-    the licence whatever the death type, so not conditional although the hukou still waits for the death type."""
+    """新疆 住房公积金提取: 「其他资料（根据不同提取类型，提供相应的资料原件）」 — needed for the housing fund whatever the
+    death type, so not conditional although the hukou (for a declared death only) still waits for the death type."""
     dialog = load_dialog("xinjiang")
-    facts = validate_facts({"requested_matters": ["driving_licence_cancellation"]})
+    facts = validate_facts({"requested_matters": ["housing_fund_withdrawal"], "has_housing_fund": True})
     checklist = rules.evaluate_checklist(dialog, facts)
-    assert "death_certificate" in matter(checklist, "hukou_cancellation")["materials_to_confirm"]
-    assert "death_certificate" in matter(checklist, "driving_licence_cancellation")["materials"]
-    certificate = material(checklist, "death_certificate")
-    assert certificate["conditional"] is False and "condition" not in certificate
-    assert certificate["for_matters"] == ["hukou_cancellation", "driving_licence_cancellation"]
+    assert "other_documents" in matter(checklist, "hukou_cancellation")["materials_to_confirm"]
+    assert "other_documents" in matter(checklist, "housing_fund_withdrawal")["materials"]
+    documents = material(checklist, "other_documents")
+    assert documents["conditional"] is False and "condition" not in documents
+    assert documents["for_matters"] == ["hukou_cancellation", "housing_fund_withdrawal"]
 
 
 def test_inner_mongolia_proxy_documents_wait_for_the_proxy_answer():

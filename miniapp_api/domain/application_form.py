@@ -201,7 +201,7 @@ def check_form(form: Mapping[str, Any], facts: Mapping[str, Any], checklist: Map
 
     # The proxy: required exactly when the family said a proxy applies.
     if facts.get("applicant_is_proxy") is True:
-        _check_proxy(form, errors, today)
+        _check_proxy(form, errors, today, needs_authorization(dialog))
 
     # Where the money goes.
     money = [m for m in checklist.get("matters", []) if m["status"] == "required"
@@ -227,10 +227,19 @@ def _check_age(age: int, form: Mapping[str, Any], rules: Mapping[str, Any], erro
                  f"an applicant under {adult} must live mainly on their own earnings")
 
 
-def _check_proxy(form: Mapping[str, Any], errors: Errors, today: dt.date) -> None:
+def needs_authorization(dialog: Dialog) -> bool:
+    """Whether a proxy brings a separate 授权委托书; a region whose one form itself names the 被委托人
+    (Xinjiang) says ``proxy_authorization: false``."""
+    return dialog.form.get("proxy_authorization", True)
+
+
+def _check_proxy(form: Mapping[str, Any], errors: Errors, today: dt.date, authorization_needed: bool = True) -> None:
     if not isinstance(form.get("proxy"), dict):
-        _add(errors, "proxy", "委托办理须填写被委托人信息和授权委托书",
-             "a proxy application needs the proxy and the power of attorney")
+        if authorization_needed:
+            _add(errors, "proxy", "委托办理须填写被委托人信息和授权委托书",
+                 "a proxy application needs the proxy and the power of attorney")
+        else:
+            _add(errors, "proxy", "委托办理须填写被委托人信息", "a proxy application needs the proxy's details")
         return
     _text(form, "proxy", "name", errors, "受托人姓名", "the proxy's name", max_length=50)
     _id(form, "proxy", errors, "受托人身份证号码", "the proxy's ID number")
@@ -240,6 +249,8 @@ def _check_proxy(form: Mapping[str, Any], errors: Errors, today: dt.date) -> Non
             mobile(phone)
         except IdentityError as exc:
             _add(errors, "proxy.phone", exc.message, exc.message_en)
+    if not authorization_needed:
+        return
     authorization = form["proxy"].get("authorization")
     if not isinstance(authorization, dict) or authorization.get("signed") is not True:
         _add(errors, "proxy.authorization", "请上传并确认委托人签署的授权委托书",

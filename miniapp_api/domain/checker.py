@@ -137,6 +137,9 @@ def _problems(dialog: Dialog, vocab: Vocabulary) -> list[tuple[int, str]]:
             out.append((m.line, f"matter {m.id!r} is optional but no question lets the family request it"))
         elif m.applies_if is not None and not _can_be_true(m.applies_if, domains):
             out.append((m.line, f"matter {m.id!r} can never apply"))
+    for trip in dialog.trips:
+        if trip.place not in vocab.places:
+            out.append((nearest_trips_line(dialog), f"unknown place {trip.place!r} in trips"))
     for matter_id in sorted(requestable - set(matter_ids)):
         out.append((1, f"a question requests {matter_id!r}, which is not a matter of this region"))
     for payee in dialog.form["payees"]:
@@ -202,7 +205,7 @@ def _unread_questions(dialog: Dialog) -> list[tuple[int, str]]:
     for m in dialog.matters:
         if not m.mandatory:
             for cond in (*(p.when for p in m.preconditions), *(u.when for u in m.materials),
-                         *(t.when for t in m.trips)):
+                         *(t.when for t in m.trips), *(c.when for c in m.to_confirm)):
                 if cond is not None:
                     scoped[id(cond)] = m
     general: set[str] = {"requested_matters", *FORM_RULE_FACTS, *(f.fact for f in dialog.form_facts)}
@@ -326,6 +329,12 @@ def _conditions(dialog: Dialog):
         for trip in m.trips:
             if trip.when is not None:
                 yield m.line, f"matter {m.id!r} trip {trip.place!r}", trip.when
+        for note in m.to_confirm:
+            if note.when is not None:
+                yield m.line, f"matter {m.id!r} to_confirm", note.when
+    for trip in dialog.trips:
+        if trip.when is not None:
+            yield nearest_trips_line(dialog), f"trip {trip.place!r}", trip.when
     for w in dialog.warnings:
         yield w.line, f"warning {w.code!r}", w.when
     for spec in dialog.form_facts:
@@ -471,7 +480,15 @@ def _cycles(depends: dict[int, set[int]]) -> list[list[int]]:
 
 
 def nearest_form_line(dialog: Dialog) -> int:
+    return _top_level_line(dialog, "form:")
+
+
+def nearest_trips_line(dialog: Dialog) -> int:
+    return _top_level_line(dialog, "trips:")
+
+
+def _top_level_line(dialog: Dialog, key: str) -> int:
     for number, line in enumerate(dialog.path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.startswith("form:"):
+        if line.startswith(key):
             return number
     return 1

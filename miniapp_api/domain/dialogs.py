@@ -104,6 +104,15 @@ class MaterialUse:
 class TripUse:
     place: str
     when: Condition | None
+    notes: tuple[Text, ...] = ()  # what the visit is for, shown with the trip (e.g. 原件核验 at the 专窗)
+
+
+@dataclass(frozen=True)
+class ConditionalText:
+    """A text shown only while ``when`` holds (always, without one)."""
+
+    text: Text
+    when: Condition | None
 
 
 @dataclass(frozen=True)
@@ -133,6 +142,9 @@ class Matter:
     after: tuple[str, ...] = ()  # matters of the case that must be done first; ("all",) = every other one
     confirm_if_unknown: Text | None = None  # asked for while applies_if is unknown: listed, with this to confirm
     stops_month: MonthAfter | None = None
+    # What the family must still confirm on this matter (e.g. with the court judgment), beside the
+    # preconditions that cannot be checked yet; both land in the entry's ``to_confirm``.
+    to_confirm: tuple[ConditionalText, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -182,6 +194,7 @@ class Dialog:
     raw: dict[str, Any]
     path: Path
     question_index: dict[str, Question]
+    trips: tuple[TripUse, ...] = ()  # visits the whole service needs (e.g. Xinjiang's one visit, 原件核验)
 
     def question(self, question_id: str) -> Question | None:
         return self.question_index.get(question_id)
@@ -217,6 +230,24 @@ _CONDITIONAL_ID = {
         },
     ]
 }
+_NOTES = {"type": "array", "items": _TEXT}
+_TRIP = {
+    "oneOf": [
+        {"type": "string"},
+        {
+            "type": "object",
+            "properties": {"place": _TEXT, "when": _RULE, "notes": _NOTES, "notes_en": _NOTES},
+            "required": ["place"],
+            "additionalProperties": False,
+        },
+    ]
+}
+_CONDITIONAL_TEXT = {
+    "type": "object",
+    "properties": {"text": _TEXT, "text_en": _TEXT, "when": _RULE},
+    "required": ["text", "text_en"],
+    "additionalProperties": False,
+}
 _OPTION = {
     "type": "object",
     "required": ["value", "label", "label_en"],
@@ -239,6 +270,7 @@ SCHEMA: dict[str, Any] = {
         "name_en": _TEXT,
         "source": _TEXT,
         "time_limit": _TIME_LIMIT,
+        "trips": {"type": "array", "items": {**_TRIP["oneOf"][1], "required": ["place", "notes", "notes_en"]}},
         "eligibility": {"type": "array", "items": _CHECK},
         "questions": {
             "type": "array",
@@ -295,20 +327,8 @@ SCHEMA: dict[str, Any] = {
                     "materials": {"type": "array", "items": _CONDITIONAL_ID},
                     "time_limit": _TIME_LIMIT,
                     "in_person": {"type": "boolean"},
-                    "trips": {
-                        "type": "array",
-                        "items": {
-                            "oneOf": [
-                                {"type": "string"},
-                                {
-                                    "type": "object",
-                                    "properties": {"place": _TEXT, "when": _RULE},
-                                    "required": ["place", "when"],
-                                    "additionalProperties": False,
-                                },
-                            ]
-                        },
-                    },
+                    "trips": {"type": "array", "items": _TRIP},
+                    "to_confirm": {"type": "array", "items": _CONDITIONAL_TEXT},
                     "notes": {"type": "array", "items": _TEXT},
                     "notes_en": {"type": "array", "items": _TEXT},
                     "after": {"oneOf": [{"const": "all"}, {"type": "array", "items": _TEXT}]},
@@ -338,6 +358,7 @@ SCHEMA: dict[str, Any] = {
                 "applicant_min_age": {"type": "integer", "minimum": 0},
                 "adult_age": {"type": "integer", "minimum": 0},
                 "minor_requires_self_support": {"type": "boolean"},
+                "proxy_authorization": {"type": "boolean"},
                 "facts": {
                     "type": "array",
                     "items": {
@@ -431,6 +452,12 @@ def build_dialog(raw: dict[str, Any], lines: dict[tuple, int], path: Path, vocab
             line=nearest_line(lines, where),
         )
 
+    def trip(node: str | dict[str, Any]) -> TripUse:
+        if isinstance(node, str):
+            return TripUse(node, None)
+        notes = zip(node.get("notes", []), node.get("notes_en", node.get("notes", [])), strict=False)
+        return TripUse(node["place"], cond(node.get("when")), tuple(Text(z, e) for z, e in notes))
+
     questions = []
     for i, q in enumerate(raw["questions"]):
         options = _options(q.get("options", []))
@@ -474,16 +501,15 @@ def build_dialog(raw: dict[str, Any], lines: dict[tuple, int], path: Path, vocab
                 ),
                 time_limit=m.get("time_limit"),
                 in_person=bool(m.get("in_person", False)),
-                trips=tuple(
-                    TripUse(t, None) if isinstance(t, str) else TripUse(t["place"], cond(t["when"]))
-                    for t in m.get("trips", [])
-                ),
+                trips=tuple(trip(t) for t in m.get("trips", [])),
                 notes=tuple(Text(z, e) for z, e in zip(notes_zh, notes_en, strict=False)),
                 line=nearest_line(lines, ("matters", i)),
                 after=("all",) if m.get("after") == "all" else tuple(m.get("after", ())),
                 confirm_if_unknown=text(m["confirm_if_unknown"], "text") if "confirm_if_unknown" in m else None,
                 stops_month=(MonthAfter(m["stops_month"]["month_after"], text(m["stops_month"], "note"))
                              if "stops_month" in m else None),
+                to_confirm=tuple(ConditionalText(Text(c["text"], c["text_en"]), cond(c.get("when")))
+                                 for c in m.get("to_confirm", [])),
             )
         )
 
@@ -518,6 +544,7 @@ def build_dialog(raw: dict[str, Any], lines: dict[tuple, int], path: Path, vocab
         raw=raw,
         path=path,
         question_index={q.id: q for q in questions},
+        trips=tuple(trip(t) for t in raw.get("trips", [])),
     )
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .conditions import Condition
-from .dialogs import Check, Dialog, MaterialUse, Matter, Text
+from .dialogs import Check, Dialog, MaterialUse, Matter, Text, TripUse
 from .vocabulary import load_vocabulary, parse_date
 
 
@@ -147,15 +147,16 @@ def _entry(matter: Matter, dialog: Dialog, facts: Mapping[str, Any], status: str
     if maybe:
         entry["materials_to_confirm"] = maybe
     _add_month(entry, matter, facts)
+    confirm = unsure + [c.text for c in matter.to_confirm if _known(c.when, facts) is True]
     limit = _time_limit(matter, dialog)
     if limit is not None:
         entry["time_limit"] = limit
     if failed:
         entry["reasons"] = [t.zh for t in failed]
         entry["reasons_en"] = [t.en for t in failed]
-    if unsure:
-        entry["to_confirm"] = [t.zh for t in unsure]
-        entry["to_confirm_en"] = [t.en for t in unsure]
+    if confirm:
+        entry["to_confirm"] = [t.zh for t in confirm]
+        entry["to_confirm_en"] = [t.en for t in confirm]
     return entry
 
 
@@ -247,19 +248,28 @@ def _condition_text(dialog: Dialog, use: MaterialUse, facts: Mapping[str, Any]) 
 
 
 def _trips(dialog: Dialog, facts: Mapping[str, Any], entries: list[dict[str, Any]]) -> list[dict]:
-    required = {e["id"] for e in entries}
-    places: dict[str, list[str]] = {}
+    """Each place still to visit once, with the matters it serves and what to do there. A visit the
+    whole service needs (the region's own ``trips``) serves every matter that goes ahead."""
+    required = [e["id"] for e in entries]
+    places: dict[str, tuple[list[str], list[Text]]] = {}
+
+    def add(trip: TripUse, matter_ids: list[str]) -> None:
+        users, notes = places.setdefault(trip.place, ([], []))
+        users.extend(m for m in matter_ids if m not in users)
+        notes.extend(n for n in trip.notes if n not in notes)
+
     for matter in dialog.matters:
-        if matter.id not in required:
-            continue
-        for trip in matter.trips:
-            if _known(trip.when, facts) is True:
-                users = places.setdefault(trip.place, [])
-                if matter.id not in users:
-                    users.append(matter.id)
+        if matter.id in required:
+            for trip in matter.trips:
+                if _known(trip.when, facts) is True:
+                    add(trip, [matter.id])
+    for trip in dialog.trips if required else ():
+        if _known(trip.when, facts) is True:
+            add(trip, required)
     names = load_vocabulary().places
-    return [{"place": place, "name": names[place]["name"], "name_en": names[place]["name_en"], "for_matters": users}
-            for place, users in places.items()]
+    return [{"place": place, "name": names[place]["name"], "name_en": names[place]["name_en"], "for_matters": users,
+             "notes": [n.zh for n in notes], "notes_en": [n.en for n in notes]}
+            for place, (users, notes) in places.items()]
 
 
 def _unique(warnings: list[dict[str, str]]) -> list[dict[str, str]]:

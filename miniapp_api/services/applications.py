@@ -11,7 +11,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..domain import deadlines, engine, rules, tracking
-from ..domain.application_form import MONEY_DEPARTMENTS, asked_on_form, check_form, form_facts, with_answers
+from ..domain.application_form import (
+    MONEY_DEPARTMENTS,
+    asked_on_form,
+    check_form,
+    form_facts,
+    needs_authorization,
+    with_answers,
+)
 from ..domain.dialogs import Dialog
 from ..domain.vocabulary import load_vocabulary
 from ..errors import ApiError
@@ -37,6 +44,7 @@ def form_view(session: QuestionnaireSession) -> dict[str, Any]:
         "prefilled": {k: state.facts[k] for k in PREFILLED_FACTS if k in state.facts},
         "fields": form_fields(dialog, state.facts),
         "needs": {"proxy": state.facts.get("applicant_is_proxy") is True,
+                  "proxy_authorization": state.facts.get("applicant_is_proxy") is True and needs_authorization(dialog),
                   "accounts": any(m["department"] in MONEY_DEPARTMENTS for m in required)},
         "not_submitted": rules.not_submitted(checklist),
         "commitment": dialog.form["commitment"],

@@ -563,7 +563,7 @@ def _html_choice(value: Any) -> Any:
 
 
 def _form_from_request(proxy_needed: bool, self_support: bool, deceased_fields: list,
-                       applicant_fields: list) -> dict[str, Any]:
+                       applicant_fields: list, authorization_needed: bool = True) -> dict[str, Any]:
     """The posted fields as the one form's JSON shape (empty fields left out)."""
     data = request.form
 
@@ -586,8 +586,9 @@ def _form_from_request(proxy_needed: bool, self_support: bool, deceased_fields: 
         form["applicant"]["self_supporting"] = True
     if proxy_needed:
         proxy = section("proxy", PROXY_FIELDS)
-        proxy["authorization"] = {**section("proxy-authorization", AUTHORIZATION_FIELDS),
-                                  "signed": data.get("proxy-authorization-signed") == "yes"}
+        if authorization_needed:
+            proxy["authorization"] = {**section("proxy-authorization", AUTHORIZATION_FIELDS),
+                                      "signed": data.get("proxy-authorization-signed") == "yes"}
         form["proxy"] = proxy
     accounts = []
     for i in range(MAX_ACCOUNTS):
@@ -638,7 +639,7 @@ def window_form(session_id: str):
     if request.method == "POST":
         try:
             form = ApplicationForm().load(_form_from_request(proxy_needed, self_support, deceased_fields,
-                                                             applicant_fields))
+                                                             applicant_fields, view["needs"]["proxy_authorization"]))
         except ValidationError as exc:
             labels = _field_labels(deceased_fields, applicant_fields)
             flash("表单内容格式有误，请检查后重试：" + "；".join(
@@ -674,7 +675,8 @@ def window_form(session_id: str):
     payees = [(p, load_vocabulary().payees.get(p, {}).get("name", p)) for p in view["payees"]]
     return render_template("console/form.html", session_id=row.id, draft=draft, problems=problems,
                            prefilled=view["prefilled"], commitment=view["commitment"], proxy_needed=proxy_needed,
-                           self_support=self_support, deceased_fields=deceased_fields, applicant_fields=applicant_fields,
+                           authorization_needed=view["needs"]["proxy_authorization"], self_support=self_support,
+                           deceased_fields=deceased_fields, applicant_fields=applicant_fields,
                            choices=choices, not_submitted=view["not_submitted"], needs_accounts=view["needs"]["accounts"],
                            proxy_fields=PROXY_FIELDS, authorization_fields=AUTHORIZATION_FIELDS,
                            account_fields=ACCOUNT_FIELDS, account_rows=rows, payees=payees,
