@@ -9,6 +9,7 @@ matter can never apply.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,6 +137,7 @@ def _problems(dialog: Dialog, vocab: Vocabulary) -> list[tuple[int, str]]:
             out.append((m.line, f"matter {m.id!r} is optional but no question lets the family request it"))
         elif m.applies_if is not None and not _can_be_true(m.applies_if, domains):
             out.append((m.line, f"matter {m.id!r} can never apply"))
+        out.extend(_variant_problems(m, vocab, domains))
     for matter_id in sorted(requestable - set(matter_ids)):
         out.append((1, f"a question requests {matter_id!r}, which is not a matter of this region"))
     for payee in dialog.form["payees"]:
@@ -149,6 +151,31 @@ def _problems(dialog: Dialog, vocab: Vocabulary) -> list[tuple[int, str]]:
     if not out:  # the path search assumes a sound file
         out.extend(_path_problems(dialog))
     return sorted(set(out))
+
+
+def _variant_problems(m: Matter, vocab: Vocabulary, domains: dict[str, list[Any]]) -> list[tuple[int, str]]:
+    """A matter's variants: known ids, each one possible where the matter applies, and never two at once
+    (the checklist would have to pick a name for the family at random). Tried over the values the region's
+    questions can give, as for the matters themselves."""
+    out: list[tuple[int, str]] = []
+    specs = load_vocabulary().facts
+    applies = m.applies_if.rule if m.applies_if is not None else True
+    seen: set[str] = set()
+    for v in m.variants:
+        if v.id in seen:
+            out.append((v.line, f"duplicate variant {v.id!r} in matter {m.id!r}"))
+        seen.add(v.id)
+        for use in v.materials or ():
+            if use.id not in vocab.materials:
+                out.append((v.line, f"unknown material id {use.id!r} in variant {v.id!r} of matter {m.id!r}"))
+        if not _can_be_true(Condition({"and": [applies, v.when.rule]}, specs), domains):
+            out.append((v.line, f"variant {v.id!r} of matter {m.id!r} can never hold where the matter applies"))
+    for a, b in itertools.combinations(m.variants, 2):
+        both = _example(Condition({"and": [applies, a.when.rule, b.when.rule]}, specs), domains)
+        if both is not None and both is not TOO_MANY:
+            shown = ", ".join(f"{f}={json.dumps(x, ensure_ascii=False)}" for f, x in both.items()) or "any facts"
+            out.append((b.line, f"variants {a.id!r} and {b.id!r} of matter {m.id!r} can both hold, e.g. for {shown}"))
+    return out
 
 
 def _form_fact_problems(dialog: Dialog, vocab: Vocabulary) -> list[tuple[int, str]]:
@@ -177,7 +204,8 @@ def _unread_questions(dialog: Dialog) -> list[tuple[int, str]]:
     for m in dialog.matters:
         if not m.mandatory:
             for cond in (*(p.when for p in m.preconditions), *(u.when for u in m.materials),
-                         *(t.when for t in m.trips)):
+                         *(t.when for t in m.trips), *(v.when for v in m.variants),
+                         *(u.when for v in m.variants for u in v.materials or ())):
                 if cond is not None:
                     scoped[id(cond)] = m
     general: set[str] = {"requested_matters", *FORM_RULE_FACTS, *(f.fact for f in dialog.form_facts)}
@@ -228,6 +256,13 @@ def _path_problems(dialog: Dialog) -> list[tuple[int, str]]:
                     out.append((check.line, f"precondition {check.code!r} of matter {matter.id!r} cannot be decided: "
                                             f"no question answers {', '.join(check.when.facts)} on the path "
                                             f"{paths.describe(found)}"))
+            if matter.variants:
+                found = paths.find_path(dialog, paths.Goal(matter, variant=True))
+                if found is not None:
+                    facts = sorted({f for v in matter.variants for f in v.when.facts})
+                    out.append((matter.variants[0].line, f"which variant of matter {matter.id!r} applies cannot be "
+                                                         f"decided from the answers ({', '.join(facts)}) on the path "
+                                                         f"{paths.describe(found)}"))
             for fact, line in needed:
                 if fact in missed:
                     continue  # one path per fact is enough to act on
@@ -298,6 +333,11 @@ def _conditions(dialog: Dialog):
         for use in m.materials:
             if use.when is not None:
                 yield m.line, f"matter {m.id!r} material {use.id!r}", use.when
+        for v in m.variants:
+            yield v.line, f"matter {m.id!r} variant {v.id!r} when", v.when
+            for use in v.materials or ():
+                if use.when is not None:
+                    yield v.line, f"matter {m.id!r} variant {v.id!r} material {use.id!r}", use.when
         for trip in m.trips:
             if trip.when is not None:
                 yield m.line, f"matter {m.id!r} trip {trip.place!r}", trip.when
@@ -394,6 +434,15 @@ def _reachable_values(dialog: Dialog, specs) -> dict[str, list[Any]]:
 
 
 def _can_be_true(cond: Condition, domains: dict[str, list[Any]]) -> bool:
+    return _example(cond, domains) is not None
+
+
+TOO_MANY: dict[str, Any] = {}  # _example's answer when there are too many combinations to try (falsy: no example)
+
+
+def _example(cond: Condition, domains: dict[str, list[Any]]) -> dict[str, Any] | None:
+    """Facts the region's questions can give for which ``cond`` is true, None when there are none, or
+    ``TOO_MANY`` (not None, so "it can", but empty, so never shown as an example) when too many to try."""
     facts = list(cond.facts)
     choices = []
     total = 1
@@ -407,14 +456,14 @@ def _can_be_true(cond: Condition, domains: dict[str, list[Any]]) -> bool:
             options = raw
         total *= max(1, len(options))
         if total > MAX_COMBINATIONS:
-            return True  # too many to try: assume it can
+            return TOO_MANY  # too many to try: assume it can
         choices.append(options)
     for combo in itertools.product(*choices):
         # None stands for "not asked here": rules read it as null (or an empty list).
         data = {f: ([] if v is None and _is_list(f) else v) for f, v in zip(facts, combo, strict=True)}
         if cond.evaluate(data) is True:
-            return True
-    return False
+            return data
+    return None
 
 
 def _is_list(fact: str) -> bool:

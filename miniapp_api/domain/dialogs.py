@@ -107,6 +107,20 @@ class TripUse:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """One of the forms a matter takes, chosen by the facts (Jining's pension box: by insurance type and whether
+    a pension was drawn). Each field it gives replaces the matter's; ``None`` keeps the matter's own."""
+
+    id: str
+    when: Condition
+    name: Text
+    notes: tuple[Text, ...] | None
+    materials: tuple[MaterialUse, ...] | None
+    time_limit: dict[str, Any] | None
+    line: int
+
+
+@dataclass(frozen=True)
 class Matter:
     id: str
     name: Text
@@ -122,6 +136,7 @@ class Matter:
     notes: tuple[Text, ...]
     line: int
     after: tuple[str, ...] = ()  # matters of the case that must be done first; ("all",) = every other one
+    variants: tuple[Variant, ...] = ()  # at most one holds for any facts (dialogs check)
 
 
 @dataclass(frozen=True)
@@ -205,6 +220,21 @@ _CONDITIONAL_ID = {
             "additionalProperties": False,
         },
     ]
+}
+_VARIANT = {
+    "type": "object",
+    "required": ["id", "when", "name", "name_en"],
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+        "when": _RULE,
+        "name": _TEXT,
+        "name_en": _TEXT,
+        "notes": {"type": "array", "items": _TEXT},
+        "notes_en": {"type": "array", "items": _TEXT},
+        "materials": {"type": "array", "items": _CONDITIONAL_ID},
+        "time_limit": _TIME_LIMIT,
+    },
 }
 _OPTION = {
     "type": "object",
@@ -301,6 +331,7 @@ SCHEMA: dict[str, Any] = {
                     "notes": {"type": "array", "items": _TEXT},
                     "notes_en": {"type": "array", "items": _TEXT},
                     "after": {"oneOf": [{"const": "all"}, {"type": "array", "items": _TEXT}]},
+                    "variants": {"type": "array", "minItems": 1, "items": _VARIANT},
                 },
             },
         },
@@ -408,6 +439,24 @@ def build_dialog(raw: dict[str, Any], lines: dict[tuple, int], path: Path, vocab
             line=nearest_line(lines, where),
         )
 
+    def uses(nodes: list[Any]) -> tuple[MaterialUse, ...]:
+        return tuple(MaterialUse(x, None) if isinstance(x, str) else MaterialUse(x["id"], cond(x["when"])) for x in nodes)
+
+    def notes(node: dict[str, Any]) -> tuple[Text, ...]:
+        zh = node.get("notes", [])
+        return tuple(Text(z, e) for z, e in zip(zh, node.get("notes_en", zh), strict=False))
+
+    def variant(node: dict[str, Any], where: tuple) -> Variant:
+        return Variant(
+            id=node["id"],
+            when=Condition(node["when"], specs),
+            name=Text(node["name"], node["name_en"]),
+            notes=notes(node) if "notes" in node else None,
+            materials=uses(node["materials"]) if "materials" in node else None,
+            time_limit=node.get("time_limit"),
+            line=nearest_line(lines, where),
+        )
+
     questions = []
     for i, q in enumerate(raw["questions"]):
         options = _options(q.get("options", []))
@@ -431,8 +480,6 @@ def build_dialog(raw: dict[str, Any], lines: dict[tuple, int], path: Path, vocab
     matters = []
     for i, m in enumerate(raw["matters"]):
         base = vocab.matters.get(m["id"], {})
-        notes_zh = m.get("notes", [])
-        notes_en = m.get("notes_en", notes_zh)
         matters.append(
             Matter(
                 id=m["id"],
@@ -445,19 +492,17 @@ def build_dialog(raw: dict[str, Any], lines: dict[tuple, int], path: Path, vocab
                     check(p, ("matters", i, "preconditions", j), f"{m['id']}_precondition")
                     for j, p in enumerate(m.get("preconditions", []))
                 ),
-                materials=tuple(
-                    MaterialUse(x, None) if isinstance(x, str) else MaterialUse(x["id"], cond(x["when"]))
-                    for x in m.get("materials", [])
-                ),
+                materials=uses(m.get("materials", [])),
                 time_limit=m.get("time_limit"),
                 in_person=bool(m.get("in_person", False)),
                 trips=tuple(
                     TripUse(t, None) if isinstance(t, str) else TripUse(t["place"], cond(t["when"]))
                     for t in m.get("trips", [])
                 ),
-                notes=tuple(Text(z, e) for z, e in zip(notes_zh, notes_en, strict=False)),
+                notes=notes(m),
                 line=nearest_line(lines, ("matters", i)),
                 after=("all",) if m.get("after") == "all" else tuple(m.get("after", ())),
+                variants=tuple(variant(v, ("matters", i, "variants", j)) for j, v in enumerate(m.get("variants", []))),
             )
         )
 

@@ -35,12 +35,20 @@ class Goal:
     matter: Matter
     fact: str | None = None
     check: Check | None = None
+    variant: bool = False  # the matter goes ahead while which of its variants it is cannot be decided
 
     def open(self, state: engine.State) -> bool:
         """True while this walk can still miss the fact (answers are only added, so decided stays decided)."""
         if self.check is not None:  # read without the facts the region left unasked: do they decide it?
             return self.check.when.evaluate(state.facts) is None
+        if self.variant:
+            held, possible = rules.variant_of(self.matter, state.facts)
+            return held is None and bool(possible)
         return self.fact not in state.facts
+
+    def statuses(self) -> tuple[str, ...]:
+        """The checklist statuses in which the goal counts: a blocked matter is handled under no variant."""
+        return ("required",) if self.variant else ("required", "blocked")
 
 
 def find_path(dialog: Dialog, goal: Goal, limit: int = MAX_STATES) -> list[tuple[str, Any]] | None:
@@ -72,7 +80,7 @@ def find_path(dialog: Dialog, goal: Goal, limit: int = MAX_STATES) -> list[tuple
         if state.current is None:
             checklist = rules.evaluate_checklist(dialog, facts)
             if checklist["eligible"] is True and any(m["id"] == goal.matter.id for m in checklist["matters"]
-                                                     if m["status"] in ("required", "blocked")):
+                                                     if m["status"] in goal.statuses()):
                 return list(steps)
             continue
         q = state.current
@@ -103,6 +111,7 @@ def _read_from(dialog: Dialog, matter: Matter) -> list[tuple[set[str], set[Any]]
     """For each question index, the facts (and literals) that the questions from there on, the
     eligibility and ``matter`` read: all a walk standing at that question still needs to remember."""
     fixed = [c.when for c in dialog.eligibility] + [c.when for c in matter.preconditions]
+    fixed += [v.when for v in matter.variants]
     if matter.applies_if is not None:
         fixed.append(matter.applies_if)
     read = {"requested_matters"}.union(*(c.facts for c in fixed))
@@ -172,6 +181,8 @@ def _rule_conditions(dialog: Dialog) -> Iterator[Any]:
             yield matter.applies_if
         for check in matter.preconditions:
             yield check.when
+        for variant in matter.variants:
+            yield variant.when
 
 
 def _key(value: Any, literals: set[Any]) -> Any:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .conditions import Condition
-from .dialogs import Dialog, Matter, Text
+from .dialogs import Dialog, Matter, Text, Variant
 from .vocabulary import load_vocabulary
 
 
@@ -30,10 +30,26 @@ def _warning(code: str, text: Text) -> dict[str, str]:
     return {"code": code, "message": text.zh, "message_en": text.en}
 
 
-def _time_limit(matter: Matter, dialog: Dialog) -> dict[str, Any] | None:
-    """A matter's own limit, else the one the region sets for the whole service."""
-    limit = matter.time_limit or dialog.time_limit
+def _time_limit(matter: Matter, variant: Variant | None, dialog: Dialog) -> dict[str, Any] | None:
+    """The variant's limit, else the matter's own, else the one the region sets for the whole service."""
+    limit = (variant.time_limit if variant else None) or matter.time_limit or dialog.time_limit
     return None if limit is None else _time_limit_dict(limit)
+
+
+def variant_of(matter: Matter, facts: Mapping[str, Any]) -> tuple[Variant | None, list[Variant]]:
+    """The variant whose ``when`` holds, else None and those still possible (``when`` unknown).
+
+    ``dialogs check`` proves at most one can hold. With none known to hold the family still gets the matter,
+    under the name it asked for, and what decides the form it takes is listed to confirm: a matter that
+    applies is never hidden because the office's name for it is not known yet."""
+    possible = []
+    for variant in matter.variants:
+        held = variant.when.evaluate(facts)
+        if held is True:
+            return variant, []
+        if held is None:
+            possible.append(variant)
+    return None, possible
 
 
 def evaluate_checklist(dialog: Dialog, facts: Mapping[str, Any]) -> dict[str, Any]:
@@ -124,28 +140,38 @@ def not_submitted(checklist: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def _entry(matter: Matter, dialog: Dialog, facts: Mapping[str, Any], status: str,
            failed: list[Text], unsure: list) -> dict[str, Any]:
+    variant, possible = variant_of(matter, facts)
+    name = variant.name if variant else matter.name
+    notes = variant.notes if variant and variant.notes is not None else matter.notes
+    uses = variant.materials if variant and variant.materials is not None else matter.materials
     entry: dict[str, Any] = {
         "id": matter.id,
-        "name": matter.name.zh,
-        "name_en": matter.name.en,
+        "name": name.zh,
+        "name_en": name.en,
         "department": matter.department,
         "mandatory": matter.mandatory,
         "status": status,
         "in_person": matter.in_person,
         "preconditions": [p.reason.zh for p in matter.preconditions],
-        "materials": [u.id for u in matter.materials if _known(u.when, facts) is True],
-        "notes": [n.zh for n in matter.notes],
-        "notes_en": [n.en for n in matter.notes],
+        "materials": [u.id for u in uses if _known(u.when, facts) is True],
+        "notes": [n.zh for n in notes],
+        "notes_en": [n.en for n in notes],
     }
-    limit = _time_limit(matter, dialog)
+    if matter.variants:
+        entry["variant"] = variant.id if variant else None
+    limit = _time_limit(matter, variant, dialog)
     if limit is not None:
         entry["time_limit"] = limit
     if failed:
         entry["reasons"] = [t.zh for t in failed]
         entry["reasons_en"] = [t.en for t in failed]
-    if unsure:
-        entry["to_confirm"] = [p.reason.zh for p in unsure]
-        entry["to_confirm_en"] = [p.reason.en for p in unsure]
+    to_confirm = [p.reason for p in unsure]
+    if possible:
+        to_confirm.append(Text("具体办理哪一项待确认，可能为：" + "；".join(v.name.zh for v in possible),
+                               "Which of these it is remains to be confirmed: " + "; ".join(v.name.en for v in possible)))
+    if to_confirm:
+        entry["to_confirm"] = [t.zh for t in to_confirm]
+        entry["to_confirm_en"] = [t.en for t in to_confirm]
     return entry
 
 
