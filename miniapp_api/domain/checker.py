@@ -83,9 +83,21 @@ def _problems(dialog: Dialog, vocab: Vocabulary) -> list[tuple[int, str]]:
             added = option.sets.get("requested_matters", [])
             requestable.update(added if isinstance(added, list) else [added])
 
-    # Conditions: known operators and facts, values inside the contract, facts asked in this region.
+    # Conditions: known operators and facts, values inside the contract, facts asked in this region (an
+    # implication may read a fact the region does not ask: it is for facts that come from elsewhere).
+    outside = {id(i.when) for i in dialog.implies}
     for line, where, cond in _conditions(dialog):
-        out.extend((line, f"{where}: {msg}") for msg in _condition_problems(cond, specs, set_by))
+        asked = None if id(cond) in outside else set_by
+        out.extend((line, f"{where}: {msg}") for msg in _condition_problems(cond, specs, asked))
+    for implication in dialog.implies:
+        for fact, value in implication.sets.items():
+            if fact not in specs:
+                out.append((implication.line, f"implies: sets unknown fact {fact!r}"))
+                continue
+            try:
+                validate_fact(specs[fact], value)
+            except FactError as exc:
+                out.append((implication.line, f"implies: sets {exc.message_en}"))
 
     # Order and cycles: a question may only depend on facts set by earlier questions.
     depends: dict[int, set[int]] = {}
@@ -325,6 +337,8 @@ def _conditions(dialog: Dialog):
             yield q.line, f"question {q.id!r} show_if", q.show_if
     for check in dialog.eligibility:
         yield check.line, "eligibility", check.when
+    for implication in dialog.implies:
+        yield implication.line, "implies", implication.when
     for m in dialog.matters:
         if m.applies_if is not None:
             yield m.line, f"matter {m.id!r} applies_if", m.applies_if
@@ -348,7 +362,7 @@ def _conditions(dialog: Dialog):
             yield spec.line, f"form.facts {spec.fact!r} when", spec.when
 
 
-def _condition_problems(cond: Condition, specs, set_by: dict[str, list[int]]) -> list[str]:
+def _condition_problems(cond: Condition, specs, set_by: dict[str, list[int]] | None) -> list[str]:
     out = []
     bad_ops = operators_used(cond.rule) - ALLOWED_OPERATORS
     if bad_ops:
@@ -357,7 +371,7 @@ def _condition_problems(cond: Condition, specs, set_by: dict[str, list[int]]) ->
     for fact in referenced_facts(cond.rule):
         if fact not in specs:
             out.append(f"unknown fact {fact!r}")
-        elif fact not in set_by:
+        elif set_by is not None and fact not in set_by:
             out.append(f"fact {fact!r} is never asked in this region")
     out.extend(_value_problems(cond.rule, specs))
     return out
@@ -430,6 +444,9 @@ def _reachable_values(dialog: Dialog, specs) -> dict[str, list[Any]]:
         for o in q.options:
             for fact, value in o.sets.items():
                 add(fact, value)
+    for implication in dialog.implies:
+        for fact, value in implication.sets.items():
+            add(fact, value)
     return values
 
 

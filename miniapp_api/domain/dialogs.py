@@ -148,6 +148,16 @@ class Warning:
 
 
 @dataclass(frozen=True)
+class Implication:
+    """Facts that follow from others (Fuyuan: 机关事业养老保险 means 机关事业单位人员), so a case whose facts
+    already say so is decided without asking again; read by the rules, never over an answer given."""
+
+    when: Condition
+    sets: dict[str, Any]
+    line: int
+
+
+@dataclass(frozen=True)
 class MaterialInfo:
     name: Text
     original: bool
@@ -186,6 +196,7 @@ class Dialog:
     raw: dict[str, Any]
     path: Path
     question_index: dict[str, Question]
+    implies: tuple[Implication, ...] = ()
 
     def question(self, question_id: str) -> Question | None:
         return self.question_index.get(question_id)
@@ -259,6 +270,15 @@ SCHEMA: dict[str, Any] = {
         "source": _TEXT,
         "time_limit": _TIME_LIMIT,
         "eligibility": {"type": "array", "items": _CHECK},
+        "implies": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["when", "sets"],
+                "additionalProperties": False,
+                "properties": {"when": _RULE, "sets": {"type": "object", "minProperties": 1}},
+            },
+        },
         "questions": {
             "type": "array",
             "minItems": 1,
@@ -537,6 +557,8 @@ def build_dialog(raw: dict[str, Any], lines: dict[tuple, int], path: Path, vocab
         raw=raw,
         path=path,
         question_index={q.id: q for q in questions},
+        implies=tuple(Implication(Condition(x["when"], specs), dict(x["sets"]), nearest_line(lines, ("implies", i)))
+                      for i, x in enumerate(raw.get("implies", []))),
     )
 
 

@@ -52,9 +52,23 @@ def variant_of(matter: Matter, facts: Mapping[str, Any]) -> tuple[Variant | None
     return None, possible
 
 
+def with_implied(dialog: Dialog, facts: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The facts and what the region's ``implies`` derives from them, in order. Only facts actually known imply
+    anything (a null, a question the region did not ask, implies nothing), and only a fact not known is filled:
+    an answer the family gave always wins."""
+    if not dialog.implies:
+        return facts
+    out = dict(facts)
+    for rule in dialog.implies:
+        if rule.when.evaluate({k: v for k, v in out.items() if v is not None}) is True:
+            out.update({k: v for k, v in rule.sets.items() if out.get(k) is None})
+    return out
+
+
 def evaluate_checklist(dialog: Dialog, facts: Mapping[str, Any]) -> dict[str, Any]:
     """The tailored checklist for validated facts (see ``vocabulary.validate_facts``)."""
     vocab = load_vocabulary()
+    facts = with_implied(dialog, facts)
     reasons: list[str] = []
     reasons_en: list[str] = []
     eligible: bool | None = True
@@ -167,8 +181,8 @@ def _entry(matter: Matter, dialog: Dialog, facts: Mapping[str, Any], status: str
         entry["reasons_en"] = [t.en for t in failed]
     to_confirm = [p.reason for p in unsure]
     if possible:
-        to_confirm.append(Text("具体办理哪一项待确认，可能为：" + "；".join(v.name.zh for v in possible),
-                               "Which of these it is remains to be confirmed: " + "; ".join(v.name.en for v in possible)))
+        to_confirm.append(Text("办理的是以下哪一项：" + "；".join(v.name.zh for v in possible),
+                               "which of these it is: " + "; ".join(v.name.en for v in possible)))
     if to_confirm:
         entry["to_confirm"] = [t.zh for t in to_confirm]
         entry["to_confirm_en"] = [t.en for t in to_confirm]
