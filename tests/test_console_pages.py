@@ -570,3 +570,21 @@ def test_only_window_clerks_enter_applications(client, people):
     assert client.get("/console/applications").status_code == 403
     assert client.post("/console/applications", data={"csrf_token": csrf_token(client)}).status_code == 403
     assert client.get(f"/console/applications/{uuid.uuid4().hex}").status_code == 403
+
+
+def test_the_window_sees_the_pension_matter_by_the_name_that_applies(client, app, wechat_peer, people):
+    """Issue 14 item 1, 「人社部门根据逝者参保类型推送办理」: the queue and the case page name a Jining civil servant's
+    pension box as 表2 does (「机关事业单位在职人员」…), not the box's generic wording."""
+    family = sign_in(client, app, wechat_peer, "wechat")
+    sid = questionnaire(client, family, region="jining", script={
+        "relationship": "spouse", "death_type": "normal", "matters": ["pension_account_payout"],
+        "pension_insurance": "institution", "receiving_pension": False})
+    client.put(f"/api/v1/questionnaires/{sid}/form", json=good_form(), headers=family)
+    response = submit(client, family, sid)
+    assert response.status_code == 201, response.get_json()
+    code = response.get_json()["tracking_code"]
+    console_sign_in(client, "jn_window")
+    name = "机关事业单位在职人员养老保险个人账户一次性待遇申领"
+    assert name in text_of(client.get("/console/queue"))
+    page = text_of(client.get(f"/console/cases/{code}"))
+    assert name in page and "个人账户一次性待遇申领（养老保险）" not in page
