@@ -170,7 +170,7 @@ def _variant_problems(m: Matter, vocab: Vocabulary, domains: dict[str, list[Any]
     (the checklist would have to pick a name for the family at random). Tried over the values the region's
     questions can give, as for the matters themselves."""
     out: list[tuple[int, str]] = []
-    specs = load_vocabulary().facts
+    specs = vocab.facts
     applies = m.applies_if.rule if m.applies_if is not None else True
     seen: set[str] = set()
     for v in m.variants:

@@ -67,7 +67,7 @@ def find_path(dialog: Dialog, goal: Goal, limit: int = MAX_STATES) -> list[tuple
     while stack:
         answers, steps = stack.pop()
         state = engine.state(dialog, answers)
-        facts = state.rule_facts
+        facts = rules.with_implied(dialog, state.rule_facts)
         if not goal.open(rules.with_implied(dialog, state.facts)) or not _reachable(dialog, goal.matter, facts):
             continue
         index = dialog.questions.index(state.current) if state.current else len(dialog.questions)
