@@ -2,7 +2,9 @@
 
 Every matter is decided with three values. A matter whose applicability is not known yet is
 never silently dropped: it goes to ``undecided`` with the facts still needed, and a precondition
-that cannot be checked yet is listed under the matter's ``to_confirm``.
+that cannot be checked yet is listed under the matter's ``to_confirm``. A matter with ``variants`` takes
+the name (and notes, materials, time limit) of the one the facts choose; the region's ``implies`` add the
+facts that follow from those given (dialogs/README.md).
 """
 
 from __future__ import annotations
