@@ -241,3 +241,97 @@ def test_a_to_confirm_note_reads_only_facts_asked_in_the_region(region_file):
     found = problems(region_file)
     assert any("matter 'medical_insurance_deregistration' to_confirm: fact 'died_abroad' is never asked" in p
                for p in found), found
+
+
+# --- Matter variants and implied facts (issue 14 items 1 and 2) ----------------------------------------------------
+
+@pytest.fixture
+def jining_file(tmp_path):
+    return copy_region(tmp_path, "jining")
+
+
+INSTITUTION_IN_SERVICE = ('      - id: institution_in_service\n        when: {"and": [{"==": [{"var": "pension_insurance"}, '
+                          '"institution"]}, {"==": [{"var": "receiving_pension"}, false]}]}')
+
+
+def test_shipped_variants_are_checked_and_sound():
+    """Jining's pension box and survivors' benefits carry variants; the shipped file passes every variant check."""
+    from miniapp_api.domain.dialogs import load_dialog
+
+    dialog = load_dialog("jining")
+    assert {m.id: len(m.variants) for m in dialog.matters if m.variants} == {"pension_account_payout": 5,
+                                                                            "survivor_benefits": 2}
+    assert check_all() == []
+
+
+def test_two_variants_that_can_hold_at_once_are_reported_with_an_example(jining_file):
+    """表2 has one matter per 逝者参保类型 × 是否领取养老保险待遇: 「机关事业单位退休人员」 and 「机关事业单位在职人员」 cannot
+    both be the deceased."""
+    edit(jining_file, INSTITUTION_IN_SERVICE,
+         '      - id: institution_in_service\n        when: {"==": [{"var": "pension_insurance"}, "institution"]}')
+    found = [p for p in problems(jining_file) if "can both hold" in p]
+    assert found == [f"{jining_file}:{line_of(jining_file, '- id: institution_in_service')}: variants "
+                     "'institution_retired' and 'institution_in_service' of matter 'pension_account_payout' can both "
+                     'hold, e.g. for pension_insurance="institution", receiving_pension=true']
+
+
+def test_a_variant_that_can_never_hold_where_the_matter_applies_is_reported(jining_file):
+    # A resident drawing benefits gets resident_pension_funeral_grant: the pension box does not apply there.
+    edit(jining_file, '      - id: resident\n        when: {"and": [{"==": [{"var": "pension_insurance"}, "resident"]}, '
+                      '{"==": [{"var": "receiving_pension"}, false]}]}',
+         '      - id: resident\n        when: {"and": [{"==": [{"var": "pension_insurance"}, "resident"]}, '
+         '{"==": [{"var": "receiving_pension"}, true]}, {"!=": [{"var": "death_type"}, "missing"]}]}')
+    found = [p for p in problems(jining_file) if "can never hold" in p]
+    assert found == [f"{jining_file}:{line_of(jining_file, '- id: resident')}: variant 'resident' of matter "
+                     "'pension_account_payout' can never hold where the matter applies"]
+
+
+def test_a_variant_naming_an_unknown_material_or_a_repeated_id_is_reported(jining_file):
+    """表2's materials are the contract's: 「“公民身后一件事”一张表单」 is application_form."""
+    edit(jining_file, INSTITUTION_IN_SERVICE, INSTITUTION_IN_SERVICE + "\n        materials: [application_from]")
+    edit(jining_file, "      - id: institution_retired\n", "      - id: enterprise_retired\n")
+    found = problems(jining_file)
+    assert any("unknown material id 'application_from' in variant 'institution_in_service' of matter "
+               "'pension_account_payout'" in p for p in found), found
+    assert any("duplicate variant 'enterprise_retired' in matter 'pension_account_payout'" in p for p in found), found
+
+
+def test_a_variant_condition_is_checked_like_any_other(jining_file):
+    edit(jining_file, INSTITUTION_IN_SERVICE, INSTITUTION_IN_SERVICE.replace('"institution"]}, {"==', '"instituton"]}, {"=='))
+    found = problems(jining_file)
+    assert any("matter 'pension_account_payout' variant 'institution_in_service' when: 'instituton' is not a value of "
+               "fact 'pension_insurance'" in p for p in found), found
+
+
+def test_a_variant_needs_a_name_in_both_languages(jining_file):
+    edit(jining_file, '        name_en: "Serving government or public-institution staff: pension personal account payout"\n', "")
+    found = problems(jining_file)
+    assert any("schema: 'name_en' is a required property" in p for p in found), found
+
+
+def test_a_path_where_which_variant_applies_cannot_be_decided_is_reported(jining_file):
+    """「是否领取养老保险待遇」 decides between 「企业离退休人员…」 and 「企业在职职工…」: a questionnaire that stops asking it
+    for the enterprise employees' pension leaves the family with no name for what will be done."""
+    edit(jining_file, '{"in": [{"var": "pension_insurance"}, ["resident", "enterprise", "institution"]]}',
+         '{"in": [{"var": "pension_insurance"}, ["resident", "institution"]]}')
+    found = [p for p in problems(jining_file) if "which variant" in p]
+    assert len(found) == 2, found  # the pension box and the survivors' benefits
+    assert any("of matter 'pension_account_payout' applies cannot be decided from the answers (pension_insurance, "
+               "receiving_pension) on the path" in p and "pension_insurance=enterprise" in p for p in found), found
+
+
+def test_an_implication_sets_known_facts_to_valid_values(fuyuan_file):
+    edit(fuyuan_file, "sets: {institution_staff: true}", "sets: {institution_staf: true}")
+    edit(fuyuan_file, "sets: {institution_staff: false}", "sets: {institution_staff: 'no'}")
+    found = problems(fuyuan_file)
+    assert any("implies: sets unknown fact 'institution_staf'" in p for p in found), found
+    assert any(p.startswith(f"{fuyuan_file}:{line_of(fuyuan_file, 'institution_staff: ')}: implies: sets")
+               and "institution_staff" in p for p in found), found
+
+
+def test_an_implication_may_read_a_fact_the_region_does_not_ask_but_only_a_known_one(fuyuan_file):
+    """Fuyuan asks no insurance type; its implication reads one a case's facts may bring. A typo is still caught."""
+    assert problems(fuyuan_file) == []
+    edit(fuyuan_file, '{"==": [{"var": "pension_insurance"}, "institution"]}',
+         '{"==": [{"var": "pension_insurence"}, "institution"]}')
+    assert any("implies: unknown fact 'pension_insurence'" in p for p in problems(fuyuan_file))

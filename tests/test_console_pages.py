@@ -608,3 +608,21 @@ def test_the_window_form_for_a_xinjiang_proxy_asks_the_proxy_section_only(client
     with app.app_context():
         made = db.session.scalars(db.select(Case)).one()
         assert made.form["proxy"]["name"] == "李四" and "authorization" not in made.form["proxy"]
+
+
+def test_the_window_sees_the_pension_matter_by_the_name_that_applies(client, app, wechat_peer, people):
+    """Issue 14 item 1, 「人社部门根据逝者参保类型推送办理」: the queue and the case page name a Jining civil servant's
+    pension box as 表2 does (「机关事业单位在职人员」…), not the box's generic wording."""
+    family = sign_in(client, app, wechat_peer, "wechat")
+    sid = questionnaire(client, family, region="jining", script={
+        "relationship": "spouse", "death_type": "normal", "matters": ["pension_account_payout"],
+        "pension_insurance": "institution", "receiving_pension": False})
+    client.put(f"/api/v1/questionnaires/{sid}/form", json=good_form(), headers=family)
+    response = submit(client, family, sid)
+    assert response.status_code == 201, response.get_json()
+    code = response.get_json()["tracking_code"]
+    console_sign_in(client, "jn_window")
+    name = "机关事业单位在职人员养老保险个人账户一次性待遇申领"
+    assert name in text_of(client.get("/console/queue"))
+    page = text_of(client.get(f"/console/cases/{code}"))
+    assert name in page and "个人账户一次性待遇申领（养老保险）" not in page

@@ -748,3 +748,28 @@ def test_stylesheet_sizes_for_elderly_readers():
     assert int(re.search(r"min-height: (\d+)px", button).group(1)) >= 48
     for rule in re.findall(r"min-height: (\d+)px", css):
         assert int(rule) >= 48
+
+
+JINING_ENTERPRISE_RETIREE = {"relationship": "child", "death_date": TODAY, "death_type": "normal",
+                             "matters": ["pension_account_payout"], "pension_insurance": "enterprise",
+                             "receiving_pension": True}
+
+
+def test_a_jining_family_sees_the_pension_matter_that_applies_on_every_page(family):
+    """Issue 14 item 1, 「人社部门根据逝者参保类型推送办理」: an enterprise retiree's family ticks
+    「个人账户一次性待遇申领（养老保险）」 and reads 「办理企业离退休人员个人账户一次性待遇申领、遗属待遇申领」 as what will be
+    done, on the checklist, the page after submitting and the public progress lookup."""
+    family.start("jining")
+    family.answer_all(JINING_ENTERPRISE_RETIREE)
+    names = ("企业离退休人员个人账户一次性待遇申领", "企业离退休人员遗属待遇申领")
+    page = text(family.get("/h5/checklist"))
+    assert all(name in page for name in names), page
+    assert "个人账户一次性待遇申领（养老保险）" not in page  # not the box's generic name
+    family.sign_in()
+    response = family.submit()
+    assert response.status_code == 302 and "/h5/done/" in response.location, response.get_data(as_text=True)
+    code = response.location.rsplit("/", 1)[1]
+    done = text(family.get(response.location))
+    assert all(name in done for name in names), done
+    result = text(family.post("/h5/status", {"tracking_code": code, "phone_tail": PHONE[-4:]}))
+    assert all(name in result for name in names), result

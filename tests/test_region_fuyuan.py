@@ -4,6 +4,7 @@ import itertools
 
 from miniapp_api.domain import engine, rules
 from miniapp_api.domain.dialogs import load_dialog
+from miniapp_api.domain.vocabulary import validate_facts
 from tests.walk import material_ids, matter, status, trip_places, walk
 
 SCOPE = {
@@ -244,3 +245,65 @@ def test_scripted_walks_leave_nothing_undecided():
     for script in scripts:
         _, checklist = walk("fuyuan", script)
         assert checklist["undecided"] == [], script
+
+
+# --- Issue 14 item 2: the one box becomes its matters by the rules; 机关事业单位人员 follows from the insurance --------
+
+BOX = "亡故人养老保险、丧葬费、抚恤金申领"
+
+
+def checklist_for(facts):
+    """The rules alone, from facts as a department system or `flask checklist` gives them (no dialog)."""
+    base = {**SCOPE, "relationship": "spouse", "medical_fees_settled": True,
+            "requested_matters": ["pension_account_payout"]}
+    return rules.evaluate_checklist(load_dialog("fuyuan"), validate_facts({**base, **facts}))
+
+
+def test_the_box_label_is_the_seeds():
+    """登记表 申请办理事项: 「(亡故人养老保险、丧葬费、抚恤金申领」."""
+    options = {o.value: o for o in load_dialog("fuyuan").question("requested_matters").options}
+    assert options["pension_account_payout"].label.zh == BOX
+    assert options["pension_account_payout"].sets == {}  # the rules turn the box into its matters, not the dialog
+
+
+def test_the_rules_turn_the_one_box_into_pension_funeral_allowance_and_survivors_pension():
+    """「(亡故人养老保险、丧葬费、抚恤金申领」 is one box; 「社保部门核实逝者信息，办理社保金和抚恤金发放（停发）退补等业务」.
+    Ticking it asks for all three matters whoever builds the facts."""
+    checklist = checklist_for({"institution_staff": False})
+    for matter_id in ("pension_account_payout", "funeral_grant", "survivor_benefits"):
+        assert status(checklist, matter_id) == "required", matter_id
+    assert checklist["undecided"] == []
+
+
+def test_enterprise_or_resident_insurance_decides_it_is_not_the_original_procedure():
+    """「注:若亡故人为机关事业单位人员领取丧葬抚恤金按照原流程办理」: a deceased in the enterprise employees' or the
+    residents' pension was not 机关事业单位人员, so nothing more is needed to claim the 丧葬费 and 抚恤金 here."""
+    for insurance in ("enterprise", "resident"):
+        checklist = checklist_for({"pension_insurance": insurance, "receiving_pension": True})
+        for matter_id in ("funeral_grant", "survivor_benefits"):
+            entry = matter(checklist, matter_id)
+            assert entry["status"] == "required", (insurance, entry)
+            assert "to_confirm" not in entry, (insurance, entry)
+        assert checklist["undecided"] == []
+        assert "fuyuan_institution_staff_original_process" not in codes(checklist)
+
+
+def test_institution_insurance_sends_the_funeral_and_survivors_payment_to_the_original_procedure():
+    """「注:若亡故人为机关事业单位人员领取丧葬抚恤金按照原流程办理」: 机关事业养老保险 says so without another question."""
+    checklist = checklist_for({"pension_insurance": "institution"})
+    assert status(checklist, "pension_account_payout") == "required"
+    for matter_id in ("funeral_grant", "survivor_benefits"):
+        entry = matter(checklist, matter_id)
+        assert entry["status"] == "blocked"
+        assert any("原流程" in r for r in entry["reasons"])
+        assert "to_confirm" not in entry  # the lineal-relative rule is moot once it goes the original way
+    assert "fuyuan_institution_staff_original_process" in codes(checklist)
+
+
+def test_with_neither_fact_known_the_original_procedure_is_to_confirm_not_assumed():
+    """「注:若亡故人为机关事业单位人员领取丧葬抚恤金按照原流程办理」: unknown is never read as "no"."""
+    checklist = checklist_for({})
+    for matter_id in ("funeral_grant", "survivor_benefits"):
+        entry = matter(checklist, matter_id)
+        assert entry["status"] == "required"
+        assert any("原流程" in t for t in entry["to_confirm"])

@@ -332,3 +332,19 @@ def test_the_relationship_is_asked_on_every_path_and_never_again_on_the_form():
         final = engine.state(dialog, dict(answers))
         assert "relationship" in final.facts, answers
         assert "applicant.relationship" not in {f.field for f in asked_on_form(dialog, final.facts)}, answers
+
+
+def test_the_death_certificate_says_only_how_it_is_issued_where_the_person_died():
+    """Issue 14 item 1: 「在医疗机构死亡的，医疗机构应及时在线开具《居民死亡医学证明（推断）书》；在非医疗机构正常死亡的，
+    由所在村（居）委会在联办平台发起事项」: the seed routes by the place of death, so the matter names the branch that
+    applies and its notes no longer list both."""
+    expected = {"medical_institution": ("medical_institution", "医疗机构在线开具", "村（居）委会"),
+                "home_or_care_home": ("elsewhere", "村（居）委会", "医疗机构应及时在线开具"),
+                "other": ("elsewhere", "村（居）委会", "医疗机构应及时在线开具")}
+    for place, (variant, says, not_says) in expected.items():
+        _, checklist = walk("hunan", {**BASE, "requested": ["death_certificate_normal"], "death_place": place})
+        cert = matter(checklist, "death_certificate_normal")
+        assert cert["variant"] == variant, place
+        assert says in cert["name"] + " ".join(cert["notes"]), place
+        assert not any(not_says in note for note in cert["notes"]), place
+        assert len(cert["notes"]) == len(cert["notes_en"]) == 1

@@ -2,6 +2,11 @@
 
 import itertools
 
+import pytest
+
+from miniapp_api.domain import rules
+from miniapp_api.domain.dialogs import load_dialog
+from miniapp_api.domain.vocabulary import validate_facts
 from tests.walk import material_ids, matter, status, trip_places, walk
 
 BOXES = [
@@ -98,7 +103,7 @@ def test_resident_not_drawing_gets_account_refund_only():
 def test_enterprise_brings_survivor_benefits_whether_drawing_or_not():
     for drawing in (True, False):
         state, checklist = pension("enterprise", drawing)
-        assert "survivor_benefits" in state.facts["requested_matters"]
+        assert state.facts["requested_matters"] == ["pension_account_payout"]  # the rules add it, not the dialog
         assert status(checklist, "pension_account_payout") == "required"
         assert status(checklist, "survivor_benefits") == "required"
         assert matter(checklist, "survivor_benefits")["department"] == "hrss"
@@ -271,3 +276,109 @@ def test_scripted_walks_leave_nothing_undecided():
         _, checklist = walk("jining", script)
         assert checklist["undecided"] == [], script
         assert checklist["eligible"] is True
+
+
+# --- Issue 14 items 1 and 2: the pension box resolved by the rules into the one matter that applies ---------------
+
+PENSION_VARIANTS = [
+    ("resident", False, "resident", "居民养老保险一次性待遇核定支付（个人账户返还）"),
+    ("enterprise", True, "enterprise_retired", "企业离退休人员个人账户一次性待遇申领"),
+    ("enterprise", False, "enterprise_in_service", "企业在职职工个人账户一次性待遇申领"),
+    ("institution", True, "institution_retired", "机关事业单位退休人员养老保险个人账户一次性待遇申领"),
+    ("institution", False, "institution_in_service", "机关事业单位在职人员养老保险个人账户一次性待遇申领"),
+]
+
+
+def checklist_for(facts):
+    """The rules alone, from facts as a department system or `flask checklist` gives them (no dialog)."""
+    base = {"relationship": "child", "death_date": "2026-01-10", "death_type": "normal"}
+    return rules.evaluate_checklist(load_dialog("jining"), validate_facts({**base, **facts}))
+
+
+@pytest.mark.parametrize(("insurance", "drawing", "variant", "name"), PENSION_VARIANTS, ids=[v[2] for v in PENSION_VARIANTS])
+def test_the_pension_box_names_the_one_matter_that_applies(insurance, drawing, variant, name):
+    """「人社部门根据逝者参保类型推送办理」: 表2 names the matters (「企业离退休人员遗属待遇及个人账户余额申领」,
+    「机关事业单位退休人员」/「机关事业单位在职人员」…「一次性待遇申领」), the flow chart the actions
+    (「办理个人账户返还」, 「办理企业离退休人员个人账户一次性待遇申领、遗属待遇申领」,
+    「办理企业在职职工个人账户一次性待遇申领、遗属待遇申领」, 「办理机关事业单位工作人员养老保险个人账户一次性待遇申领」).
+    The family sees the one for their 逝者参保类型 × 是否领取养老保险待遇, not every branch in a note."""
+    _, checklist = pension(insurance, drawing)
+    entry = matter(checklist, "pension_account_payout")
+    assert entry["status"] == "required" and entry["department"] == "hrss"
+    assert (entry["variant"], entry["name"]) == (variant, name)
+    assert entry["name_en"] and entry["name_en"] != entry["name"]
+    assert entry["materials"] == ["application_form"]  # 表2: 「“公民身后一件事”一张表单」 for all five
+    assert entry["time_limit"]["working_days"] == 3
+    assert "to_confirm" not in entry
+    others = {n for _, _, v, n in PENSION_VARIANTS if v != variant}
+    assert not any(other in note for note in entry["notes"] for other in others)
+    assert not any("城乡居民" in note and "机关事业" in note for note in entry["notes"])  # no note lists every branch
+
+
+def test_each_pension_variant_says_where_its_money_goes():
+    """申请表 备注: 「企业和机关事业退休人员待遇默认划入逝者社保卡；居民养老保险一次性待遇核定支付及在职职工遗属待遇可选择
+    逝者社保卡或继承人开户银行」 (one line in the seed)."""
+    notes = {variant: " ".join(matter(pension(insurance, drawing)[1], "pension_account_payout")["notes"])
+             for insurance, drawing, variant, _ in PENSION_VARIANTS}
+    assert "可选择逝者社保卡或继承人开户银行" in notes["resident"]
+    for retired in ("enterprise_retired", "institution_retired"):
+        assert "默认划入逝者社保卡" in notes[retired]
+    for serving in ("enterprise_in_service", "institution_in_service"):
+        assert "默认划入逝者社保卡" not in notes[serving]
+
+
+@pytest.mark.parametrize(("drawing", "variant", "name"), [
+    (True, "enterprise_retired", "企业离退休人员遗属待遇申领"),
+    (False, "enterprise_in_service", "企业在职职工遗属待遇申领"),
+], ids=["retired", "in_service"])
+def test_the_rules_bring_survivor_benefits_with_the_enterprise_pension_box(drawing, variant, name):
+    """「城镇企业职工养老保险」…「办理企业离退休人员个人账户一次性待遇申领、遗属待遇申领」 / 「办理企业在职职工个人账户一次性
+    待遇申领、遗属待遇申领」: the rules, not only the dialog, turn the pension box into both matters."""
+    checklist = checklist_for({"requested_matters": ["pension_account_payout"], "pension_insurance": "enterprise",
+                               "receiving_pension": drawing})
+    survivors = matter(checklist, "survivor_benefits")
+    assert survivors["status"] == "required" and survivors["department"] == "hrss"
+    assert (survivors["variant"], survivors["name"]) == (variant, name)
+    assert matter(checklist, "pension_account_payout")["variant"] == variant
+    assert checklist["undecided"] == []
+
+
+def test_the_survivor_box_alone_is_named_by_the_branch_too():
+    """「企业在职职工遗属待遇及」…: the 遗属待遇申领 box of an enterprise employee who drew no pension."""
+    _, checklist = pension("enterprise", False, boxes=("survivor_benefits",))
+    entry = matter(checklist, "survivor_benefits")
+    assert (entry["status"], entry["variant"], entry["name"]) == ("required", "enterprise_in_service", "企业在职职工遗属待遇申领")
+    assert status(checklist, "pension_account_payout") is None
+
+
+def test_the_resident_and_institution_pension_box_brings_no_survivor_benefits():
+    """表2 names 遗属待遇 only in the 企业 rows (「企业离退休人员遗属待遇及个人账户余额申领」); the pension box
+    alone does not ask for it, so it is neither listed nor blocked."""
+    for insurance in ("resident", "institution"):
+        checklist = checklist_for({"requested_matters": ["pension_account_payout"], "pension_insurance": insurance,
+                                   "receiving_pension": False})
+        assert status(checklist, "survivor_benefits") is None
+
+
+def test_a_pension_box_whose_branch_is_not_known_yet_is_listed_with_what_to_confirm():
+    """「是否领取养老保险待遇」 not known yet: the matter applies (城镇企业职工养老保险), only which form it takes is
+    open, so the family sees the box it ticked and both possibilities to confirm, never a guessed name."""
+    checklist = checklist_for({"requested_matters": ["pension_account_payout"], "pension_insurance": "enterprise"})
+    for matter_id in ("pension_account_payout", "survivor_benefits"):
+        entry = matter(checklist, matter_id)
+        assert entry["status"] == "required" and entry["variant"] is None
+        confirm = " ".join(entry["to_confirm"])
+        assert "企业离退休人员" in confirm and "企业在职职工" in confirm
+        assert len(entry["to_confirm_en"]) == len(entry["to_confirm"])
+    assert matter(checklist, "pension_account_payout")["name"] == "个人账户一次性待遇申领（养老保险）"
+    assert matter(checklist, "survivor_benefits")["name"] == "遗属待遇申领"
+
+
+def test_every_complete_walk_names_each_pension_matter_it_handles():
+    """No walk hands a family the generic pension or survivors' name for a matter that goes ahead."""
+    for answers, _, checklist in _all_walks():
+        for entry in checklist["matters"]:
+            if entry["id"] in ("pension_account_payout", "survivor_benefits") and entry["status"] == "required":
+                assert entry["variant"] is not None, (answers, entry)
+                # nothing left to confirm about which form it takes (a declared death still confirms the judgment)
+                assert not any(t.startswith("办理的是以下哪一项") for t in entry.get("to_confirm", [])), (answers, entry)

@@ -9,6 +9,7 @@ matter can never apply.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,9 +83,21 @@ def _problems(dialog: Dialog, vocab: Vocabulary) -> list[tuple[int, str]]:
             added = option.sets.get("requested_matters", [])
             requestable.update(added if isinstance(added, list) else [added])
 
-    # Conditions: known operators and facts, values inside the contract, facts asked in this region.
+    # Conditions: known operators and facts, values inside the contract, facts asked in this region (an
+    # implication may read a fact the region does not ask: it is for facts that come from elsewhere).
+    outside = {id(i.when) for i in dialog.implies}
     for line, where, cond in _conditions(dialog):
-        out.extend((line, f"{where}: {msg}") for msg in _condition_problems(cond, specs, set_by))
+        asked = None if id(cond) in outside else set_by
+        out.extend((line, f"{where}: {msg}") for msg in _condition_problems(cond, specs, asked))
+    for implication in dialog.implies:
+        for fact, value in implication.sets.items():
+            if fact not in specs:
+                out.append((implication.line, f"implies: sets unknown fact {fact!r}"))
+                continue
+            try:
+                validate_fact(specs[fact], value)
+            except FactError as exc:
+                out.append((implication.line, f"implies: sets {exc.message_en}"))
 
     # Order and cycles: a question may only depend on facts set by earlier questions.
     depends: dict[int, set[int]] = {}
@@ -137,6 +150,7 @@ def _problems(dialog: Dialog, vocab: Vocabulary) -> list[tuple[int, str]]:
             out.append((m.line, f"matter {m.id!r} is optional but no question lets the family request it"))
         elif m.applies_if is not None and not _can_be_true(m.applies_if, domains):
             out.append((m.line, f"matter {m.id!r} can never apply"))
+        out.extend(_variant_problems(m, vocab, domains))
     for trip in dialog.trips:
         if trip.place not in vocab.places:
             out.append((nearest_trips_line(dialog), f"unknown place {trip.place!r} in trips"))
@@ -179,6 +193,31 @@ def _time_and_confirm_problems(m: Matter, specs, set_by: dict[str, list[int]], d
     return out
 
 
+def _variant_problems(m: Matter, vocab: Vocabulary, domains: dict[str, list[Any]]) -> list[tuple[int, str]]:
+    """A matter's variants: known ids, each one possible where the matter applies, and never two at once
+    (the checklist would have to pick a name for the family at random). Tried over the values the region's
+    questions can give, as for the matters themselves."""
+    out: list[tuple[int, str]] = []
+    specs = vocab.facts
+    applies = m.applies_if.rule if m.applies_if is not None else True
+    seen: set[str] = set()
+    for v in m.variants:
+        if v.id in seen:
+            out.append((v.line, f"duplicate variant {v.id!r} in matter {m.id!r}"))
+        seen.add(v.id)
+        for use in v.materials or ():
+            if use.id not in vocab.materials:
+                out.append((v.line, f"unknown material id {use.id!r} in variant {v.id!r} of matter {m.id!r}"))
+        if not _can_be_true(Condition({"and": [applies, v.when.rule]}, specs), domains):
+            out.append((v.line, f"variant {v.id!r} of matter {m.id!r} can never hold where the matter applies"))
+    for a, b in itertools.combinations(m.variants, 2):
+        both = _example(Condition({"and": [applies, a.when.rule, b.when.rule]}, specs), domains)
+        if both is not None and both is not TOO_MANY:
+            shown = ", ".join(f"{f}={json.dumps(x, ensure_ascii=False)}" for f, x in both.items()) or "any facts"
+            out.append((b.line, f"variants {a.id!r} and {b.id!r} of matter {m.id!r} can both hold, e.g. for {shown}"))
+    return out
+
+
 def _form_fact_problems(dialog: Dialog, vocab: Vocabulary) -> list[tuple[int, str]]:
     out = []
     for spec in dialog.form_facts:
@@ -205,7 +244,9 @@ def _unread_questions(dialog: Dialog) -> list[tuple[int, str]]:
     for m in dialog.matters:
         if not m.mandatory:
             for cond in (*(p.when for p in m.preconditions), *(u.when for u in m.materials),
-                         *(t.when for t in m.trips), *(c.when for c in m.to_confirm)):
+                         *(t.when for t in m.trips), *(c.when for c in m.to_confirm),
+                         *(v.when for v in m.variants),
+                         *(u.when for v in m.variants for u in v.materials or ())):
                 if cond is not None:
                     scoped[id(cond)] = m
     general: set[str] = {"requested_matters", *FORM_RULE_FACTS, *(f.fact for f in dialog.form_facts)}
@@ -256,6 +297,13 @@ def _path_problems(dialog: Dialog) -> list[tuple[int, str]]:
                     out.append((check.line, f"precondition {check.code!r} of matter {matter.id!r} cannot be decided: "
                                             f"no question answers {', '.join(check.when.facts)} on the path "
                                             f"{paths.describe(found)}"))
+            if matter.variants:
+                found = paths.find_path(dialog, paths.Goal(matter, variant=True))
+                if found is not None:
+                    facts = sorted({f for v in matter.variants for f in v.when.facts})
+                    out.append((matter.variants[0].line, f"which variant of matter {matter.id!r} applies cannot be "
+                                                         f"decided from the answers ({', '.join(facts)}) on the path "
+                                                         f"{paths.describe(found)}"))
             for fact, line in needed:
                 if fact in missed:
                     continue  # one path per fact is enough to act on
@@ -318,6 +366,8 @@ def _conditions(dialog: Dialog):
             yield q.line, f"question {q.id!r} show_if", q.show_if
     for check in dialog.eligibility:
         yield check.line, "eligibility", check.when
+    for implication in dialog.implies:
+        yield implication.line, "implies", implication.when
     for m in dialog.matters:
         if m.applies_if is not None:
             yield m.line, f"matter {m.id!r} applies_if", m.applies_if
@@ -326,6 +376,11 @@ def _conditions(dialog: Dialog):
         for use in m.materials:
             if use.when is not None:
                 yield m.line, f"matter {m.id!r} material {use.id!r}", use.when
+        for v in m.variants:
+            yield v.line, f"matter {m.id!r} variant {v.id!r} when", v.when
+            for use in v.materials or ():
+                if use.when is not None:
+                    yield v.line, f"matter {m.id!r} variant {v.id!r} material {use.id!r}", use.when
         for trip in m.trips:
             if trip.when is not None:
                 yield m.line, f"matter {m.id!r} trip {trip.place!r}", trip.when
@@ -342,7 +397,7 @@ def _conditions(dialog: Dialog):
             yield spec.line, f"form.facts {spec.fact!r} when", spec.when
 
 
-def _condition_problems(cond: Condition, specs, set_by: dict[str, list[int]]) -> list[str]:
+def _condition_problems(cond: Condition, specs, set_by: dict[str, list[int]] | None) -> list[str]:
     out = []
     bad_ops = operators_used(cond.rule) - ALLOWED_OPERATORS
     if bad_ops:
@@ -351,7 +406,7 @@ def _condition_problems(cond: Condition, specs, set_by: dict[str, list[int]]) ->
     for fact in referenced_facts(cond.rule):
         if fact not in specs:
             out.append(f"unknown fact {fact!r}")
-        elif fact not in set_by:
+        elif set_by is not None and fact not in set_by:
             out.append(f"fact {fact!r} is never asked in this region")
     out.extend(_value_problems(cond.rule, specs))
     return out
@@ -424,10 +479,22 @@ def _reachable_values(dialog: Dialog, specs) -> dict[str, list[Any]]:
         for o in q.options:
             for fact, value in o.sets.items():
                 add(fact, value)
+    for implication in dialog.implies:
+        for fact, value in implication.sets.items():
+            add(fact, value)
     return values
 
 
 def _can_be_true(cond: Condition, domains: dict[str, list[Any]]) -> bool:
+    return _example(cond, domains) is not None
+
+
+TOO_MANY: dict[str, Any] = {}  # _example's answer when there are too many combinations to try (falsy: no example)
+
+
+def _example(cond: Condition, domains: dict[str, list[Any]]) -> dict[str, Any] | None:
+    """Facts the region's questions can give for which ``cond`` is true, None when there are none, or
+    ``TOO_MANY`` (not None, so "it can", but empty, so never shown as an example) when too many to try."""
     facts = list(cond.facts)
     choices = []
     total = 1
@@ -441,14 +508,14 @@ def _can_be_true(cond: Condition, domains: dict[str, list[Any]]) -> bool:
             options = raw
         total *= max(1, len(options))
         if total > MAX_COMBINATIONS:
-            return True  # too many to try: assume it can
+            return TOO_MANY  # too many to try: assume it can
         choices.append(options)
     for combo in itertools.product(*choices):
         # None stands for "not asked here": rules read it as null (or an empty list).
         data = {f: ([] if v is None and _is_list(f) else v) for f, v in zip(facts, combo, strict=True)}
         if cond.evaluate(data) is True:
-            return True
-    return False
+            return data
+    return None
 
 
 def _is_list(fact: str) -> bool:

@@ -125,6 +125,20 @@ class MonthAfter:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """One of the forms a matter takes, chosen by the facts (Jining's pension box: by insurance type and whether
+    a pension was drawn). Each field it gives replaces the matter's; ``None`` keeps the matter's own."""
+
+    id: str
+    when: Condition
+    name: Text
+    notes: tuple[Text, ...] | None
+    materials: tuple[MaterialUse, ...] | None
+    time_limit: dict[str, Any] | None
+    line: int
+
+
+@dataclass(frozen=True)
 class Matter:
     id: str
     name: Text
@@ -145,6 +159,7 @@ class Matter:
     # What the family must still confirm on this matter (e.g. with the court judgment), beside the
     # preconditions that cannot be checked yet; both land in the entry's ``to_confirm``.
     to_confirm: tuple[ConditionalText, ...] = ()
+    variants: tuple[Variant, ...] = ()  # at most one holds for any facts (dialogs check)
 
 
 @dataclass(frozen=True)
@@ -152,6 +167,16 @@ class Warning:
     code: str
     when: Condition
     text: Text
+    line: int
+
+
+@dataclass(frozen=True)
+class Implication:
+    """Facts that follow from others (Fuyuan: 机关事业养老保险 means 机关事业单位人员), so a case whose facts
+    already say so is decided without asking again; read by the rules, never over an answer given."""
+
+    when: Condition
+    sets: dict[str, Any]
     line: int
 
 
@@ -195,6 +220,7 @@ class Dialog:
     path: Path
     question_index: dict[str, Question]
     trips: tuple[TripUse, ...] = ()  # visits the whole service needs (e.g. Xinjiang's one visit, 原件核验)
+    implies: tuple[Implication, ...] = ()
 
     def question(self, question_id: str) -> Question | None:
         return self.question_index.get(question_id)
@@ -248,6 +274,21 @@ _CONDITIONAL_TEXT = {
     "required": ["text", "text_en"],
     "additionalProperties": False,
 }
+_VARIANT = {
+    "type": "object",
+    "required": ["id", "when", "name", "name_en"],
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+        "when": _RULE,
+        "name": _TEXT,
+        "name_en": _TEXT,
+        "notes": {"type": "array", "items": _TEXT},
+        "notes_en": {"type": "array", "items": _TEXT},
+        "materials": {"type": "array", "items": _CONDITIONAL_ID},
+        "time_limit": _TIME_LIMIT,
+    },
+}
 _OPTION = {
     "type": "object",
     "required": ["value", "label", "label_en"],
@@ -272,6 +313,15 @@ SCHEMA: dict[str, Any] = {
         "time_limit": _TIME_LIMIT,
         "trips": {"type": "array", "items": {**_TRIP["oneOf"][1], "required": ["place", "notes", "notes_en"]}},
         "eligibility": {"type": "array", "items": _CHECK},
+        "implies": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["when", "sets"],
+                "additionalProperties": False,
+                "properties": {"when": _RULE, "sets": {"type": "object", "minProperties": 1}},
+            },
+        },
         "questions": {
             "type": "array",
             "minItems": 1,
@@ -344,6 +394,7 @@ SCHEMA: dict[str, Any] = {
                         "required": ["month_after", "note", "note_en"],
                         "additionalProperties": False,
                     },
+                    "variants": {"type": "array", "minItems": 1, "items": _VARIANT},
                 },
             },
         },
@@ -457,6 +508,23 @@ def build_dialog(raw: dict[str, Any], lines: dict[tuple, int], path: Path, vocab
             return TripUse(node, None)
         notes = zip(node.get("notes", []), node.get("notes_en", node.get("notes", [])), strict=False)
         return TripUse(node["place"], cond(node.get("when")), tuple(Text(z, e) for z, e in notes))
+    def uses(nodes: list[Any]) -> tuple[MaterialUse, ...]:
+        return tuple(MaterialUse(x, None) if isinstance(x, str) else MaterialUse(x["id"], cond(x["when"])) for x in nodes)
+
+    def notes(node: dict[str, Any]) -> tuple[Text, ...]:
+        zh = node.get("notes", [])
+        return tuple(Text(z, e) for z, e in zip(zh, node.get("notes_en", zh), strict=False))
+
+    def variant(node: dict[str, Any], where: tuple) -> Variant:
+        return Variant(
+            id=node["id"],
+            when=Condition(node["when"], specs),
+            name=Text(node["name"], node["name_en"]),
+            notes=notes(node) if "notes" in node else None,
+            materials=uses(node["materials"]) if "materials" in node else None,
+            time_limit=node.get("time_limit"),
+            line=nearest_line(lines, where),
+        )
 
     questions = []
     for i, q in enumerate(raw["questions"]):
@@ -481,8 +549,6 @@ def build_dialog(raw: dict[str, Any], lines: dict[tuple, int], path: Path, vocab
     matters = []
     for i, m in enumerate(raw["matters"]):
         base = vocab.matters.get(m["id"], {})
-        notes_zh = m.get("notes", [])
-        notes_en = m.get("notes_en", notes_zh)
         matters.append(
             Matter(
                 id=m["id"],
@@ -495,14 +561,11 @@ def build_dialog(raw: dict[str, Any], lines: dict[tuple, int], path: Path, vocab
                     check(p, ("matters", i, "preconditions", j), f"{m['id']}_precondition")
                     for j, p in enumerate(m.get("preconditions", []))
                 ),
-                materials=tuple(
-                    MaterialUse(x, None) if isinstance(x, str) else MaterialUse(x["id"], cond(x["when"]))
-                    for x in m.get("materials", [])
-                ),
+                materials=uses(m.get("materials", [])),
                 time_limit=m.get("time_limit"),
                 in_person=bool(m.get("in_person", False)),
                 trips=tuple(trip(t) for t in m.get("trips", [])),
-                notes=tuple(Text(z, e) for z, e in zip(notes_zh, notes_en, strict=False)),
+                notes=notes(m),
                 line=nearest_line(lines, ("matters", i)),
                 after=("all",) if m.get("after") == "all" else tuple(m.get("after", ())),
                 confirm_if_unknown=text(m["confirm_if_unknown"], "text") if "confirm_if_unknown" in m else None,
@@ -510,6 +573,7 @@ def build_dialog(raw: dict[str, Any], lines: dict[tuple, int], path: Path, vocab
                              if "stops_month" in m else None),
                 to_confirm=tuple(ConditionalText(Text(c["text"], c["text_en"]), cond(c.get("when")))
                                  for c in m.get("to_confirm", [])),
+                variants=tuple(variant(v, ("matters", i, "variants", j)) for j, v in enumerate(m.get("variants", []))),
             )
         )
 
@@ -545,6 +609,8 @@ def build_dialog(raw: dict[str, Any], lines: dict[tuple, int], path: Path, vocab
         path=path,
         question_index={q.id: q for q in questions},
         trips=tuple(trip(t) for t in raw.get("trips", [])),
+        implies=tuple(Implication(Condition(x["when"], specs), dict(x["sets"]), nearest_line(lines, ("implies", i)))
+                      for i, x in enumerate(raw.get("implies", []))),
     )
 
 

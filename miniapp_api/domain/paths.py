@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,12 +35,21 @@ class Goal:
     matter: Matter
     fact: str | None = None
     check: Check | None = None
+    variant: bool = False  # the matter goes ahead while which of its variants it is cannot be decided
 
-    def open(self, state: engine.State) -> bool:
-        """True while this walk can still miss the fact (answers are only added, so decided stays decided)."""
-        if self.check is not None:  # read without the facts the region left unasked: do they decide it?
-            return self.check.when.evaluate(state.facts) is None
-        return self.fact not in state.facts
+    def open(self, facts: Mapping[str, Any]) -> bool:
+        """True while this walk can still miss the fact (answers are only added, so decided stays decided).
+        ``facts``: the answers so far without the facts the region left unasked: do they decide it?"""
+        if self.check is not None:
+            return self.check.when.evaluate(facts) is None
+        if self.variant:
+            held, possible = rules.variant_of(self.matter, facts)
+            return held is None and bool(possible)
+        return self.fact not in facts
+
+    def statuses(self) -> tuple[str, ...]:
+        """The checklist statuses in which the goal counts: a blocked matter is handled under no variant."""
+        return ("required",) if self.variant else ("required", "blocked")
 
 
 def find_path(dialog: Dialog, goal: Goal, limit: int = MAX_STATES) -> list[tuple[str, Any]] | None:
@@ -58,8 +67,8 @@ def find_path(dialog: Dialog, goal: Goal, limit: int = MAX_STATES) -> list[tuple
     while stack:
         answers, steps = stack.pop()
         state = engine.state(dialog, answers)
-        facts = state.rule_facts
-        if not goal.open(state) or not _reachable(dialog, goal.matter, facts):
+        facts = rules.with_implied(dialog, state.rule_facts)
+        if not goal.open(rules.with_implied(dialog, state.facts)) or not _reachable(dialog, goal.matter, facts):
             continue
         index = dialog.questions.index(state.current) if state.current else len(dialog.questions)
         read, literals = after[index]
@@ -72,7 +81,7 @@ def find_path(dialog: Dialog, goal: Goal, limit: int = MAX_STATES) -> list[tuple
         if state.current is None:
             checklist = rules.evaluate_checklist(dialog, facts)
             if checklist["eligible"] is True and any(m["id"] == goal.matter.id for m in checklist["matters"]
-                                                     if m["status"] in ("required", "blocked")):
+                                                     if m["status"] in goal.statuses()):
                 return list(steps)
             continue
         q = state.current
@@ -103,6 +112,7 @@ def _read_from(dialog: Dialog, matter: Matter) -> list[tuple[set[str], set[Any]]
     """For each question index, the facts (and literals) that the questions from there on, the
     eligibility and ``matter`` read: all a walk standing at that question still needs to remember."""
     fixed = [c.when for c in dialog.eligibility] + [c.when for c in matter.preconditions]
+    fixed += [v.when for v in matter.variants] + [i.when for i in dialog.implies]
     if matter.applies_if is not None:
         fixed.append(matter.applies_if)
     read = {"requested_matters"}.union(*(c.facts for c in fixed))
@@ -167,11 +177,15 @@ def _rule_conditions(dialog: Dialog) -> Iterator[Any]:
             yield q.show_if
     for check in dialog.eligibility:
         yield check.when
+    for implication in dialog.implies:
+        yield implication.when
     for matter in dialog.matters:
         if matter.applies_if is not None:
             yield matter.applies_if
         for check in matter.preconditions:
             yield check.when
+        for variant in matter.variants:
+            yield variant.when
 
 
 def _key(value: Any, literals: set[Any]) -> Any:

@@ -7,6 +7,8 @@ never silently dropped: it goes to ``undecided`` with the facts still needed (or
 is listed under the matter's ``to_confirm``. A material whose condition is not known yet is listed too,
 under ``materials_to_confirm``, and marked ``conditional`` with the answer that would make it needed.
 A reason is given only for a fact actually answered: a scope question never asked names nothing.
+A matter with ``variants`` takes the name (and notes, materials, time limit) of the one the facts choose;
+the region's ``implies`` add the facts that follow from those given (dialogs/README.md).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .conditions import Condition
-from .dialogs import Check, Dialog, MaterialUse, Matter, Text, TripUse
+from .dialogs import Check, Dialog, MaterialUse, Matter, Text, TripUse, Variant
 from .vocabulary import load_vocabulary, parse_date
 
 
@@ -35,9 +37,9 @@ def _warning(code: str, text: Text) -> dict[str, str]:
     return {"code": code, "message": text.zh, "message_en": text.en}
 
 
-def _time_limit(matter: Matter, dialog: Dialog) -> dict[str, Any] | None:
-    """A matter's own limit, else the one the region sets for the whole service."""
-    limit = matter.time_limit or dialog.time_limit
+def _time_limit(matter: Matter, variant: Variant | None, dialog: Dialog) -> dict[str, Any] | None:
+    """The variant's limit, else the matter's own, else the one the region sets for the whole service."""
+    limit = (variant.time_limit if variant else None) or matter.time_limit or dialog.time_limit
     return None if limit is None else _time_limit_dict(limit)
 
 
@@ -56,9 +58,45 @@ def _scope(dialog: Dialog, facts: Mapping[str, Any]) -> tuple[bool | None, list[
     return (None if unknown else True), [], unknown
 
 
+def variant_of(matter: Matter, facts: Mapping[str, Any]) -> tuple[Variant | None, list[Variant]]:
+    """The variant whose ``when`` holds, else None and those still possible (``when`` unknown).
+
+    ``dialogs check`` proves at most one can hold. With none known to hold the family still gets the matter,
+    under the name it asked for, and what decides the form it takes is listed to confirm: a matter that
+    applies is never hidden because the office's name for it is not known yet."""
+    possible = []
+    for variant in matter.variants:
+        held = variant.when.evaluate(facts)
+        if held is True:
+            return variant, []
+        if held is None:
+            possible.append(variant)
+    return None, possible
+
+
+def _uses(matter: Matter, facts: Mapping[str, Any], variant: Variant | None = None) -> tuple[MaterialUse, ...]:
+    """The materials of the variant the facts choose, where it names its own; else the matter's."""
+    variant = variant or variant_of(matter, facts)[0]
+    return variant.materials if variant and variant.materials is not None else matter.materials
+
+
+def with_implied(dialog: Dialog, facts: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The facts and what the region's ``implies`` derives from them, in order. Only facts actually known imply
+    anything (a null, a question the region did not ask, implies nothing), and only a fact not known is filled:
+    an answer the family gave always wins."""
+    if not dialog.implies:
+        return facts
+    out = dict(facts)
+    for rule in dialog.implies:
+        if rule.when.evaluate({k: v for k, v in out.items() if v is not None}) is True:
+            out.update({k: v for k, v in rule.sets.items() if out.get(k) is None})
+    return out
+
+
 def evaluate_checklist(dialog: Dialog, facts: Mapping[str, Any]) -> dict[str, Any]:
     """The tailored checklist for validated facts (see ``vocabulary.validate_facts``)."""
     vocab = load_vocabulary()
+    facts = with_implied(dialog, facts)
     eligible, failed_scope, unknown_scope = _scope(dialog, facts)
     reasons = [c.reason.zh for c in failed_scope] + [f"待确认：{c.reason.zh}" for c in unknown_scope]
     reasons_en = [c.reason.en for c in failed_scope] + [f"to be confirmed: {c.reason.en}" for c in unknown_scope]
@@ -129,26 +167,35 @@ def not_submitted(checklist: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def _entry(matter: Matter, dialog: Dialog, facts: Mapping[str, Any], status: str,
            failed: list[Text], unsure: list[Text]) -> dict[str, Any]:
-    certain = _unique_ids(u.id for u in matter.materials if _known(u.when, facts) is True)
-    maybe = _unique_ids(u.id for u in matter.materials if _known(u.when, facts) is None and u.id not in certain)
+    variant, possible = variant_of(matter, facts)
+    name = variant.name if variant else matter.name
+    notes = variant.notes if variant and variant.notes is not None else matter.notes
+    uses = _uses(matter, facts, variant)
+    certain = _unique_ids(u.id for u in uses if _known(u.when, facts) is True)
+    maybe = _unique_ids(u.id for u in uses if _known(u.when, facts) is None and u.id not in certain)
     entry: dict[str, Any] = {
         "id": matter.id,
-        "name": matter.name.zh,
-        "name_en": matter.name.en,
+        "name": name.zh,
+        "name_en": name.en,
         "department": matter.department,
         "mandatory": matter.mandatory,
         "status": status,
         "in_person": matter.in_person,
         "preconditions": [p.reason.zh for p in matter.preconditions],
         "materials": certain,
-        "notes": [n.zh for n in matter.notes],
-        "notes_en": [n.en for n in matter.notes],
+        "notes": [n.zh for n in notes],
+        "notes_en": [n.en for n in notes],
     }
+    if matter.variants:
+        entry["variant"] = variant.id if variant else None
     if maybe:
         entry["materials_to_confirm"] = maybe
     _add_month(entry, matter, facts)
     confirm = unsure + [c.text for c in matter.to_confirm if _known(c.when, facts) is True]
-    limit = _time_limit(matter, dialog)
+    if possible:
+        confirm.append(Text("办理的是以下哪一项：" + "；".join(v.name.zh for v in possible),
+                            "which of these it is: " + "; ".join(v.name.en for v in possible)))
+    limit = _time_limit(matter, variant, dialog)
     if limit is not None:
         entry["time_limit"] = limit
     if failed:
@@ -204,7 +251,7 @@ def _materials(dialog: Dialog, facts: Mapping[str, Any], entries: list[dict[str,
             if entry["id"] not in users:
                 users.append(entry["id"])
         certain.update(entry["materials"])
-        for use in by_id[entry["id"]].materials:
+        for use in _uses(by_id[entry["id"]], facts):
             if use.id in entry.get("materials_to_confirm", ()):
                 texts = conditions.setdefault(use.id, [])
                 text = _condition_text(dialog, use, facts)

@@ -55,9 +55,11 @@ def public_status(case: Case) -> dict[str, Any]:
     """Progress only: no names, no numbers."""
     from ..domain.workflow import LABELS
 
+    listed = {m["id"]: m for m in case.checklist.get("matters", [])}  # the case's names: a matter's variant
     return {"tracking_code": tracking.display(case.tracking_code), "region": case.region,
             "complete": all(w.status in ("done", "rejected") for w in case.work_items),
             "matters": [{"matter": w.matter_id, "department": w.department, "status": w.status,
+                         "name": listed.get(w.matter_id, {}).get("name"), "name_en": listed.get(w.matter_id, {}).get("name_en"),
                          "status_label": LABELS[w.status][0],
                          "due_at": iso(w.due_at), "due_uncertain": w.due_uncertain} for w in case.work_items]}
 

@@ -711,7 +711,8 @@ def status():
         return render_template("h5/status.html", code=code, result=None, error=_err(exc)), exc.status
     names, departments = _matter_names(result["region"]), load_vocabulary().departments
     for m in result["matters"]:
-        m["name"] = _t(*names.get(m["matter"], (m["matter"], m["matter"])))
+        listed = (m["name"], m["name_en"] or m["name"]) if m.get("name") else None  # the case's (a variant's)
+        m["name"] = _t(*(listed or names.get(m["matter"], (m["matter"], m["matter"]))))
         m["status_label"] = _t(*STATUS_LABELS[m["status"]])
         m["department_name"] = _t(departments[m["department"]]["name"], departments[m["department"]]["name_en"])
         m["due"] = _local_date(m["due_at"])
