@@ -71,6 +71,14 @@ def hunan_v2(raw: dict[str, Any]) -> None:
     next(m for m in raw["matters"] if m["id"] == "death_certificate_normal")["mandatory"] = True
 
 
+def conforms(client, body: dict[str, Any], schema: str) -> None:
+    """The body is what the API description says (as schemathesis' response_schema_conformance checks)."""
+    from openapi_schema_validator import OAS30Validator
+
+    components = client.get("/api/v1/openapi.json").get_json()["components"]
+    OAS30Validator({"$ref": f"#/components/schemas/{schema}", "components": components}).validate(body)
+
+
 def anonymous_walk(client, script: dict[str, Any] = HUNAN) -> tuple[str, dict[str, str], dict[str, Any]]:
     state = client.post("/api/v1/questionnaires", json={"region": "hunan"}).get_json()
     headers = {"X-Resume-Secret": state["resume_secret"]}
@@ -116,6 +124,8 @@ def test_the_dialog_endpoint_a_new_questionnaire_and_a_case_carry_the_version(cl
     case = submit(client, headers, sid).get_json()
     assert case["rules_version"] == V1
     assert client.get(f"/api/v1/cases/{case['tracking_code']}", headers=headers).get_json()["rules_version"] == V1
+    conforms(client, case, "CaseBody")
+    conforms(client, state, "QuestionnaireState")
     with app.app_context():
         stored = db.session.scalars(db.select(RulesVersion).filter_by(region="hunan", version=V1)).one()
         assert content_version(stored.content) == V1
@@ -145,6 +155,9 @@ def test_an_open_questionnaire_is_rechecked_and_the_family_told_what_changed(cli
         assert "清单中新增：《居民死亡医学证明（推断）书》开具" in notice["message"]
         assert "请再回答 1 个问题" in notice["message"] and "敬请谅解" in notice["message"]
         assert "Please answer 1 question again" in notice["message_en"]
+        conforms(client, state, "QuestionnaireState")
+        conforms(client, notice, "RulesChanged")  # (a nullable nested schema is "any object" in OpenAPI 3.0)
+        conforms(client, new.test_client().get("/api/v1/regions/hunan/dialog").get_json(), "DialogBody")
         # The answers that still stand are kept; the family is taken to the question to answer again.
         assert "welfare" not in state["answers"] and "medical_account_overpaid" not in state["answers"]
         assert state["answers"]["requested"] == HUNAN["requested"]
