@@ -219,6 +219,20 @@ def test_a_server_still_on_the_old_file_never_moves_a_family_back_and_a_rollback
     assert "death_certificate_normal" in [m["id"] for m in notice["matters_removed"]]
 
 
+def test_an_old_server_first_reading_the_region_after_the_new_one_does_not_move_the_family_back(client, app, tmp_path):
+    """「（二）坚持动态调整。…及时进行调整充实，配套完善业务流程和办理标准。」 (Jining) — which version is the newer is when
+    the servers serving them started, not when one first happened to read a questionnaire: a server started on the
+    old file before the new one was deployed, reading its first questionnaire afterwards, leaves it on the new."""
+    sid, headers, _ = anonymous_walk(client)
+    with server_on(app, changed_dialogs(tmp_path, "hunan", None)) as old:  # started before the deploy
+        with server_on(app, changed_dialogs(tmp_path, "hunan", hunan_v2)) as new:
+            moved = new.test_client().get(f"/api/v1/questionnaires/{sid}", headers=headers).get_json()
+        assert moved["rules_version"] != V1
+        first = old.test_client().get(f"/api/v1/questionnaires/{sid}", headers=headers).get_json()
+    assert first["rules_version"] == moved["rules_version"]
+    assert first["rules_changed"] == moved["rules_changed"]  # still the one notice, V1 to V2, not yet acted on
+
+
 def test_submitting_in_the_request_that_found_the_rules_changed_is_refused_once(client, app, tmp_path, wechat_peer):
     """「已知晓全部告知内容，以上填报信息真实有效」 (Fuyuan commitment) — the family commits to what they were told: a
     submission that would go under rules they have not seen is a clear 409; once told, they may submit."""

@@ -2,9 +2,10 @@
 questionnaire or case was on, so either can be read under its own rules after the file changed.
 
 The current version is the file's (``Dialog.version``, from ``DIALOGS_DIR``). Which of two versions is the
-newer is decided by ``loaded_at``, when a server last started serving it: during a rolling deploy a server
-still on the old file reads a questionnaire already moved on from its stored content and never moves it back,
-and after a rollback (the old file served again) the old version is the newer one once more.
+newer is decided by ``loaded_at``, when a server serving it last started (the app's ``rules_served_since``):
+during a rolling deploy a server still on the old file, started before the new one, reads a questionnaire
+already moved on from its stored content and never moves it back; after a rollback (the old file served by
+servers started since) the old version is the newer one once more.
 """
 
 from __future__ import annotations
@@ -36,24 +37,24 @@ def current(region: str) -> Dialog:
 
 
 def remember(dialog: Dialog, serving: bool = True) -> RulesVersion:
-    """The stored row of this dialog's version, made the first time any server sees it; the first time this
-    server serves it (``serving``: it is the file's, not a stored one read back), its ``loaded_at`` becomes now.
-    Commits what it changed (nothing else is pending where it is called)."""
+    """The stored row of this dialog's version, made the first time any server sees it; its ``loaded_at`` is
+    at least when this server started, if this server serves it (``serving``: it is the file's, not a stored
+    one read back). Commits what it changed (nothing else is pending where it is called)."""
     key = (dialog.region, dialog.version)
     served: set[tuple[str, str]] = current_app.extensions.setdefault("rules_versions_served", set())
+    since: dt.datetime = current_app.extensions["rules_served_since"]
     row = _row(*key)
     if row is None:
-        now = utcnow()
         row = RulesVersion(region=dialog.region, version=dialog.version, content=json.loads(canonical(dialog.raw)),
-                           first_seen=now, loaded_at=now)
+                           first_seen=utcnow(), loaded_at=since)
         db.session.add(row)
         try:
             db.session.commit()
         except IntegrityError:  # another server stored it at the same moment
             db.session.rollback()
             row = _row(*key)
-    elif serving and key not in served:
-        row.loaded_at = utcnow()
+    elif serving and key not in served and _aware(row.loaded_at) < since:
+        row.loaded_at = since
         db.session.commit()
     if serving:
         served.add(key)
