@@ -108,18 +108,18 @@ class Review(Schema):
 
 
 class RulesChangedQuestion(Schema):
-    question = fields.String(required=True, metadata={"description": "question id"})
-    text = fields.String(required=True)
-    text_en = fields.String(required=True)
+    question = Text(required=True, metadata={"description": "question id"})
+    text = Text(required=True)
+    text_en = Text(required=True)
 
 
 class RulesChangedMatter(Schema):
-    id = fields.String(required=True, metadata={"description": "matter id"})
-    name = fields.String(required=True)
-    name_en = fields.String(required=True)
-    status = fields.String(required=True, metadata={"enum": ["required", "blocked"], "description": "as listed now "
+    id = Text(required=True, metadata={"description": "matter id"})
+    name = Text(required=True)
+    name_en = Text(required=True)
+    status = Text(required=True, metadata={"enum": ["required", "blocked"], "description": "as listed now "
                                                     "(matters_removed: as listed before)"})
-    status_before = fields.String(metadata={"enum": ["required", "blocked"], "description": "matters_changed only"})
+    status_before = Text(metadata={"enum": ["required", "blocked"], "description": "matters_changed only"})
 
 
 def _changes(description: str) -> fields.List:
@@ -133,11 +133,11 @@ def _matters(description: str) -> fields.List:
 class RulesChanged(Schema):
     """What a change of the region's rules changed for this family, said once (domain/rules_versions.py)."""
 
-    from_ = fields.String(data_key="from", required=True, allow_none=True,
+    from_ = Text(data_key="from", required=True, allow_none=True,
                           metadata={"description": "the version the questionnaire was on (null: not recorded)"})
-    to = fields.String(required=True, metadata={"description": "the version it is on now"})
-    message = fields.String(required=True, metadata={"description": "one kind sentence, in Chinese, to show"})
-    message_en = fields.String(required=True)
+    to = Text(required=True, metadata={"description": "the version it is on now"})
+    message = Text(required=True, metadata={"description": "one kind sentence, in Chinese, to show"})
+    message_en = Text(required=True)
     questions_removed = _changes("answered questions the new rules no longer have (their answers removed)")
     answers_dropped = _changes("answered questions asked again: their options changed, or they no longer apply")
     questions_added = _changes("new questions this family may now be asked")
@@ -156,8 +156,8 @@ class DialogBody(Schema):
     class Meta:
         unknown = INCLUDE
 
-    region = fields.String(required=True)
-    rules_version = fields.String(required=True, metadata=RULES_VERSION)
+    region = Text(required=True)
+    rules_version = Text(required=True, metadata=RULES_VERSION)
 
 
 class QuestionnaireState(Schema):
@@ -166,9 +166,9 @@ class QuestionnaireState(Schema):
     class Meta:
         unknown = INCLUDE
 
-    id = fields.String(required=True)
-    region = fields.String(required=True)
-    rules_version = fields.String(required=True, allow_none=True, metadata=RULES_VERSION)
+    id = Text(required=True)
+    region = Text(required=True)
+    rules_version = Text(required=True, allow_none=True, metadata=RULES_VERSION)
     rules_changed = fields.Nested(RulesChanged, required=True, allow_none=True, metadata={
         "description": "null, or what a change of the rules changed for the family: shown until their next "
                        "answer, back or goto"})
@@ -180,9 +180,9 @@ class CaseBody(Schema):
     class Meta:
         unknown = INCLUDE
 
-    tracking_code = fields.String(required=True)
-    region = fields.String(required=True)
-    rules_version = fields.String(required=True, allow_none=True, metadata={
+    tracking_code = Text(required=True)
+    region = Text(required=True)
+    rules_version = Text(required=True, allow_none=True, metadata={
         **RULES_VERSION, "description": "the rules the case was submitted under; it never changes (null: submitted "
                                         "before versions were recorded)"})
 
