@@ -154,7 +154,7 @@ def test_an_open_questionnaire_is_rechecked_and_the_family_told_what_changed(cli
         assert [m["id"] for m in notice["matters_removed"]] == ["survivor_benefits"]
         assert "清单中新增：《居民死亡医学证明（推断）书》开具" in notice["message"]
         assert "请再回答 1 个问题" in notice["message"] and "敬请谅解" in notice["message"]
-        assert "Please answer 1 question again" in notice["message_en"]
+        assert "Please answer 1 more question; your other answers are kept." in notice["message_en"]
         conforms(client, state, "QuestionnaireState")
         conforms(client, notice, "RulesChanged")  # (a nullable nested schema is "any object" in OpenAPI 3.0)
         conforms(client, new.test_client().get("/api/v1/regions/hunan/dialog").get_json(), "DialogBody")

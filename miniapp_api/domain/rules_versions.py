@@ -165,7 +165,7 @@ def with_message(notice: dict[str, Any], dialog: Dialog) -> dict[str, Any]:
                   f"{'those answers were' if n > 1 else 'that answer was'} removed.")
     if again:
         zh.append(f"请再回答 {again} 个问题，其余回答都已为您保留。")
-        en.append(f"Please answer {again} question{'s' if again > 1 else ''} again; your other answers are kept.")
+        en.append(f"Please answer {again} more question{'s' if again > 1 else ''}; your other answers are kept.")
     for key, words, words_en in (("matters_added", "清单中新增", "Now on your checklist"),
                                  ("matters_removed", "不再列入清单", "No longer on your checklist"),
                                  ("matters_changed", "办理情况有变化", "Changed")):
