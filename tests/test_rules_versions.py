@@ -257,6 +257,8 @@ def test_submitting_in_the_request_that_found_the_rules_changed_is_refused_once(
         assert accepted.get_json()["rules_version"] == state["rules_version"] != V1
         assert "新增说明：请带好户口簿。" in next(m for m in accepted.get_json()["checklist"]["matters"]
                                                   if m["id"] == "hukou_cancellation")["notes"]
+    with app.app_context():
+        assert db.session.get(QuestionnaireSession, sid).rules_notice is None  # nothing left to tell after it
 
 
 # --- a submitted case ---------------------------------------------------------------------------------------

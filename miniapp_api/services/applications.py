@@ -120,6 +120,7 @@ def submit(session: QuestionnaireSession, applicant: Applicant, idempotency_key:
         # Touching the questionnaire in the same commit bumps its version: an answer that checked "not
         # submitted" a moment ago then fails its own commit, and this one fails if an answer came first.
         session.updated_at = now
+        session.rules_notice = None  # what changed before is what they now submit: nothing left to tell
         try:
             # Inside the guard: notify.add flushes the case, which is where a racing twin is caught.
             deliveries = webhooks.add_outbox(case)  # the department pushes go out only if the case exists

@@ -118,6 +118,8 @@ def refresh(session: QuestionnaireSession) -> QuestionnaireSession:
     session.rules_version = now.version
     if result.notice is not None:
         session.rules_notice = versioning.merge(session.rules_notice, result.notice, now)
+    elif session.rules_notice:  # an earlier change not yet shown: it now leads to this version
+        session.rules_notice = {**session.rules_notice, "to": now.version}
     try:
         db.session.commit()
     except StaleDataError:  # another request re-checked (or answered) it at the same moment: theirs stands
