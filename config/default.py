@@ -24,6 +24,9 @@ UPLOAD_FOLDER = str(ROOT / "uploads")
 MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 # Refuse to start when a dialogs/*.yaml file has problems.
 DIALOGS_CHECK_ON_START = True
+# Where the region files are (unset: dialogs/). Each file's version is a hash of its content; questionnaires
+# and cases record theirs (services/rules_versions.py).
+DIALOGS_DIR = None
 JSON_AS_ASCII = False
 
 # Connections are checked before use (a restarted database is reconnected), and an error's log line

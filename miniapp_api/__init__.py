@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from collections.abc import Mapping
@@ -71,6 +72,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .store import make_store
     from .wechat import make_client
 
+    # When this server started serving its region files: which of two rules versions is the newer (services/rules_versions.py).
+    app.extensions["rules_served_since"] = dt.datetime.now(dt.UTC)
     app.extensions["store"] = make_store(app.config.get("REDIS_URL"))
     app.extensions["sms"] = make_sms_provider(app.config, development=app.debug or app.testing)
     app.extensions["sms_challenge"] = make_challenge(app)

@@ -43,10 +43,32 @@ class QuestionnaireSession(db.Model):
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow
     )
+    # The region file's version (rules_versions) the answers were last checked under, and what changed for
+    # the family when they were re-checked under a newer one, until they are shown it (services/rules_versions.py).
+    rules_version: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    rules_notice: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     # Optimistic locking: two devices answering at once cannot silently overwrite each other.
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+    rules_rechecked_now = False  # not stored: this request re-checked the answers under new rules
+
+
+class RulesVersion(db.Model):
+    """A region file's content as it was at one version, kept so that a questionnaire or case of that
+    version can be read under its own rules; ``loaded_at`` (when a server last started serving it) says which
+    of two versions is the newer, so a server still on an older file never moves a family back."""
+
+    __tablename__ = "rules_versions"
+    __table_args__ = (UniqueConstraint("region", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region: Mapped[str] = mapped_column(String(32), nullable=False)
+    version: Mapped[str] = mapped_column(String(16), nullable=False)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    first_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
 class Applicant(db.Model):
@@ -94,6 +116,8 @@ class Case(db.Model):
     facts: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     checklist: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     form: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    # The region file's version it was submitted under (null: submitted before versions were recorded).
+    rules_version: Mapped[str | None] = mapped_column(String(16), nullable=True)
     commitment_accepted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     submitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
 

@@ -53,7 +53,7 @@ def printable(code: str, fmt: str):
     if fmt not in ("html", "pdf"):
         raise ApiError(404, "not_found", "找不到该地址", "no such resource")
     case = applications.case_for(bearer_applicant(), code)
-    data = presenters.printable(case, questionnaires.dialog_for(case.region), applications.submitted_at_local(case))
+    data = presenters.printable(case, questionnaires.dialog_of_case(case), applications.submitted_at_local(case))
     if fmt == "html":
         return Response(printing.render_application_html(data), mimetype="text/html")
     return file_response(printing.render_application_pdf(data), "application/pdf", case.tracking_code)

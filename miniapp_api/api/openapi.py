@@ -106,7 +106,11 @@ PARAMETERS: dict[tuple[str, str], list[dict[str, Any]]] = {
 ROW_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}
 PATH_TYPES = {"page_id": ROW_ID, "item_id": ROW_ID, "note_id": ROW_ID,
               "fmt": {"type": "string", "enum": ["pdf", "html"]}}
-# Success bodies that are not JSON.
+def _json(schema: str) -> dict[str, Any]:
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
+
+
+# Success bodies that are not JSON, and JSON ones described by a schema (the others: any object).
 FILES = {"image/jpeg": {"schema": BINARY}, "application/pdf": {"schema": BINARY}}
 CONTENT: dict[tuple[str, str], dict[str, Any] | None] = {
     ("get", "/questionnaires/{session_id}/pages/{page_id}"): FILES,
@@ -116,11 +120,19 @@ CONTENT: dict[tuple[str, str], dict[str, Any] | None] = {
     ("delete", "/questionnaires/{session_id}/pages/{page_id}"): None,
     ("post", "/staff/auth/sign-out"): None,
     ("get", "/questionnaires/{session_id}/review"): {"application/json": {"schema": {"$ref": "#/components/schemas/Review"}}},
+    ("get", "/regions/{region}/dialog"): _json("DialogBody"),
+    **{operation: _json("QuestionnaireState") for operation in (
+        ("post", "/questionnaires"), ("get", "/questionnaires/{session_id}"), ("post", "/questionnaires/{session_id}/answers"),
+        ("post", "/questionnaires/{session_id}/back"), ("post", "/questionnaires/{session_id}/goto"),
+        ("post", "/questionnaires/{session_id}/claim"))},
+    **{operation: _json("CaseBody") for operation in (
+        ("get", "/cases/{code}"), ("post", "/questionnaires/{session_id}/submit"), ("get", "/staff/cases/{code}"))},
 }
 # Besides the main success status: a retried submission gives back the same case.
 ALSO: dict[tuple[str, str], int] = {("post", "/questionnaires/{session_id}/submit"): 200}
 SCHEMAS = {"StartQuestionnaire": schemas.StartQuestionnaire, "Answer": schemas.Answer, "GotoQuestion": schemas.GotoQuestion,
-           "Review": schemas.Review,
+           "Review": schemas.Review, "RulesChanged": schemas.RulesChanged, "DialogBody": schemas.DialogBody,
+           "QuestionnaireState": schemas.QuestionnaireState, "CaseBody": schemas.CaseBody,
            "ApplicationForm": schemas.ApplicationForm, "WechatSignIn": schemas.WechatSignIn,
            "HostSignIn": schemas.HostSignIn, "SmsCodeRequest": schemas.SmsCodeRequest, "SmsVerify": schemas.SmsVerify,
            "RatingBody": RatingBody, "StatusLookup": StatusLookup, "StaffSignIn": StaffSignIn, "Transition": Transition,

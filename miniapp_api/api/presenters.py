@@ -35,6 +35,7 @@ def dialog(d: Dialog) -> dict[str, Any]:
     """The whole dialog, conditions included, so a mini-program can render it offline."""
     return {
         "region": d.region,
+        "rules_version": d.version,  # changes whenever the file's content does: a cached copy older than this is stale
         "name": d.name.zh,
         "name_en": d.name.en,
         "source": d.source,
@@ -54,9 +55,11 @@ def dialog(d: Dialog) -> dict[str, Any]:
     }
 
 
-def state(session_id: str, s: State) -> dict[str, Any]:
+def state(session_id: str, s: State, rules_version: str | None = None,
+          rules_changed: dict[str, Any] | None = None) -> dict[str, Any]:
     """``current`` is the question on screen (null at the end: show the review); ``previous_value`` its
-    answer, when it has one, to show selected."""
+    answer, when it has one, to show selected. ``rules_changed``: what a change of the region's rules changed
+    for this family (domain/rules_versions.py), until their next answer, back or goto."""
     current = None
     if s.current is not None:
         current = question(s.current)
@@ -65,6 +68,8 @@ def state(session_id: str, s: State) -> dict[str, Any]:
     return {
         "id": session_id,
         "region": s.region,
+        "rules_version": rules_version,
+        "rules_changed": rules_changed,
         "complete": s.complete,
         "current": current,
         "step": s.step,
@@ -124,6 +129,7 @@ def case(c, for_staff: bool = False) -> dict[str, Any]:
     return {
         "tracking_code": display(c.tracking_code),
         "region": c.region,
+        "rules_version": c.rules_version,  # the rules it was submitted under (null: before versions were recorded)
         "submitted_at": iso(c.submitted_at),
         "deceased": deceased,
         "applicant": applicant,

@@ -19,11 +19,15 @@ def _session(session_id: str):
     return questionnaires.load(session_id, request.headers.get("X-Resume-Secret"), bearer_applicant(required=False))
 
 
+def _state(session, state) -> dict:
+    return presenters.state(session.id, state, session.rules_version, session.rules_notice)
+
+
 @bp.post("/questionnaires")
 def start():
     data = StartQuestionnaire().load(json_body())
     session, secret = questionnaires.start(data["region"], bearer_applicant(required=False))
-    body = presenters.state(session.id, questionnaires.state(session))
+    body = _state(session, questionnaires.state(session))
     body["resume_secret"] = secret
     return jsonify(body), 201
 
@@ -31,27 +35,27 @@ def start():
 @bp.get("/questionnaires/<session_id>")
 def get_state(session_id: str):
     session = _session(session_id)
-    return jsonify(presenters.state(session.id, questionnaires.state(session)))
+    return jsonify(_state(session, questionnaires.state(session)))
 
 
 @bp.post("/questionnaires/<session_id>/answers")
 def answer(session_id: str):
     session = _session(session_id)
     data = Answer().load(json_body())
-    return jsonify(presenters.state(session.id, questionnaires.answer(session, data["question"], data["value"])))
+    return jsonify(_state(session, questionnaires.answer(session, data["question"], data["value"])))
 
 
 @bp.post("/questionnaires/<session_id>/back")
 def back(session_id: str):
     session = _session(session_id)
-    return jsonify(presenters.state(session.id, questionnaires.back(session)))
+    return jsonify(_state(session, questionnaires.back(session)))
 
 
 @bp.post("/questionnaires/<session_id>/goto")
 def goto(session_id: str):
     session = _session(session_id)
     data = GotoQuestion().load(json_body())
-    return jsonify(presenters.state(session.id, questionnaires.goto(session, data["question"])))
+    return jsonify(_state(session, questionnaires.goto(session, data["question"])))
 
 
 @bp.get("/questionnaires/<session_id>/review")
@@ -67,7 +71,7 @@ def claim(session_id: str):
     """An anonymous questionnaire becomes the signed-in applicant's (needs its resume secret)."""
     applicant = bearer_applicant()
     session = questionnaires.claim(session_id, request.headers.get("X-Resume-Secret"), applicant)
-    return jsonify(presenters.state(session.id, questionnaires.state(session)))
+    return jsonify(_state(session, questionnaires.state(session)))
 
 
 @bp.get("/questionnaires/<session_id>/checklist")

@@ -6,6 +6,8 @@ Structural checks (the JSON schema) happen here; policy checks live in ``checker
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -221,6 +223,7 @@ class Dialog:
     question_index: dict[str, Question]
     trips: tuple[TripUse, ...] = ()  # visits the whole service needs (e.g. Xinjiang's one visit, 原件核验)
     implies: tuple[Implication, ...] = ()
+    version: str = ""  # rules_version: a short hash of the parsed content (content_version)
 
     def question(self, question_id: str) -> Question | None:
         return self.question_index.get(question_id)
@@ -611,7 +614,23 @@ def build_dialog(raw: dict[str, Any], lines: dict[tuple, int], path: Path, vocab
         trips=tuple(trip(t) for t in raw.get("trips", [])),
         implies=tuple(Implication(Condition(x["when"], specs), dict(x["sets"]), nearest_line(lines, ("implies", i)))
                       for i, x in enumerate(raw.get("implies", []))),
+        version=content_version(raw),
     )
+
+
+VERSION_LENGTH = 12  # hex digits of SHA-256: 48 bits, plenty to tell a region's few versions apart
+
+
+def canonical(raw: dict[str, Any]) -> str:
+    """The parsed content as one canonical JSON text (keys sorted, no spaces): what a version is a hash of."""
+    return json.dumps(raw, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def content_version(raw: dict[str, Any]) -> str:
+    """A region file's version: a hash of what it says, not of its bytes, so that a comment, a re-indent or
+    an anchor written out in full keeps the version (nothing a family sees changed), and any change to a
+    question, an option, a condition or a text gives a new one."""
+    return hashlib.sha256(canonical(raw).encode("utf-8")).hexdigest()[:VERSION_LENGTH]
 
 
 def _options(nodes: list[dict[str, Any]]) -> tuple[Option, ...]:

@@ -24,8 +24,8 @@ from ..domain.vocabulary import load_vocabulary
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Applicant, Case, QuestionnaireSession, WorkItem, utcnow
-from . import due_dates, notify, webhooks
-from .questionnaires import commit_session, dialog_for
+from . import due_dates, notify, rules_versions, webhooks
+from .questionnaires import commit_session, dialog_of
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
 
@@ -35,7 +35,7 @@ PREFILLED_FACTS = ("death_type", "death_date", "relationship", "applicant_is_pro
 
 def form_view(session: QuestionnaireSession) -> dict[str, Any]:
     """The draft, what the questionnaire already answered (never asked twice), and the region's terms."""
-    dialog = dialog_for(session.region)
+    dialog = dialog_of(session)
     state = engine.state(dialog, session.answers)
     checklist = rules.evaluate_checklist(dialog, state.rule_facts)
     required = [m for m in checklist["matters"] if m["status"] == "required"]
@@ -94,7 +94,12 @@ def submit(session: QuestionnaireSession, applicant: Applicant, idempotency_key:
             return earlier, False  # a twin of this very submission committed after the lookup above
         raise ApiError(409, "already_submitted", "这份申请已经提交过了", "this application was already submitted",
                        {"tracking_code": [tracking.display(earlier.tracking_code)]})
-    dialog = dialog_for(session.region)
+    if session.rules_rechecked_now:  # the family has not seen the checklist they would be submitting
+        raise ApiError(409, "rules_changed", "办事规则刚刚更新，您的回答和清单已按新规则重新核对，请先查看后再提交",
+                       "the rules were just updated and your answers and checklist re-checked under them; "
+                       "have a look before you submit", {"rules_version": [session.rules_version]})
+    dialog = dialog_of(session)
+    rules_versions.remember(dialog, serving=False)  # its content stays readable for as long as the case exists
     state = engine.state(dialog, session.answers)
     if not state.complete:
         raise ApiError(409, "questionnaire_incomplete", "还有问题没有回答完", "answer every question first")
@@ -119,13 +124,14 @@ def submit(session: QuestionnaireSession, applicant: Applicant, idempotency_key:
     for _ in range(5):  # a tracking-code collision (1 in 10^13) just draws again
         case = Case(tracking_code=tracking.new_code(), region=session.region, applicant_id=applicant.id,
                     questionnaire_id=session.id, idempotency_key=idempotency_key, answers=dict(session.answers),
-                    facts=facts, checklist=checklist, form=form,
+                    facts=facts, checklist=checklist, form=form, rules_version=dialog.version,
                     commitment_accepted_at=now, submitted_at=now)
         case.work_items = [_work_item(m, now) for m in required]
         db.session.add(case)
         # Touching the questionnaire in the same commit bumps its version: an answer that checked "not
         # submitted" a moment ago then fails its own commit, and this one fails if an answer came first.
         session.updated_at = now
+        session.rules_notice = None  # what changed before is what they now submit: nothing left to tell
         try:
             # Inside the guard: notify.add flushes the case, which is where a racing twin is caught.
             deliveries = webhooks.add_outbox(case)  # the department pushes go out only if the case exists

@@ -2,6 +2,11 @@
 
 Once its case is submitted a questionnaire is frozen: answering and going back are refused (409
 ``already_submitted``, naming the case's tracking code), and its checklist is the case's own.
+
+Each questionnaire records the version of its region file it is on (``rules_version``). Read (or answered)
+after the file changed, an open one is re-checked under the new version first (``refresh``): the answers that
+no longer stand are dropped and the family is told what changed (``rules_notice``, shown until their next
+answer, back or goto). Everything else reads a questionnaire under its own version (``dialog_of``).
 """
 
 from __future__ import annotations
@@ -15,29 +20,48 @@ from typing import Any
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..domain import engine, navigation, rules, tracking
-from ..domain.dialogs import UnknownRegion, load_dialog
+from ..domain import rules_versions as versioning
+from ..domain.dialogs import Dialog, UnknownRegion
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Applicant, Case, QuestionnaireSession
+from . import rules_versions
 
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def dialog_for(region: str):
+def dialog_for(region: str) -> Dialog:
+    """The region's dialog as its file says now."""
     try:
-        return load_dialog(region)
+        return rules_versions.current(region)
     except UnknownRegion:
         raise ApiError(404, "unknown_region", "没有这个地区", f"unknown region {region!r}") from None
 
 
+def dialog_of(session: QuestionnaireSession) -> Dialog:
+    """The dialog this questionnaire is read under: the version it is on (a submitted one, the version its case
+    was submitted under)."""
+    dialog_for(session.region)
+    return rules_versions.dialog_at(session.region, session.rules_version)
+
+
+def dialog_of_case(case: Case) -> Dialog:
+    """The dialog a case was submitted under: what its print-out and its work read, whatever the file says now."""
+    dialog_for(case.region)
+    return rules_versions.dialog_at(case.region, case.rules_version)
+
+
 def start(region: str, owner: Applicant | None = None) -> tuple[QuestionnaireSession, str]:
-    """Open a session; the resume secret is returned once and stored only as a hash."""
-    dialog_for(region)
+    """Open a session on the region file's current version; the resume secret is returned once and stored
+    only as a hash."""
+    dialog = dialog_for(region)
+    rules_versions.remember(dialog)
     secret = secrets.token_urlsafe(24)
     session = QuestionnaireSession(id=secrets.token_hex(16), region=region, resume_secret_hash=_hash(secret),
-                                   answers={}, form_draft={}, owner_id=owner.id if owner else None)
+                                   answers={}, form_draft={}, owner_id=owner.id if owner else None,
+                                   rules_version=dialog.version)
     db.session.add(session)
     db.session.commit()
     return session, secret
@@ -50,19 +74,19 @@ def load(session_id: str, secret: str | None, applicant: Applicant | None = None
         if applicant is None or applicant.id != session.owner_id:
             raise ApiError(403, "not_your_questionnaire", "这份问答属于其他申请人，请用本人账号登录",
                            "this questionnaire belongs to another applicant")
-        return session
+        return refresh(session)
     if applicant is None or secret:
         _check_secret(session, secret)
     else:
         raise ApiError(403, "claim_required", "请先认领这份问答（需要续答凭证）",
                        "claim this questionnaire first (with its resume secret)")
-    return session
+    return refresh(session)
 
 
 def claim(session_id: str, secret: str | None, applicant: Applicant) -> QuestionnaireSession:
     session = _get(session_id)
     if session.owner_id == applicant.id:
-        return session
+        return refresh(session)
     if session.owner_id is not None:
         raise ApiError(403, "not_your_questionnaire", "这份问答属于其他申请人",
                        "this questionnaire belongs to another applicant")
@@ -73,7 +97,46 @@ def claim(session_id: str, secret: str | None, applicant: Applicant) -> Question
     except StaleDataError:  # a simultaneous claim (another tap, or another person with the secret) won
         db.session.rollback()
         raise _concurrent_update() from None
+    return refresh(session)
+
+
+def refresh(session: QuestionnaireSession) -> QuestionnaireSession:
+    """An open questionnaire on an older version of its region file, re-checked under the current one: the
+    answers that no longer stand dropped, the family's notice of what changed kept until they are shown it.
+    A submitted one never changes; one on a newer version than this server's stays on it."""
+    now = dialog_for(session.region)
+    recorded = session.rules_version
+    if recorded == now.version or submitted_case(session) is not None:
+        return session
+    if recorded is not None and not rules_versions.is_older(session.region, recorded, now):
+        return session  # this server still serves the older file (a rolling deploy): read it under its own
+    rules_versions.remember(now)
+    old = rules_versions.snapshot(session.region, recorded) if recorded else None
+    result = versioning.recheck(old, now, session.answers, cursor(session))
+    session.answers = result.answers
+    session.cursor_question, session.cursor_review = result.cursor.question, result.cursor.review
+    session.rules_version = now.version
+    if result.notice is not None:
+        session.rules_notice = versioning.merge(session.rules_notice, result.notice, now)
+    elif session.rules_notice:  # an earlier change not yet shown: it now leads to this version
+        session.rules_notice = {**session.rules_notice, "to": now.version}
+    try:
+        db.session.commit()
+    except StaleDataError:  # another request re-checked (or answered) it at the same moment: theirs stands
+        db.session.rollback()
+        return session
+    session.rules_rechecked_now = result.notice is not None
     return session
+
+
+def notice_shown(session: QuestionnaireSession) -> None:
+    """The family is shown what changed (a page that says it once): the notice is done with."""
+    if session.rules_notice is not None:
+        session.rules_notice = None
+        try:
+            db.session.commit()
+        except StaleDataError:
+            db.session.rollback()
 
 
 def _get(session_id: str) -> QuestionnaireSession:
@@ -95,13 +158,13 @@ def cursor(session: QuestionnaireSession) -> engine.Cursor:
 
 
 def state(session: QuestionnaireSession) -> engine.State:
-    return engine.state(dialog_for(session.region), session.answers, cursor(session))
+    return engine.state(dialog_of(session), session.answers, cursor(session))
 
 
 def state_at(session: QuestionnaireSession, question_id: str) -> engine.State:
     """The state as if the cursor were on ``question_id`` (a page the browser asks for); moves nothing. Its
     ``current`` is that question if the family may see it now, else where they really are."""
-    return engine.state(dialog_for(session.region), session.answers,
+    return engine.state(dialog_of(session), session.answers,
                         engine.Cursor(question_id, bool(session.cursor_review)))
 
 
@@ -122,7 +185,7 @@ def _not_submitted(session: QuestionnaireSession) -> None:
 def answer(session: QuestionnaireSession, question_id: str, value: Any) -> engine.State:
     """Record (or change) one answer; the cursor moves on (navigation.after_answer)."""
     _not_submitted(session)
-    dialog = dialog_for(session.region)
+    dialog = dialog_of(session)
     try:
         new_answers = engine.answer(dialog, session.answers, question_id, value)
     except engine.AnswerError as exc:
@@ -136,7 +199,7 @@ def back(session: QuestionnaireSession, from_question: str | None = None) -> eng
     """One question back, keeping every answer; ``from_question``: the page the family is on, when a
     browser's own Back/Forward may have left it elsewhere than the stored cursor."""
     _not_submitted(session)
-    dialog = dialog_for(session.region)
+    dialog = dialog_of(session)
     here = engine.Cursor(from_question) if from_question and dialog.question(from_question) else cursor(session)
     moved = navigation.back(dialog, session.answers, here)
     if moved is None:
@@ -148,7 +211,7 @@ def back(session: QuestionnaireSession, from_question: str | None = None) -> eng
 def goto(session: QuestionnaireSession, question_id: str) -> engine.State:
     """To an answered question (from the review) to change it; after answering, straight back."""
     _not_submitted(session)
-    dialog = dialog_for(session.region)
+    dialog = dialog_of(session)
     try:
         moved = navigation.goto(dialog, session.answers, question_id)
     except engine.AnswerError as exc:
@@ -158,7 +221,7 @@ def goto(session: QuestionnaireSession, question_id: str) -> engine.State:
 
 
 def review(session: QuestionnaireSession) -> list[navigation.ReviewItem]:
-    return navigation.review(dialog_for(session.region), session.answers)
+    return navigation.review(dialog_of(session), session.answers)
 
 
 def _api_error(exc: engine.AnswerError, field: str = "value") -> ApiError:
@@ -171,15 +234,18 @@ def checklist(session: QuestionnaireSession) -> dict[str, Any]:
     case = submitted_case(session)
     if case is not None:
         return copy.deepcopy(case.checklist)
-    dialog = dialog_for(session.region)
-    return rules.evaluate_checklist(dialog, state(session).rule_facts)
+    return rules.evaluate_checklist(dialog_of(session), state(session).rule_facts)
 
 
 def commit_session(session: QuestionnaireSession, answers: dict[str, Any], at: engine.Cursor | None = None) -> None:
-    """Store the answers, the cursor when given (and anything else changed on the session) in one commit."""
+    """Store the answers, the cursor when given (and anything else changed on the session) in one commit. A
+    move (``at``) is the family acting on the state they were shown: a notice of changed rules it carried
+    has been seen (one made in this very request has not)."""
     session.answers = answers
     if at is not None:
         session.cursor_question, session.cursor_review = at.question, at.review
+        if not session.rules_rechecked_now:
+            session.rules_notice = None
     try:
         db.session.commit()
     except StaleDataError:

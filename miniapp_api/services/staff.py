@@ -27,7 +27,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import AuditEvent, Case, StaffAccessLog, StaffUser, WorkItem, utcnow
 from . import notify, staff_throttle, staff_totp, tokens
-from .questionnaires import dialog_for
+from .questionnaires import dialog_of_case
 
 ROLES = ("department", "window", "supervisor")
 TOKEN_SALT = "staff-token"
@@ -240,8 +240,9 @@ def _notifications(item: WorkItem, target: str) -> list:
 
 
 def _waiting_for(item: WorkItem) -> list[str]:
-    """Matters of the same case this one must follow (the region's `after`), not yet done."""
-    matter = next((m for m in dialog_for(item.case.region).matters if m.id == item.matter_id), None)
+    """Matters of the same case this one must follow (the region's `after` in the version the case was
+    submitted under), not yet done."""
+    matter = next((m for m in dialog_of_case(item.case).matters if m.id == item.matter_id), None)
     if matter is None or not matter.after:
         return []
     others = [w for w in item.case.work_items if w.id != item.id]

@@ -7,13 +7,12 @@ from typing import Any
 
 from flask import current_app
 
-from ..domain import engine, rules
 from ..errors import ApiError
 from ..extensions import db
 from ..imaging import ImageLimits, UploadRejected, process_upload
 from ..models import Case, QuestionnaireSession, UploadedPage
 from ..storage import StorageError
-from .questionnaires import dialog_for
+from .questionnaires import checklist as questionnaire_checklist
 
 
 def limits() -> ImageLimits:
@@ -25,8 +24,9 @@ def limits() -> ImageLimits:
 
 
 def checklist_of(session: QuestionnaireSession) -> dict[str, Any]:
-    dialog = dialog_for(session.region)
-    return rules.evaluate_checklist(dialog, engine.state(dialog, session.answers).rule_facts)
+    """The questionnaire's checklist under its own rules; once submitted, the case's frozen one (the pages a
+    clerk sees are those of the materials the case was submitted with, whatever the region file says now)."""
+    return questionnaire_checklist(session)
 
 
 def expected_material(session: QuestionnaireSession, material_id: str) -> dict[str, Any]:

@@ -346,7 +346,7 @@ def printable(code: str, fmt: str):
     if fmt not in ("html", "pdf"):
         raise ApiError(404, "not_found", "找不到该页面", "no such page")
     found, _ = staff.case_for(user, code)
-    data = presenters.printable(found, questionnaires.dialog_for(found.region), applications.submitted_at_local(found))
+    data = presenters.printable(found, questionnaires.dialog_of_case(found), applications.submitted_at_local(found))
     if not staff.need_for(user, found).accounts:
         data["accounts"] = []  # masked already; a department that pays nothing out needs none of it
     if fmt == "html":
@@ -450,7 +450,11 @@ def _window_session(session_id: str) -> tuple[QuestionnaireSession, Applicant]:
         channel="window", channel_user_id=_window_user_id(user, session_id[:64]))).first()
     if applicant is None:
         raise ApiError(404, "session_not_found", "找不到这份代办申请", "no such window application")
-    return questionnaires.load(session_id, None, applicant), applicant
+    row = questionnaires.load(session_id, None, applicant)
+    if row.rules_notice:  # the clerk tells the family what a change of the region's rules changed for them
+        flash(row.rules_notice["message"], "info")
+        questionnaires.notice_shown(row)
+    return row, applicant
 
 
 def _case_of(row: QuestionnaireSession) -> Case | None:
@@ -504,7 +508,7 @@ def question(session_id: str):
 def answer(session_id: str):
     row, _ = _window_session(session_id)
     here = url_for("console.question", session_id=row.id)
-    asked = questionnaires.dialog_for(row.region).question(request.form.get("question", ""))
+    asked = questionnaires.dialog_of(row).question(request.form.get("question", ""))
     if asked is None:
         flash("找不到这个问题，请重新作答", "error")
         return redirect(here)
@@ -629,7 +633,7 @@ def window_form(session_id: str):
         return redirect(url_for("console.case", code=display(done.tracking_code)))
     if not questionnaires.state(row).complete:
         return redirect(url_for("console.question", session_id=row.id))
-    dialog = questionnaires.dialog_for(row.region)
+    dialog = questionnaires.dialog_of(row)
     view = applications.form_view(row)
     proxy_needed = view["needs"]["proxy"]
     self_support = bool(dialog.form.get("minor_requires_self_support"))

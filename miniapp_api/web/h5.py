@@ -190,10 +190,19 @@ def _journey(applicant: Applicant | None = None) -> QuestionnaireSession:
         flash(_t("请先选择逝者户籍或去世所在的地区。", "Please choose the region first."), "info")
         _go("h5.home")
     try:
-        return questionnaires.load(qid, journey().get("h5_s"), applicant)
+        return _told_of_changes(questionnaires.load(qid, journey().get("h5_s"), applicant))
     except ApiError as exc:
         _journey_lost(exc)
         raise  # pragma: no cover (_journey_lost always raises)
+
+
+def _told_of_changes(qs: QuestionnaireSession) -> QuestionnaireSession:
+    """What a change of the region's rules changed for this family, said once, on the next page shown."""
+    notice = qs.rules_notice
+    if notice:
+        flash(_t(notice["message"], notice["message_en"]), "rules")
+        questionnaires.notice_shown(qs)
+    return qs
 
 
 def _claimed_journey(applicant: Applicant) -> QuestionnaireSession:
@@ -203,7 +212,7 @@ def _claimed_journey(applicant: Applicant) -> QuestionnaireSession:
         flash(_t("请先选择地区并回答问题。", "Please choose the region and answer the questions first."), "info")
         _go("h5.home")
     try:
-        return questionnaires.claim(qid, journey().get("h5_s"), applicant)
+        return _told_of_changes(questionnaires.claim(qid, journey().get("h5_s"), applicant))
     except ApiError as exc:
         _journey_lost(exc)
         raise  # pragma: no cover
@@ -569,7 +578,7 @@ def _asked_fields(specs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]
 
 def _render_form(qs: QuestionnaireSession, view: dict[str, Any], data: dict[str, Any],
                  problems: dict[str, list[str]], status: int = 200, add_account: bool = False):
-    dialog = questionnaires.dialog_for(qs.region)
+    dialog = questionnaires.dialog_of(qs)
     prefilled = view["prefilled"]
     accounts = list(data.get("accounts") or [])
     if not accounts or (add_account and len(accounts) < MAX_ACCOUNTS):
@@ -654,13 +663,15 @@ def submit():
     return redirect(url_for(".done", code=code))
 
 
-def _matter_names(region: str) -> dict[str, tuple[str, str]]:
-    """Each matter in the region's own wording (the checklist's), else the shared vocabulary's."""
+def _matter_names(case) -> dict[str, tuple[str, str]]:
+    """Each matter in the region's own wording (the checklist's, of the rules the case was submitted under),
+    else the shared vocabulary's."""
     names = {k: (v["name"], v["name_en"]) for k, v in load_vocabulary().matters.items()}
     try:
-        names.update({m.id: (m.name.zh, m.name.en) for m in questionnaires.dialog_for(region).matters})
+        names.update({m.id: (m.name.zh, m.name.en) for m in questionnaires.dialog_of_case(case).matters})
     except ApiError:
         pass
+    names.update({m["id"]: (m["name"], m.get("name_en") or m["name"]) for m in case.checklist.get("matters", [])})
     return names
 
 
@@ -672,8 +683,7 @@ def done(code: str):
 
     case = applications.case_for(_applicant(required=True), code)
     view = presenters.case(case)
-    names = _matter_names(case.region)
-    names.update({m["id"]: (m["name"], m.get("name_en") or m["name"]) for m in view["checklist"]["matters"]})
+    names = _matter_names(case)
     items = [{**w, "name": _t(*names.get(w["matter"], (w["matter"], w["matter"]))),
               "status_label": _t(*STATUS_LABELS[w["status"]]), "due": _local_date(w["due_at"])}
              for w in view["work_items"]]
@@ -687,7 +697,7 @@ def application_pdf(code: str):
     from .. import printing
 
     case = applications.case_for(_applicant(required=True), code)
-    data = presenters.printable(case, questionnaires.dialog_for(case.region), applications.submitted_at_local(case))
+    data = presenters.printable(case, questionnaires.dialog_of_case(case), applications.submitted_at_local(case))
     return file_response(printing.render_application_pdf(data), "application/pdf", case.tracking_code)
 
 
@@ -702,14 +712,15 @@ def status():
     code, tail = request.form.get("tracking_code", "").strip()[:20], request.form.get("phone_tail", "").strip()[:10]
     try:
         data = StatusLookup().load({"tracking_code": code, "phone_tail": tail})
-        result = family.public_status(family.lookup(data["tracking_code"], data["phone_tail"]))
+        found = family.lookup(data["tracking_code"], data["phone_tail"])
+        result = family.public_status(found)
     except ValidationError:
         return render_template("h5/status.html", code=code, result=None, error=_t(
             "请填写受理编号，以及登录或验证过的手机号的后4位数字。",
             "Enter the tracking code and the last 4 digits of the phone number you signed in with or verified.")), 422
     except ApiError as exc:
         return render_template("h5/status.html", code=code, result=None, error=_err(exc)), exc.status
-    names, departments = _matter_names(result["region"]), load_vocabulary().departments
+    names, departments = _matter_names(found), load_vocabulary().departments
     for m in result["matters"]:
         listed = (m["name"], m["name_en"] or m["name"]) if m.get("name") else None  # the case's (a variant's)
         m["name"] = _t(*(listed or names.get(m["matter"], (m["matter"], m["matter"]))))

@@ -61,7 +61,7 @@ def _render(qs: QuestionnaireSession, state: engine.State, chosen: Any = None, e
         return redirect(url_for("h5.review"))
     view = presenters.state(qs.id, state)
     values = chosen if isinstance(chosen, list) else ([] if chosen is None else [chosen])
-    dialog = questionnaires.dialog_for(qs.region)
+    dialog = questionnaires.dialog_of(qs)
     progress = view["progress"]
     return render_template("h5/question.html", q=view["current"], progress=progress, step=view["step"],
                            total=progress["answered"] + progress["remaining"], error=error,
@@ -84,7 +84,7 @@ def _answer_value(question, form) -> Any:
 def answer(question_id: str):
     qs = _open_journey()
     shown = questionnaires.state_at(qs, question_id)  # this page's question, or the current one if it cannot be
-    value = _answer_value(questionnaires.dialog_for(qs.region).question(question_id), request.form)
+    value = _answer_value(questionnaires.dialog_of(qs).question(question_id), request.form)
     mine = shown.current is not None and shown.current.id == question_id
     try:
         data = Answer().load({"question": question_id, "value": value})
@@ -113,7 +113,7 @@ def back(question_id: str):
 def review():
     qs = _open_journey()
     _complete_or_go(qs)
-    dialog = questionnaires.dialog_for(qs.region)
+    dialog = questionnaires.dialog_of(qs)
     items = [{"question": i.question.id, "text": i.question.text.zh, "text_en": i.question.text.en,
               "answer": _words(i)} for i in questionnaires.review(qs)]
     return render_template("h5/review.html", items=items, region={"name": dialog.name.zh, "name_en": dialog.name.en},

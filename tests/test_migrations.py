@@ -1,0 +1,108 @@
+"""The rules-versions migration up and down, on SQLite and (when DATABASE_URL is PostgreSQL, as in CI's second
+run) on a PostgreSQL database of its own: what was stored before it survives both ways, and every existing
+questionnaire and case has no version yet (null)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import downgrade, upgrade
+
+from miniapp_api import _normalise_db_url, create_app
+from miniapp_api.extensions import db
+
+BEFORE = "a7c3e9d1b2f4"
+RULES_VERSIONS = "d5b8f3a61c27"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request, tmp_path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrations.sqlite'}"
+        return
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        pytest.skip("PostgreSQL: run with DATABASE_URL=postgresql://… (CI's second run does)")
+    server = sa.make_url(_normalise_db_url(url))
+    name = f"{server.database}_migrations_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _columns(table: str) -> set[str]:
+    return {c["name"] for c in sa.inspect(db.engine).get_columns(table)}
+
+
+def _rows(table: str) -> list[dict]:
+    meta = sa.MetaData()
+    with db.engine.connect() as connection:
+        return [dict(r._mapping) for r in connection.execute(sa.Table(table, meta, autoload_with=connection).select())]
+
+
+def _insert(table: str, **values) -> None:
+    meta = sa.MetaData()
+    with db.engine.begin() as connection:
+        connection.execute(sa.Table(table, meta, autoload_with=connection).insert().values(**values))
+
+
+def test_the_rules_versions_migration_up_and_down(empty_database):
+    """「（二）坚持动态调整。各县（市、区）要依据市级“公民身后一件事”服务事项设定情况和本级实际，进一步梳理本级涉及身后相关服务事项，
+    明确本级“公民身后一件事”事项范畴，及时进行调整充实，配套完善业务流程和办理标准。」 (Jining) — the rules change, so a
+    deployment with questionnaires and cases from before takes the table of versions without losing any."""
+    app = create_app({"TESTING": True, "DATABASE_URL": empty_database, "SECRET_KEY": "test-secret",
+                      "DIALOGS_CHECK_ON_START": False, "REDIS_URL": None})
+    now = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
+    with app.app_context():
+        try:
+            upgrade(revision=BEFORE)
+            assert "rules_versions" not in sa.inspect(db.engine).get_table_names()
+            _insert("applicants", id="a" * 32, channel="sms", channel_user_id="13800138000", phone="13800138000",
+                    created_at=now)
+            _insert("questionnaire_sessions", id="q" * 32, region="hunan", resume_secret_hash="0" * 64,
+                    answers={"relationship": "child"}, owner_id="a" * 32, cursor_review=False, form_draft={},
+                    created_at=now, updated_at=now, version=1)
+            _insert("cases", tracking_code="7KQ2M9XH4P", region="hunan", applicant_id="a" * 32,
+                    questionnaire_id="q" * 32, idempotency_key="key-00000001", answers={"relationship": "child"},
+                    facts={"relationship": "child"}, checklist={"matters": []}, form={}, commitment_accepted_at=now,
+                    submitted_at=now)
+
+            upgrade(revision=RULES_VERSIONS)
+            assert {"rules_version", "rules_notice"} <= _columns("questionnaire_sessions")
+            assert "rules_version" in _columns("cases")
+            assert {"id", "region", "version", "content", "first_seen", "loaded_at"} == _columns("rules_versions")
+            unique = sa.inspect(db.engine).get_unique_constraints("rules_versions")
+            assert [sorted(u["column_names"]) for u in unique] == [["region", "version"]]
+            session, = _rows("questionnaire_sessions")
+            case, = _rows("cases")
+            assert (session["rules_version"], session["rules_notice"], case["rules_version"]) == (None, None, None)
+            assert session["answers"] == {"relationship": "child"} and case["checklist"] == {"matters": []}
+            _insert("rules_versions", region="hunan", version="0123456789ab", content={"region": "hunan"},
+                    first_seen=now, loaded_at=now)
+            with pytest.raises(sa.exc.IntegrityError):
+                _insert("rules_versions", region="hunan", version="0123456789ab", content={}, first_seen=now,
+                        loaded_at=now)
+
+            downgrade(revision=BEFORE)
+            assert "rules_versions" not in sa.inspect(db.engine).get_table_names()
+            assert not {"rules_version", "rules_notice"} & _columns("questionnaire_sessions")
+            assert "rules_version" not in _columns("cases")
+            assert [r["answers"] for r in _rows("questionnaire_sessions")] == [{"relationship": "child"}]
+            assert [r["tracking_code"] for r in _rows("cases")] == ["7KQ2M9XH4P"]
+
+            upgrade()
+            assert "rules_versions" in sa.inspect(db.engine).get_table_names()
+        finally:
+            db.session.remove()
+            db.engine.dispose()
