@@ -163,7 +163,7 @@ def review(session: QuestionnaireSession) -> list[navigation.ReviewItem]:
 
 def _api_error(exc: engine.AnswerError, field: str = "value") -> ApiError:
     status = 404 if exc.code == "unknown_question" else 422
-    return ApiError(status, exc.code, exc.message, exc.message_en, {field: [exc.message_en]})
+    return ApiError(status, exc.code, exc.message, exc.message_en, {field: [f"{exc.message} / {exc.message_en}"]})
 
 
 def checklist(session: QuestionnaireSession) -> dict[str, Any]:
