@@ -353,7 +353,7 @@ def test_json_nested_a_thousand_deep_is_a_400_on_every_json_endpoint(client, wor
     document = client.get("/api/v1/openapi.json").get_json()
     checked = 0
     for path, method in [(p, m) for p, ops in document["paths"].items() for m, op in ops.items()
-                         if "application/json" in (op.get("requestBody") or {}).get("content", {})]:
+                         if m != "parameters" and "application/json" in op.get("requestBody", {}).get("content", {})]:
         url = "/api/v1" + path.format(session_id=world["sid"], code=world["code"], item_id=world["item"],
                                       department="hrss")
         headers = {**world["family"], **world["clerk"]} if "/staff/" in path else dict(world["family"])
