@@ -17,7 +17,7 @@ bp = Blueprint("auth", __name__, description="Sign-in (WeChat, host apps, SMS co
 @bp.post("/auth/wechat")
 @bp.response(200, responses.Token)
 @operation("signInWechat", "Mini-program sign-in (wx.login code, optional getPhoneNumber code)", PUBLIC,
-           body=WechatSignIn, errors=(401, 429, 502))
+           body=WechatSignIn, errors=(401, 404, 429, 502))
 def wechat():
     data = WechatSignIn().load(json_body())
     return jsonify(auth.issue_token(auth.sign_in_wechat(data["code"], data.get("phone_code"))))

@@ -125,7 +125,8 @@ SWAGGER_UI = Path(__import__("flask_swagger_ui").__file__).resolve().parent / "d
 
 DOCS = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{{ title }}</title>
-<link rel="stylesheet" href="{{ url_for('openapi.docs_asset', name='swagger-ui.css') }}"></head>
+<link rel="stylesheet" href="{{ url_for('openapi.docs_asset', name='swagger-ui.css') }}">
+<link rel="icon" href="{{ url_for('openapi.docs_asset', name='favicon-32x32.png') }}"></head>
 <body><noscript><h1>{{ title }}</h1><p>The description: <a href="openapi.json">openapi.json</a>.</p>
 <ul>{% for path, ops in paths.items() %}{% for method, op in ops.items() %}
 <li><code>{{ method|upper }} {{ path }}</code> {{ op.summary }}</li>{% endfor %}{% endfor %}</ul></noscript>
@@ -136,7 +137,7 @@ DOCS = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 # The page's CSP allows scripts from this origin only: the start-up lives in a file, not inline.
 DOCS_INIT = """window.addEventListener("load", function () {
   var root = document.getElementById("swagger-ui");
-  window.ui = SwaggerUIBundle({url: root.dataset.url, domNode: root, deepLinking: true,
+  window.ui = SwaggerUIBundle({url: root.dataset.url, domNode: root, deepLinking: true, displayOperationId: true,
                                presets: [SwaggerUIBundle.presets.apis], layout: "BaseLayout"});
 });
 """
