@@ -37,7 +37,7 @@ class Text(fields.String):
 class StartQuestionnaire(Schema):
     region = Text(
         required=True,
-        validate=validate.OneOf(load_vocabulary().regions, error="未知地区 / unknown region"),
+        validate=validate.OneOf(load_vocabulary().regions, error="未知地区，可选：{choices} / unknown region; one of: {choices}"),
         metadata={"description": "region id, e.g. hunan"},
     )
 
