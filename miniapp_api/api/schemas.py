@@ -58,8 +58,11 @@ class AnswerValue(fields.Field):
 
 
 class Answer(Schema):
-    question = Text(required=True, validate=validate.Length(min=1, max=64))
-    value = AnswerValue(required=True, allow_none=False)
+    question = Text(required=True, validate=validate.Length(min=1, max=64),
+                    metadata={"description": "the question's id (`current.id`)", "example": "relationship"})
+    value = AnswerValue(required=True, allow_none=False, metadata={
+        "description": "yes_no: true or false; single: an option's value; multiple: a list of option values; "
+                       "date: YYYY-MM-DD; text: the text", "example": "child"})
 
 
 class GotoQuestion(Schema):
