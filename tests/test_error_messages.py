@@ -70,6 +70,8 @@ def test_a_wrong_choice_lists_the_question_options(client):
 
 
 def test_a_payee_the_region_does_not_pay_lists_the_payees(client, app, wechat_peer):
+    """Hunan's seed: "相关资金按照法定程序，通过银行账户发送至死亡人员本人社会保障卡账号或死亡人员本人银行卡Ⅰ类账号。"
+    Another payee is refused, naming the two it may be."""
     headers = sign_in(client, app, wechat_peer, "wechat")
     sid = questionnaire(client, headers)
     form = good_form()

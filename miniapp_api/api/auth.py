@@ -35,7 +35,7 @@ def host():
 @bp.response(202, responses.SentTo, description="sent")
 @operation("requestSmsCode", "Send an SMS sign-in code (capped per address, per number and in all; after a few, 429 "
            "otp_challenge_required: answer GET /auth/sms/challenge and send it as `challenge`)", PUBLIC,
-           body=SmsCodeRequest, errors=(429,))
+           body=SmsCodeRequest, errors=(403, 429))
 def sms_code():
     data = SmsCodeRequest().load(json_body())
     phone = auth.request_sms_code(data["phone"], address=get_remote_address(), challenge=data.get("challenge"))
@@ -73,7 +73,7 @@ def me():
 @bp.post("/me/phone/code")
 @bp.response(202, responses.SentTo, description="sent")
 @operation("requestPhoneCode", "Send a code to prove another number (the form's)", APPLICANT, body=SmsCodeRequest,
-           errors=(401, 429))
+           errors=(401, 403, 429))
 def phone_code():
     """Prove another number (the form's ``applicant.phone``): official texts go only to proven numbers."""
     applicant = bearer_applicant()

@@ -180,7 +180,7 @@ class QuestionnaireState(Open):
     answers = ma.Dict(keys=ma.String(), values=AnswerValue(), required=True,
                           metadata={"description": "question id → answer"})
     facts = ma.Dict(keys=ma.String(), values=ma.Raw(), required=True,
-                        metadata={"description": "fact → value (CONTRACT.md's facts)"})
+                        metadata={"description": "fact → value (the shared vocabulary's facts, dialogs/vocabulary.yaml)"})
     progress = nested(Progress)
     out_of_scope = nested(OutOfScope, nullable=True, description="null, or why a scope answer ended the questions early")
 
