@@ -81,9 +81,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["wechat"] = make_client(app.config)
     app.extensions["storage"] = make_storage(app.config)
 
-    for module in (regions, questionnaires, auth, applications, uploads, family, staff):
-        app.register_blueprint(module.bp, url_prefix="/api/v1")
     from .api import health, openapi
+
+    # flask-smorest: each blueprint registered with its operations' documentation (api/openapi.py).
+    openapi.init_api(app, [m.bp for m in (regions, questionnaires, auth, applications, uploads, family, staff)])
     from .logs import init_logging
     from .web import init_web
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 from flask import Flask, request
 
 HSTS = "max-age=31536000"
-CACHEABLE = ("regions.list_regions", "regions.get_dialog", "openapi.openapi_json", "openapi.docs")
+CACHEABLE = ("regions.list_regions", "regions.get_dialog", "openapi.openapi_json", "openapi.docs", "openapi.docs_init",
+             "openapi.docs_asset")
 
 
 def init_headers(app: Flask) -> None:

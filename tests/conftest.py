@@ -13,7 +13,7 @@ from flask_migrate import upgrade
 
 from miniapp_api import create_app
 from miniapp_api.extensions import db, limiter
-from tests import processes
+from tests import openapi_check, processes
 from tests.peers.host_app import HostAppPeer
 from tests.peers.wechat import WeChatPeer
 
@@ -64,6 +64,7 @@ def app(tmp_path_factory, wechat_peer, host_peer):
         "HOST_CHANNELS": {"xiangyiban": {"secret": HOST_SECRET, "name": "湘易办"},
                           host_peer.channel: {"jwks_url": host_peer.jwks_url, "name": "湘易办（公钥）"}},
     })
+    app.extensions["response_check"] = openapi_check.install(app)  # every response against the OpenAPI document
     with app.app_context():
         _drop_everything()
         upgrade()
@@ -91,7 +92,11 @@ def client(app):
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())
         db.session.commit()
-    return app.test_client()
+    check = app.extensions["response_check"]
+    check.problems.clear()
+    yield app.test_client()
+    problems, check.problems[:] = list(check.problems), []
+    assert not problems, "responses that do not match the OpenAPI document:\n" + "\n".join(problems)
 
 
 JOURNEYS = pytest.StashKey[dict]()

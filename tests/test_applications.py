@@ -179,7 +179,8 @@ def test_invalid_fields_are_422_naming_the_field(client, app, wechat_peer, chang
     error = response.get_json()["error"]
     assert error["code"] == "form_invalid"
     assert field in error["fields"], error["fields"]
-    assert " / " in error["fields"][field][0]  # Chinese and English
+    zh, en = error["fields"][field][0], error["fields_en"][field][0]  # Chinese and English, apart
+    assert " / " not in zh and " / " not in en and zh != en and zh.isascii() is False and en.isascii()
 
 
 def test_a_blocked_matter_is_not_submitted_but_never_blocks_the_rest(client, app, wechat_peer):

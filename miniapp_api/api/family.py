@@ -1,17 +1,19 @@
 """After submission: the family's own actions, and the public status lookup by code + phone tail."""
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import current_app, jsonify, request
+from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ..domain import tracking
 from ..errors import ApiError
 from ..extensions import limiter
 from ..services import applications, family
-from . import presenters
+from . import presenters, responses
 from .access import bearer_applicant
+from .operations import APPLICANT, PUBLIC, operation
 from .schemas import Text, json_body
 
-bp = Blueprint("family", __name__)
+bp = Blueprint("family", __name__, description="After submission: the family's own actions, and the public status lookup")
 
 
 class RatingBody(Schema):
@@ -51,6 +53,8 @@ status_limit_per_code = limiter.shared_limit(_limits, scope="status-lookup-code"
 
 
 @bp.post("/cases/<code>/items/<int:item_id>/supplied")
+@bp.response(200, responses.Case)
+@operation("markSupplied", "The family has supplied what a department asked for", APPLICANT, errors=(401, 404, 409))
 def supplied(code: str, item_id: int):
     applicant = bearer_applicant()
     case = applications.case_for(applicant, code)
@@ -59,6 +63,8 @@ def supplied(code: str, item_id: int):
 
 
 @bp.post("/cases/<code>/rating")
+@bp.response(201, responses.Rating, description="recorded")
+@operation("rateCase", "好差评, once per completed case", APPLICANT, body=RatingBody, errors=(401, 404, 409))
 def rate(code: str):
     case = applications.case_for(bearer_applicant(), code)
     data = RatingBody().load(json_body())
@@ -67,6 +73,9 @@ def rate(code: str):
 
 
 @bp.post("/status")
+@bp.response(200, responses.PublicStatus)
+@operation("lookUpStatus", "Public progress lookup: tracking code and the last four digits of a proven phone number "
+           "(rate limited per address and per code)", PUBLIC, body=StatusLookup, errors=(404, 429))
 @status_limit_per_address
 @status_limit_per_code
 def status():

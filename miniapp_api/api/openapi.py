@@ -1,142 +1,77 @@
-"""The OpenAPI 3 description of /api/v1, built with apispec from the marshmallow schemas the
-endpoints really parse with, plus one table of operations below. A test checks that every route
-of the API appears here, so the description cannot drift from the code.
+"""The OpenAPI 3.1 description of /api/v1, the whole contract a mini-program developer needs.
+
+One source: flask-smorest registers every operation from the blueprints themselves (each view's
+``@bp.response`` with its schema from api/responses.py, and ``@operation`` from api/operations.py: operationId,
+security, request body, error statuses), on apispec with the marshmallow schemas the endpoints parse with. A
+test checks that every route of the API appears here, and another validates the suite's responses against it.
+
+The page ``/api/v1/docs`` renders it with Swagger UI, served from the flask-swagger-ui package (no CDN).
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Blueprint, jsonify, render_template_string
+from flask import Blueprint, Flask, current_app, jsonify, render_template_string, send_from_directory
+from flask_smorest import Api
 
-from ..domain import workflow
-from ..routing import MAX_ROW_ID
-from . import schemas
-from .family import RatingBody, StatusLookup
-from .staff import CallbackBody, StaffSignIn, Transition
+from ..routing import MAX_ROW_ID, RowIdConverter
+from . import responses, schemas
+from .operations import ERROR_RESPONSES
 
+PREFIX = "/api/v1"
 bp = Blueprint("openapi", __name__)
 
-ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
-    "type": "object", "required": ["code", "message", "message_en", "fields"],
-    "properties": {"code": {"type": "string", "description": "machine-readable, e.g. validation_error"},
-                   "message": {"type": "string", "description": "Chinese, for the family"},
-                   "message_en": {"type": "string"},
-                   "fields": {"type": "object", "description": "field path -> messages"}}}}}
-OBJECT = {"type": "object", "additionalProperties": True}
-BINARY = {"type": "string", "format": "binary"}
+DESCRIPTION = """One guided conversation, one application, one visit: the API of the mini-program and H5 pages of
+公民身后“一件事一次办”, and of the staff back office.
 
-# (method, path, summary, request body schema or None, success status, security, extra parameters)
-APPLICANT, SECRET, STAFF, HMAC = "bearerApplicant", "resumeSecret", "bearerStaff", "departmentSignature"
-OPERATIONS: list[tuple[str, str, str, Any, int, list[str]]] = [
-    ("get", "/regions", "The five regions", None, 200, []),
-    ("get", "/regions/{region}/dialog", "A region's whole dialog (questions, options, conditions, matters)", None, 200, []),
-    ("post", "/questionnaires", "Start a questionnaire (signed in or anonymous)", "StartQuestionnaire", 201, [APPLICANT]),
-    ("get", "/questionnaires/{session_id}", "Current question, answers, facts, progress", None, 200, [SECRET, APPLICANT]),
-    ("post", "/questionnaires/{session_id}/answers", "Answer or change an answer (409 already_submitted once submitted)",
-     "Answer", 200, [SECRET, APPLICANT]),
-    ("post", "/questionnaires/{session_id}/back", "Step back one question; every answer is kept (409 already_submitted "
-     "once submitted)", None, 200, [SECRET, APPLICANT]),
-    ("get", "/questionnaires/{session_id}/review", "The answers that apply, in order, in words, each with the goto "
-     "request that changes it", None, 200, [SECRET, APPLICANT]),
-    ("post", "/questionnaires/{session_id}/goto", "Go to an answered question to change it; after the answer, straight "
-     "back to the end (the review), by way of any question the change made appear", "GotoQuestion", 200,
-     [SECRET, APPLICANT]),
-    ("post", "/questionnaires/{session_id}/claim", "Make an anonymous questionnaire mine", None, 200, [APPLICANT]),
-    ("get", "/questionnaires/{session_id}/checklist", "The tailored checklist", None, 200, [SECRET, APPLICANT]),
-    ("get", "/questionnaires/{session_id}/form", "The one form: draft, pre-filled facts, problems", None, 200,
-     [SECRET, APPLICANT]),
-    ("put", "/questionnaires/{session_id}/form", "Save the draft form", "ApplicationForm", 200, [SECRET, APPLICANT]),
-    ("post", "/questionnaires/{session_id}/submit", "Submit (header Idempotency-Key)", None, 201, [APPLICANT]),
-    ("get", "/questionnaires/{session_id}/materials", "Materials to upload, with pages and what is missing", None, 200,
-     [SECRET, APPLICANT]),
-    ("post", "/questionnaires/{session_id}/materials/{material_id}/pages", "Upload pages (multipart field 'file')",
-     "upload", 201, [SECRET, APPLICANT]),
-    ("get", "/questionnaires/{session_id}/pages/{page_id}", "A page (?size=thumb)", None, 200, [SECRET, APPLICANT]),
-    ("put", "/questionnaires/{session_id}/pages/{page_id}", "Replace a page (multipart field 'file')", "upload", 200,
-     [SECRET, APPLICANT]),
-    ("delete", "/questionnaires/{session_id}/pages/{page_id}", "Delete a page", None, 204, [SECRET, APPLICANT]),
-    ("post", "/auth/wechat", "Mini-program sign-in (wx.login code, optional getPhoneNumber code)", "WechatSignIn", 200, []),
-    ("post", "/auth/host", "Host-app (湘易办-style) signed assertion", "HostSignIn", 200, []),
-    ("post", "/auth/sms/code", "Send an SMS sign-in code", "SmsCodeRequest", 202, []),
-    ("post", "/auth/sms/verify", "Sign in with the SMS code", "SmsVerify", 200, []),
-    ("get", "/auth/sms/challenge", "A challenge to answer once a code request says otp_challenge_required", None, 200, []),
-    ("get", "/me", "Who am I", None, 200, [APPLICANT]),
-    ("post", "/me/phone/code", "Send a code to prove another number (the form's)", "SmsCodeRequest", 202, [APPLICANT]),
-    ("post", "/me/phone/verify", "Prove the number with its code: official texts go only to proven numbers", "SmsVerify",
-     200, [APPLICANT]),
-    ("post", "/me/subscriptions", "Record WeChat subscribe-message consents", "SubscriptionConsents", 200, [APPLICANT]),
-    ("get", "/cases/{code}", "My case (numbers masked)", None, 200, [APPLICANT]),
-    ("get", "/cases/{code}/application.{fmt}", "The printable application (pdf or html)", None, 200, [APPLICANT]),
-    ("post", "/cases/{code}/items/{item_id}/supplied", "The family supplied what was missing", None, 200, [APPLICANT]),
-    ("post", "/cases/{code}/rating", "好差评, once per completed case", "RatingBody", 201, [APPLICANT]),
-    ("post", "/status", "Public progress lookup (tracking code + phone's last four digits; rate limited)",
-     "StatusLookup", 200, []),
-    ("post", "/staff/auth", "Staff sign-in", "StaffSignIn", 200, []),
-    ("post", "/staff/auth/sign-out", "Sign out: this token, the person's other tokens and console sessions end now "
-     "(so do they on a new password or a disabled account)", None, 204, [STAFF]),
-    ("get", "/staff/work-items", "My work queue (?status=)", None, 200, [STAFF]),
-    ("get", "/staff/cases/{code}", "A case (reads are logged)", None, 200, [STAFF]),
-    ("get", "/staff/cases/{code}/pages/{page_id}", "A document photo of the case (logged)", None, 200, [STAFF]),
-    ("post", "/staff/work-items/{item_id}/transitions", "Move a work item", "Transition", 200, [STAFF]),
-    ("get", "/staff/supervision", "Overdue and due-soon items", None, 200, [STAFF]),
-    ("get", "/staff/ratings", "Ratings per department", None, 200, [STAFF]),
-    ("get", "/staff/notifications/dead", "Undelivered notifications", None, 200, [STAFF]),
-    ("post", "/staff/notifications/{note_id}/resend", "Re-send an undelivered notification", None, 200, [STAFF]),
-    ("post", "/callbacks/{department}", "A department system reports a result", "CallbackBody", 200, [HMAC]),
-]
-# Headers and query strings the endpoints read besides the auth schemes; integer and enum path parameters.
-PARAMETERS: dict[tuple[str, str], list[dict[str, Any]]] = {
-    ("post", "/questionnaires/{session_id}/submit"): [
-        {"name": "Idempotency-Key", "in": "header", "required": True, "description": "one key per submission; a retry "
-         "with the same key gives back the same case (200)", "schema": {"type": "string", "minLength": 8, "maxLength": 64}}],
-    ("get", "/questionnaires/{session_id}/pages/{page_id}"): [
-        {"name": "size", "in": "query", "schema": {"type": "string", "enum": ["thumb"]}}],
-    ("get", "/staff/cases/{code}/pages/{page_id}"): [
-        {"name": "size", "in": "query", "schema": {"type": "string", "enum": ["thumb"]}}],
-    ("get", "/staff/work-items"): [
-        {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(workflow.STATUSES)}}],
-    ("post", "/callbacks/{department}"): [
-        {"name": "X-Timestamp", "in": "header", "required": True, "description": "Unix seconds, within CALLBACK_MAX_SKEW",
-         "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"}}],
+**A family's journey.** `POST /questionnaires` (anonymous: keep `resume_secret` and send it as `X-Resume-Secret`;
+or signed in) → `POST /questionnaires/{id}/answers` until `current` is null → `GET …/review` → `GET …/checklist`
+→ sign in (`/auth/wechat`, `/auth/host`, `/auth/sms/*`) and `POST …/claim` → `GET`/`PUT …/form` → upload each
+material's pages (`POST …/materials/{material}/pages`) → `POST …/submit` (header `Idempotency-Key`) → `GET
+/cases/{code}`; anyone with the tracking code and the phone's last four digits: `POST /status`.
+
+**Errors** always have the `Error` schema, whatever the status: `code` (machine-readable), `message` (Chinese),
+`message_en` (English), `fields` and `fields_en` (dotted path → messages). A 429, and a 503 `busy_try_again`,
+carry `Retry-After` (seconds).
+
+**Objects are open**: a response may carry keys not described yet (`additionalProperties`); ignore what you do
+not know."""
+
+SECURITY_SCHEMES = {
+    "bearerApplicant": {"type": "http", "scheme": "bearer",
+                        "description": "the family's token, from /auth/wechat, /auth/host or /auth/sms/verify"},
+    "bearerStaff": {"type": "http", "scheme": "bearer", "description": "a clerk's token, from /staff/auth"},
+    "resumeSecret": {"type": "apiKey", "in": "header", "name": "X-Resume-Secret",
+                     "description": "an anonymous questionnaire's `resume_secret` (from POST /questionnaires)"},
+    "departmentSignature": {"type": "apiKey", "in": "header", "name": "X-Signature",
+                            "description": "hex HMAC-SHA256 of `X-Timestamp` + '.' + body, with the department's secret"},
 }
-ROW_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}
-PATH_TYPES = {"page_id": ROW_ID, "item_id": ROW_ID, "note_id": ROW_ID,
-              "fmt": {"type": "string", "enum": ["pdf", "html"]}}
-def _json(schema: str) -> dict[str, Any]:
-    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
-
-
-# Success bodies that are not JSON, and JSON ones described by a schema (the others: any object).
-FILES = {"image/jpeg": {"schema": BINARY}, "application/pdf": {"schema": BINARY}}
-CONTENT: dict[tuple[str, str], dict[str, Any] | None] = {
-    ("get", "/questionnaires/{session_id}/pages/{page_id}"): FILES,
-    ("get", "/staff/cases/{code}/pages/{page_id}"): FILES,
-    ("get", "/cases/{code}/application.{fmt}"): {"application/pdf": {"schema": BINARY},
-                                                 "text/html": {"schema": {"type": "string"}}},
-    ("delete", "/questionnaires/{session_id}/pages/{page_id}"): None,
-    ("post", "/staff/auth/sign-out"): None,
-    ("get", "/questionnaires/{session_id}/review"): {"application/json": {"schema": {"$ref": "#/components/schemas/Review"}}},
-    ("get", "/regions/{region}/dialog"): _json("DialogBody"),
-    **{operation: _json("QuestionnaireState") for operation in (
-        ("post", "/questionnaires"), ("get", "/questionnaires/{session_id}"), ("post", "/questionnaires/{session_id}/answers"),
-        ("post", "/questionnaires/{session_id}/back"), ("post", "/questionnaires/{session_id}/goto"),
-        ("post", "/questionnaires/{session_id}/claim"))},
-    **{operation: _json("CaseBody") for operation in (
-        ("get", "/cases/{code}"), ("post", "/questionnaires/{session_id}/submit"), ("get", "/staff/cases/{code}"))},
+RETRY_AFTER = {"description": "seconds to wait before trying again", "schema": {"type": "integer", "minimum": 0}}
+ERROR_EXAMPLES = {
+    400: {"code": "invalid_json", "message": "请以 JSON 对象提交", "message_en": "the body must be a JSON object"},
+    401: {"code": "sign_in_required", "message": "请先登录", "message_en": "sign in first"},
+    403: {"code": "forbidden", "message": "无权访问", "message_en": "not yours"},
+    404: {"code": "not_found", "message": "找不到该地址", "message_en": "no such resource"},
+    409: {"code": "already_submitted", "message": "这份申请已经提交过了", "message_en": "this application was already submitted",
+          "fields": {"tracking_code": ["0AB9K-HJXSA"]}, "fields_en": {"tracking_code": ["0AB9K-HJXSA"]}},
+    413: {"code": "payload_too_large", "message": "提交的内容过大", "message_en": "the request body is too large"},
+    422: {"code": "validation_error", "message": "提交的内容有误，请检查标出的项目", "message_en": "some fields are invalid",
+          "fields": {"region": ["应为以下之一：xinjiang, inner_mongolia, hunan, fuyuan, jining"]},
+          "fields_en": {"region": ["Must be one of: xinjiang, inner_mongolia, hunan, fuyuan, jining."]}},
+    429: {"code": "too_many_requests", "message": "操作过于频繁，请稍后再试", "message_en": "too many requests, please wait"},
+    502: {"code": "wechat_unavailable", "message": "微信服务暂时不可用，请稍后再试",
+          "message_en": "WeChat did not answer as expected"},
+    503: {"code": "busy_try_again", "message": "服务繁忙，请稍后再试", "message_en": "busy; try again in a few seconds"},
+    507: {"code": "storage_full", "message": "暂时无法保存文件，请稍后再试",
+          "message_en": "the file could not be stored; try later"},
 }
-# Besides the main success status: a retried submission gives back the same case.
-ALSO: dict[tuple[str, str], int] = {("post", "/questionnaires/{session_id}/submit"): 200}
-SCHEMAS = {"StartQuestionnaire": schemas.StartQuestionnaire, "Answer": schemas.Answer, "GotoQuestion": schemas.GotoQuestion,
-           "Review": schemas.Review, "RulesChanged": schemas.RulesChanged, "DialogBody": schemas.DialogBody,
-           "QuestionnaireState": schemas.QuestionnaireState, "CaseBody": schemas.CaseBody,
-           "ApplicationForm": schemas.ApplicationForm, "WechatSignIn": schemas.WechatSignIn,
-           "HostSignIn": schemas.HostSignIn, "SmsCodeRequest": schemas.SmsCodeRequest, "SmsVerify": schemas.SmsVerify,
-           "RatingBody": RatingBody, "StatusLookup": StatusLookup, "StaffSignIn": StaffSignIn, "Transition": Transition,
-           "CallbackBody": CallbackBody, "SubscriptionConsents": schemas.SubscriptionConsents}
+
+
+class _Api(Api):
+    DEFAULT_ERROR_RESPONSE_NAME = None  # every operation lists its own error statuses (api/operations.py)
+    ERROR_SCHEMA = responses.Error  # components.schemas.Error: the app's one error shape (errors.py)
 
 
 def _answer_value_field(converter, field, **kwargs) -> dict:
@@ -146,60 +81,39 @@ def _answer_value_field(converter, field, **kwargs) -> dict:
     return {}
 
 
-@lru_cache(maxsize=1)
+def init_api(app: Flask, blueprints: list) -> Api:
+    """flask-smorest on this app: the API's blueprints registered with their documentation."""
+    api = _Api(app, spec_kwargs={
+        "title": "公民身后“一件事一次办” API", "version": "1", "openapi_version": "3.1.0",
+        "info": {"description": DESCRIPTION}, "servers": [{"url": PREFIX}]})
+    api.ma_plugin.converter.add_attribute_function(_answer_value_field)
+    api.register_converter(RowIdConverter, lambda converter: {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID})
+    for name, scheme in SECURITY_SCHEMES.items():
+        api.spec.components.security_scheme(name, scheme)
+    for status, (name, description) in ERROR_RESPONSES.items():
+        detail = {"fields": {}, "fields_en": {}, **ERROR_EXAMPLES[status]}
+        response: dict[str, Any] = {"description": description, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/Error"}, "example": {"error": detail}}}}
+        if status in (429, 503):
+            response["headers"] = {"Retry-After": RETRY_AFTER}
+        api.spec.components.response(name, response)
+    for blueprint in blueprints:
+        api.register_blueprint(blueprint, url_prefix=PREFIX)
+    app.extensions["api"] = api
+    return api
+
+
 def spec() -> dict[str, Any]:
-    plugin = MarshmallowPlugin()
-    doc = APISpec(title="公民身后“一件事一次办” API", version="1", openapi_version="3.0.3", plugins=[plugin],
-                  info={"description": "One guided conversation, one application, one visit. Errors always have the "
-                                       "shape of the Error schema with a 4xx status."},
-                  servers=[{"url": "/api/v1"}])
-    plugin.converter.add_attribute_function(_answer_value_field)
-    doc.components.schema("Error", ERROR)
-    for name, schema in SCHEMAS.items():
-        doc.components.schema(name, schema=schema)
-    doc.components.security_scheme(APPLICANT, {"type": "http", "scheme": "bearer", "description": "from /auth/*"})
-    doc.components.security_scheme(STAFF, {"type": "http", "scheme": "bearer", "description": "from /staff/auth"})
-    doc.components.security_scheme(SECRET, {"type": "apiKey", "in": "header", "name": "X-Resume-Secret"})
-    doc.components.security_scheme(HMAC, {"type": "apiKey", "in": "header", "name": "X-Signature",
-                                          "description": "hex HMAC-SHA256 of `X-Timestamp` + '.' + body"})
-    paths: dict[str, dict[str, Any]] = {}
-    for method, path, summary, body, status, security in OPERATIONS:
-        operation: dict[str, Any] = {
-            "summary": summary,
-            "parameters": [{"name": p, "in": "path", "required": True, "schema": PATH_TYPES.get(p, {"type": "string"})}
-                           for p in _path_params(path)] + PARAMETERS.get((method, path), []),
-            "responses": {str(status): _success((method, path)),
-                          "4XX": {"description": "a clear error", "content": {"application/json": {
-                              "schema": {"$ref": "#/components/schemas/Error"}}}}},
-        }
-        if (method, path) in ALSO:
-            operation["responses"][str(ALSO[method, path])] = operation["responses"][str(status)]
-        if security:
-            operation["security"] = [{name: []} for name in security]
-        if body == "upload":
-            operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
-                "type": "object", "properties": {"file": {"type": "array", "items": BINARY}}}}}}
-            operation["responses"]["503"] = {  # every decode slot of the process taken (services/uploads.py)
-                "description": "busy_try_again: wait Retry-After seconds", "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/Error"}}}}
-        elif isinstance(body, str):
-            operation["requestBody"] = {"required": True, "content": {"application/json": {
-                "schema": {"$ref": f"#/components/schemas/{body}"}}}}
-        elif body is not None:
-            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
-        paths.setdefault(path, {})[method] = operation
-    for path, operations in paths.items():
-        doc.path(path=path, operations=operations)
-    return doc.to_dict()
-
-
-def _success(operation: tuple[str, str]) -> dict[str, Any]:
-    content = CONTENT.get(operation, {"application/json": {"schema": OBJECT}})
-    return {"description": "success", **({"content": content} if content else {})}
-
-
-def _path_params(path: str) -> list[str]:
-    return [part[1:-1] for part in path.replace(".", "/").split("/") if part.startswith("{") and part.endswith("}")]
+    """The document, its paths relative to the server URL (``/api/v1``); built once per app."""
+    cached = current_app.extensions.get("openapi_document")
+    if cached is None:
+        document = current_app.extensions["api"].spec.to_dict()
+        document["paths"] = {path[len(PREFIX):] if path.startswith(PREFIX + "/") else path: item
+                             for path, item in document["paths"].items()}
+        if "PaginationMetadata" not in str(document["paths"]):  # flask-smorest's own, unused here
+            document["components"]["schemas"].pop("PaginationMetadata", None)
+        cached = current_app.extensions["openapi_document"] = document
+    return cached
 
 
 @bp.get("/openapi.json")
@@ -207,18 +121,40 @@ def openapi_json():
     return jsonify(spec())
 
 
-DOCS = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{{ s.info.title }}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}
-code{background:#f2f2f2;padding:0 .3em}td,th{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:left}</style>
-</head><body><h1>{{ s.info.title }}</h1><p>{{ s.info.description }}</p>
-<p>Machine-readable: <a href="openapi.json">openapi.json</a> (OpenAPI {{ s.openapi }}), base URL <code>/api/v1</code>.</p>
-<table><tr><th>method</th><th>path</th><th>what</th><th>auth</th></tr>
-{% for path, ops in s.paths.items() %}{% for method, op in ops.items() %}
-<tr><td>{{ method|upper }}</td><td><code>{{ path }}</code></td><td>{{ op.summary }}</td>
-<td>{% for sec in op.get("security", []) %}{{ sec|list|first }} {% endfor %}</td></tr>{% endfor %}{% endfor %}
-</table></body></html>"""
+SWAGGER_UI = Path(__import__("flask_swagger_ui").__file__).resolve().parent / "dist"
+
+DOCS = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{{ title }}</title>
+<link rel="stylesheet" href="{{ url_for('openapi.docs_asset', name='swagger-ui.css') }}">
+<link rel="icon" href="{{ url_for('openapi.docs_asset', name='favicon-32x32.png') }}"></head>
+<body><noscript><h1>{{ title }}</h1><p>The description: <a href="openapi.json">openapi.json</a>.</p>
+<ul>{% for path, ops in paths.items() %}{% for method, op in ops.items() %}
+<li><code>{{ method|upper }} {{ path }}</code> {{ op.summary }}</li>{% endfor %}{% endfor %}</ul></noscript>
+<div id="swagger-ui" data-url="{{ url_for('openapi.openapi_json') }}"></div>
+<script src="{{ url_for('openapi.docs_asset', name='swagger-ui-bundle.js') }}"></script>
+<script src="{{ url_for('openapi.docs_init') }}"></script></body></html>"""
+
+# The page's CSP allows scripts from this origin only: the start-up lives in a file, not inline.
+DOCS_INIT = """window.addEventListener("load", function () {
+  var root = document.getElementById("swagger-ui");
+  window.ui = SwaggerUIBundle({url: root.dataset.url, domNode: root, deepLinking: true, displayOperationId: true,
+                               presets: [SwaggerUIBundle.presets.apis], layout: "BaseLayout"});
+});
+"""
 
 
 @bp.get("/docs")
 def docs():
-    return render_template_string(DOCS, s=spec())
+    document = spec()
+    return render_template_string(DOCS, title=document["info"]["title"], paths=document["paths"])
+
+
+@bp.get("/docs/swagger-init.js")
+def docs_init():
+    return current_app.response_class(DOCS_INIT, mimetype="text/javascript")
+
+
+@bp.get("/docs/assets/<name>")
+def docs_asset(name: str):
+    """Swagger UI's files, from the flask-swagger-ui package."""
+    return send_from_directory(SWAGGER_UI, name, max_age=3600)

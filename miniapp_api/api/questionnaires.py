@@ -5,14 +5,17 @@ family can continue on another phone; once it belongs to a signed-in applicant (
 or claimed), only that applicant's bearer token reaches it.
 """
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import jsonify, request, url_for
+from flask_smorest import Blueprint
 
 from ..services import questionnaires, uploads
-from . import presenters
+from . import presenters, responses
 from .access import bearer_applicant
-from .schemas import Answer, GotoQuestion, StartQuestionnaire, json_body
+from .operations import ANONYMOUS_OR_APPLICANT, CLAIM, QUESTIONNAIRE, operation
+from .schemas import Answer, GotoQuestion, Review, StartQuestionnaire, json_body
 
-bp = Blueprint("questionnaires", __name__)
+bp = Blueprint("questionnaires", __name__, description="The guided questions: start, answer, back, review, goto, "
+               "the checklist. Anonymous with X-Resume-Secret, or signed in.")
 
 
 def _session(session_id: str):
@@ -24,6 +27,9 @@ def _state(session, state) -> dict:
 
 
 @bp.post("/questionnaires")
+@bp.response(201, responses.StartedQuestionnaire, description="started: the first question")
+@operation("startQuestionnaire", "Start a questionnaire (anonymous, or signed in: then it is yours)", ANONYMOUS_OR_APPLICANT,
+           body=StartQuestionnaire, errors=(401, 404))
 def start():
     data = StartQuestionnaire().load(json_body())
     session, secret = questionnaires.start(data["region"], bearer_applicant(required=False))
@@ -33,12 +39,16 @@ def start():
 
 
 @bp.get("/questionnaires/<session_id>")
+@bp.response(200, responses.QuestionnaireState)
+@operation("getQuestionnaire", "Current question, answers, facts, progress", QUESTIONNAIRE, errors=(401, 403, 404))
 def get_state(session_id: str):
     session = _session(session_id)
     return jsonify(_state(session, questionnaires.state(session)))
 
 
 @bp.post("/questionnaires/<session_id>/answers")
+@bp.response(200, responses.QuestionnaireState, description="the next question, or `current` null at the end")
+@operation("answerQuestion", "Answer or change an answer", QUESTIONNAIRE, body=Answer, errors=(401, 403, 404, 409))
 def answer(session_id: str):
     session = _session(session_id)
     data = Answer().load(json_body())
@@ -46,12 +56,19 @@ def answer(session_id: str):
 
 
 @bp.post("/questionnaires/<session_id>/back")
+@bp.response(200, responses.QuestionnaireState)
+@operation("goBack", "Step back one question; every answer is kept (`previous_value`)", QUESTIONNAIRE,
+           errors=(401, 403, 404, 409))
 def back(session_id: str):
     session = _session(session_id)
     return jsonify(_state(session, questionnaires.back(session)))
 
 
 @bp.post("/questionnaires/<session_id>/goto")
+@bp.response(200, responses.QuestionnaireState)
+@operation("gotoQuestion", "Go to an answered question to change it; after the answer, straight back to the end "
+           "by way of any question the change made appear", QUESTIONNAIRE, body=GotoQuestion,
+           errors=(401, 403, 404, 409))
 def goto(session_id: str):
     session = _session(session_id)
     data = GotoQuestion().load(json_body())
@@ -59,6 +76,9 @@ def goto(session_id: str):
 
 
 @bp.get("/questionnaires/<session_id>/review")
+@bp.response(200, Review)
+@operation("reviewAnswers", "The answers that apply, in order, in words, each with the goto request that changes it",
+           QUESTIONNAIRE, errors=(401, 403, 404))
 def review(session_id: str):
     session = _session(session_id)
     goto_path = None if questionnaires.submitted_case(session) else url_for(".goto", session_id=session.id)
@@ -67,6 +87,9 @@ def review(session_id: str):
 
 
 @bp.post("/questionnaires/<session_id>/claim")
+@bp.response(200, responses.QuestionnaireState)
+@operation("claimQuestionnaire", "Make an anonymous questionnaire mine (bearer token and its resume secret)", CLAIM,
+           errors=(401, 403, 404, 409))
 def claim(session_id: str):
     """An anonymous questionnaire becomes the signed-in applicant's (needs its resume secret)."""
     applicant = bearer_applicant()
@@ -75,6 +98,9 @@ def claim(session_id: str):
 
 
 @bp.get("/questionnaires/<session_id>/checklist")
+@bp.response(200, responses.Checklist)
+@operation("getChecklist", "The tailored checklist (the case's own once submitted)", QUESTIONNAIRE,
+           errors=(401, 403, 404))
 def checklist(session_id: str):
     session = _session(session_id)
     return jsonify(uploads.annotate(questionnaires.checklist(session), session))

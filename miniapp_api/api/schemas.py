@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import request
-from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from ..domain import text
 from ..domain.vocabulary import load_vocabulary
@@ -37,7 +37,7 @@ class Text(fields.String):
 class StartQuestionnaire(Schema):
     region = Text(
         required=True,
-        validate=validate.OneOf(load_vocabulary().regions, error="未知地区 / unknown region"),
+        validate=validate.OneOf(load_vocabulary().regions, error="未知地区，可选：{choices} / unknown region; one of: {choices}"),
         metadata={"description": "region id, e.g. hunan"},
     )
 
@@ -58,8 +58,11 @@ class AnswerValue(fields.Field):
 
 
 class Answer(Schema):
-    question = Text(required=True, validate=validate.Length(min=1, max=64))
-    value = AnswerValue(required=True, allow_none=False)
+    question = Text(required=True, validate=validate.Length(min=1, max=64),
+                    metadata={"description": "the question's id (`current.id`)", "example": "relationship"})
+    value = AnswerValue(required=True, allow_none=False, metadata={
+        "description": "yes_no: true or false; single: an option's value; multiple: a list of option values; "
+                       "date: YYYY-MM-DD; text: the text", "example": "child"})
 
 
 class GotoQuestion(Schema):
@@ -105,86 +108,6 @@ class Review(Schema):
     region = Text(required=True)
     complete = fields.Boolean(required=True)
     items = fields.List(fields.Nested(ReviewItem), required=True)
-
-
-class RulesChangedQuestion(Schema):
-    question = Text(required=True, metadata={"description": "question id"})
-    text = Text(required=True)
-    text_en = Text(required=True)
-
-
-class RulesChangedMatter(Schema):
-    id = Text(required=True, metadata={"description": "matter id"})
-    name = Text(required=True)
-    name_en = Text(required=True)
-    status = Text(required=True, metadata={"enum": ["required", "blocked"], "description": "as listed now "
-                                                    "(matters_removed: as listed before)"})
-    status_before = Text(metadata={"enum": ["required", "blocked"], "description": "matters_changed only"})
-
-
-def _changes(description: str) -> fields.List:
-    return fields.List(fields.Nested(RulesChangedQuestion), required=True, metadata={"description": description})
-
-
-def _matters(description: str) -> fields.List:
-    return fields.List(fields.Nested(RulesChangedMatter), required=True, metadata={"description": description})
-
-
-class RulesChanged(Schema):
-    """What a change of the region's rules changed for this family, said once (domain/rules_versions.py)."""
-
-    from_ = Text(data_key="from", required=True, allow_none=True,
-                          metadata={"description": "the version the questionnaire was on (null: not recorded)"})
-    to = Text(required=True, metadata={"description": "the version it is on now"})
-    message = Text(required=True, metadata={"description": "one kind sentence, in Chinese, to show"})
-    message_en = Text(required=True)
-    questions_removed = _changes("answered questions the new rules no longer have (their answers removed)")
-    answers_dropped = _changes("answered questions asked again: their options changed, or they no longer apply")
-    questions_added = _changes("new questions this family may now be asked")
-    matters_added = _matters("matters on the checklist now and not before")
-    matters_removed = _matters("matters on the checklist before and not now")
-    matters_changed = _matters("matters on both, with another status")
-    checklist_changed = fields.Boolean(required=True, metadata={"description": "anything in the checklist differs"})
-
-
-RULES_VERSION = {"description": "the region file's version: a short hash of its parsed content", "example": "3f2a9c0d1e4b"}
-
-
-class DialogBody(Schema):
-    """Response of GET /regions/{region}/dialog (the fields besides these: see the endpoint)."""
-
-    class Meta:
-        unknown = INCLUDE
-
-    region = Text(required=True)
-    rules_version = Text(required=True, metadata=RULES_VERSION)
-
-
-class QuestionnaireState(Schema):
-    """A questionnaire's state (the fields besides these: current, answers, facts, progress, out_of_scope…)."""
-
-    class Meta:
-        unknown = INCLUDE
-
-    id = Text(required=True)
-    region = Text(required=True)
-    rules_version = Text(required=True, allow_none=True, metadata=RULES_VERSION)
-    rules_changed = fields.Nested(RulesChanged, required=True, allow_none=True, metadata={
-        "description": "null, or what a change of the rules changed for the family: shown until their next "
-                       "answer, back or goto"})
-
-
-class CaseBody(Schema):
-    """A submitted case (the fields besides these: deceased, applicant, work_items, checklist…)."""
-
-    class Meta:
-        unknown = INCLUDE
-
-    tracking_code = Text(required=True)
-    region = Text(required=True)
-    rules_version = Text(required=True, allow_none=True, metadata={
-        **RULES_VERSION, "description": "the rules the case was submitted under; it never changes (null: submitted "
-                                        "before versions were recorded)"})
 
 
 class WechatSignIn(Schema):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import jsonify, request
+from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from ..domain import workflow
@@ -11,11 +12,12 @@ from ..extensions import db
 from ..models import StaffUser, WorkItem, iso
 from ..routing import MAX_ROW_ID
 from ..services import staff
-from . import presenters
+from . import presenters, responses
 from .files import file_response
+from .operations import BINARY, NO_CONTENT, PUBLIC, SIGNED, STAFF, header, operation, query
 from .schemas import Text, json_body
 
-bp = Blueprint("staff", __name__)
+bp = Blueprint("staff", __name__, description="The staff back office, and department systems' callbacks")
 
 
 class StaffSignIn(Schema):
@@ -45,12 +47,17 @@ def current_staff() -> StaffUser:
 
 
 @bp.post("/staff/auth")
+@bp.response(200, responses.StaffToken)
+@operation("signInStaff", "Staff sign-in (password and, once enrolled, the authenticator code)", PUBLIC, body=StaffSignIn,
+           errors=(401, 403, 429))
 def sign_in():
     data = StaffSignIn().load(json_body())
     return jsonify(staff.sign_in(data["username"], data["password"], data.get("totp_code"), request.remote_addr or ""))
 
 
 @bp.post("/staff/auth/sign-out")
+@operation("signOutStaff", "Sign out: this token, the person's other tokens and console sessions end now", STAFF,
+           errors=(401,), success={204: NO_CONTENT})
 def sign_out():
     """End this person's sessions: this token, their other tokens and their console sessions."""
     staff.sign_out_token(current_staff(), _bearer())
@@ -58,6 +65,9 @@ def sign_out():
 
 
 @bp.get("/staff/work-items")
+@bp.response(200, responses.WorkQueue)
+@operation("listWorkItems", "My work queue", STAFF, errors=(401, 403, 422),
+           parameters=[query("status", "only items in this status", {"type": "string", "enum": list(workflow.STATUSES)})])
 def work_queue():
     user = current_staff()
     if user.role == "supervisor":
@@ -69,6 +79,8 @@ def work_queue():
 
 
 @bp.get("/staff/cases/<code>")
+@bp.response(200, responses.StaffCase)
+@operation("getStaffCase", "A case, as much of it as my matters need (reads are logged)", STAFF, errors=(401, 403, 404))
 def get_case(code: str):
     user = current_staff()
     case, items = staff.case_for(user, code)
@@ -78,6 +90,10 @@ def get_case(code: str):
 
 
 @bp.get("/staff/cases/<code>/pages/<int:page_id>")
+@operation("getStaffPage", "A document photo of the case (logged)", STAFF, errors=(401, 403, 404),
+           parameters=[query("size", "thumb: the thumbnail", {"type": "string", "enum": ["thumb"]})],
+           success={200: {"description": "the page", "content": {"image/jpeg": {"schema": BINARY},
+                                                                 "application/pdf": {"schema": BINARY}}}})
 def view_page(code: str, page_id: int):
     """A document photo of a case this person works on, of a material their matters list; the read is logged."""
     from ..services import uploads
@@ -90,6 +106,9 @@ def view_page(code: str, page_id: int):
 
 
 @bp.post("/staff/work-items/<int:item_id>/transitions")
+@bp.response(200, responses.StaffWorkItem)
+@operation("moveWorkItem", "Move a work item (send `version` to refuse a stale move: 409)", STAFF, body=Transition,
+           errors=(401, 403, 404, 409))
 def move(item_id: int):
     user = current_staff()
     data = Transition().load(json_body())
@@ -102,6 +121,8 @@ def move(item_id: int):
 
 
 @bp.get("/staff/supervision")
+@bp.response(200, responses.Supervision)
+@operation("getSupervision", "Overdue and due-soon items", STAFF, errors=(401, 403))
 def supervision():
     user = current_staff()
     if user.role not in ("supervisor", "window"):
@@ -111,6 +132,8 @@ def supervision():
 
 
 @bp.get("/staff/ratings")
+@bp.response(200, responses.Ratings)
+@operation("getRatings", "Ratings per department", STAFF, errors=(401, 403))
 def ratings():
     user = current_staff()
     if user.role != "supervisor":
@@ -129,6 +152,11 @@ class CallbackBody(Schema):
 
 
 @bp.post("/callbacks/<department>")
+@bp.response(200, responses.StaffWorkItem)
+@operation("departmentCallback", "A department system reports a result (signed, fresh, once)", SIGNED,
+           body=CallbackBody, errors=(401, 404, 409),
+           parameters=[header("X-Timestamp", "Unix seconds, within CALLBACK_MAX_SKEW",
+                              {"type": "string", "pattern": "^[0-9]{1,12}$"})])
 def department_callback(department: str):
     """A department system reports a result: signed (HMAC over timestamp and body), fresh, and once."""
     from ..domain import tracking
@@ -147,6 +175,8 @@ def department_callback(department: str):
 
 
 @bp.get("/staff/notifications/dead")
+@bp.response(200, responses.DeadNotifications)
+@operation("listDeadNotifications", "Undelivered notifications", STAFF, errors=(401, 403))
 def dead_letters():
     """Messages that could not be delivered, for the window to re-send or call the family."""
     from ..models import Case, Notification
@@ -162,6 +192,8 @@ def dead_letters():
 
 
 @bp.post("/staff/notifications/<int:note_id>/resend")
+@bp.response(200, responses.Resent)
+@operation("resendNotification", "Re-send an undelivered notification", STAFF, errors=(401, 404))
 def resend(note_id: int):
     from ..models import Case, Notification
     from ..services import notify

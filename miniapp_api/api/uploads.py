@@ -2,17 +2,22 @@
 
 from collections.abc import Callable
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import current_app, jsonify, request
 from flask_limiter import RateLimitExceeded
 from flask_limiter.util import get_remote_address
+from flask_smorest import Blueprint
 
 from ..errors import ApiError, error_body
 from ..extensions import limiter
 from ..services import questionnaires, uploads
+from . import responses
 from .access import bearer_applicant
 from .files import file_response
+from .operations import BINARY, NO_CONTENT, QUESTIONNAIRE, UPLOAD, operation, path, query
 
-bp = Blueprint("uploads", __name__)
+bp = Blueprint("uploads", __name__, description="Document photos per material of the checklist")
+SIZE = query("size", "thumb: the thumbnail", {"type": "string", "enum": ["thumb"]})
+FILE = {"description": "the page", "content": {"image/jpeg": {"schema": BINARY}, "application/pdf": {"schema": BINARY}}}
 
 RATE_LIMITED = ("上传太频繁了，请稍后再试", "too many files uploaded; wait a while and try again")
 
@@ -74,12 +79,19 @@ def _files() -> list[bytes]:
 
 
 @bp.get("/questionnaires/<session_id>/materials")
+@bp.response(200, responses.Materials)
+@operation("listMaterials", "Materials to upload, with their pages and what is missing", QUESTIONNAIRE,
+           errors=(401, 403, 404))
 def list_materials(session_id: str):
     materials = uploads.material_status(_session(session_id))
     return jsonify({"materials": materials, "missing": uploads.missing(materials)})
 
 
 @bp.post("/questionnaires/<session_id>/materials/<material_id>/pages")
+@bp.response(201, responses.Pages, description="stored")
+@operation("uploadPages", "Upload pages of a material (multipart, one part per page, each named 'file')",
+           QUESTIONNAIRE, body=UPLOAD, errors=(401, 403, 404, 409, 413, 422, 429, 507),
+           parameters=[path("material_id", "material id of the checklist, e.g. applicant_id_card", {"type": "string"})])
 @limited
 def add_pages(session_id: str, material_id: str):
     pages = uploads.add_pages(_session(session_id), material_id, _files())
@@ -87,6 +99,9 @@ def add_pages(session_id: str, material_id: str):
 
 
 @bp.put("/questionnaires/<session_id>/pages/<int:page_id>")
+@bp.response(200, responses.Page, description="replaced")
+@operation("replacePage", "Replace a page (multipart, one part named 'file')", QUESTIONNAIRE, body=UPLOAD,
+           errors=(401, 403, 404, 409, 413, 422, 429, 507))
 @limited
 def replace_page(session_id: str, page_id: int):
     files = _files()
@@ -96,12 +111,15 @@ def replace_page(session_id: str, page_id: int):
 
 
 @bp.delete("/questionnaires/<session_id>/pages/<int:page_id>")
+@operation("deletePage", "Delete a page", QUESTIONNAIRE, errors=(401, 403, 404, 409), success={204: NO_CONTENT})
 def delete_page(session_id: str, page_id: int):
     uploads.delete_page(_session(session_id), page_id)
     return "", 204
 
 
 @bp.get("/questionnaires/<session_id>/pages/<int:page_id>")
+@operation("getPage", "A page: the processed photo (JPEG) or the rebuilt PDF", QUESTIONNAIRE, errors=(401, 403, 404),
+           parameters=[SIZE], success={200: FILE})
 def view_page(session_id: str, page_id: int):
     """``?size=thumb`` for the thumbnail; the full processed image otherwise. Never cached publicly."""
     page = uploads.get_page(_session(session_id), page_id)

@@ -280,7 +280,8 @@ def _check_accounts(form: Mapping[str, Any], payees: list[str], needed: bool, er
             _add(errors, where, "收款账户格式有误", "an account must be an object")
             continue
         if account.get("payee") not in payees:
-            _add(errors, f"{where}.payee", "本地区不支持向该账户付款", "this region does not pay into that kind of account")
+            _add(errors, f"{where}.payee", f"本地区不支持向该账户付款，可选：{'、'.join(payees)}",
+                 f"this region does not pay into that kind of account; one of: {', '.join(payees)}")
         if not str(account.get("holder_name") or "").strip():
             _add(errors, f"{where}.holder_name", "请填写户名", "the account holder's name is required")
         if not str(account.get("bank_name") or "").strip():

@@ -243,7 +243,7 @@ def _check_code(raw_phone: str, code: str, scope: str) -> str:
     if expected is None:
         raise ApiError(401, "otp_expired", "验证码已失效，请重新获取", "the code has expired; request a new one")
     if not hmac.compare_digest(expected, _code_hash(phone, scope + code)):
-        raise ApiError(401, "otp_wrong", "验证码不正确", "the code is wrong", {"code": ["wrong code"]})
+        raise ApiError(401, "otp_wrong", "验证码不正确", "the code is wrong", {"code": ["验证码不正确 / wrong code"]})
     store.delete(f"otp:code:{scope}{phone}")
     store.delete(f"otp:attempts:{scope}{phone}")
     return phone
@@ -253,4 +253,4 @@ def _phone(raw: str) -> str:
     try:
         return mobile(raw)
     except IdentityError as exc:
-        raise ApiError(422, exc.code, exc.message, exc.message_en, {"phone": [exc.message_en]}) from None
+        raise ApiError(422, exc.code, exc.message, exc.message_en, {"phone": [f"{exc.message} / {exc.message_en}"]}) from None

@@ -189,7 +189,7 @@ def answer(session: QuestionnaireSession, question_id: str, value: Any) -> engin
     try:
         new_answers = engine.answer(dialog, session.answers, question_id, value)
     except engine.AnswerError as exc:
-        raise _api_error(exc) from None
+        raise _api_error(exc, options=_options(dialog, exc.question)) from None
     moved = navigation.after_answer(dialog, new_answers, question_id, cursor(session))
     commit_session(session, new_answers, moved)
     return engine.state(dialog, new_answers, moved)
@@ -224,9 +224,24 @@ def review(session: QuestionnaireSession) -> list[navigation.ReviewItem]:
     return navigation.review(dialog_of(session), session.answers)
 
 
-def _api_error(exc: engine.AnswerError, field: str = "value") -> ApiError:
+CHOICE_ERRORS = ("invalid_answer", "invalid_choice", "exclusive_choice")
+
+
+def _api_error(exc: engine.AnswerError, field: str = "value", options: list[str] | None = None) -> ApiError:
+    """The engine's refusal; one about the options names them in ``fields`` (the message stays the family's)."""
     status = 404 if exc.code == "unknown_question" else 422
-    return ApiError(status, exc.code, exc.message, exc.message_en, {field: [exc.message_en]})
+    zh, en = exc.message, exc.message_en
+    if options and exc.code in CHOICE_ERRORS:
+        zh, en = f"{zh}，可选：{'、'.join(options)}", f"{en}: one of {', '.join(options)}"
+    return ApiError(status, exc.code, exc.message, exc.message_en, {field: [f"{zh} / {en}"]})
+
+
+def _options(dialog, question_id: str | None) -> list[str]:
+    """A question's option values as an answer sends them (true/false for yes or no)."""
+    question = dialog.question(question_id) if question_id else None
+    if question is None:
+        return []
+    return [("true" if o.value else "false") if isinstance(o.value, bool) else str(o.value) for o in question.options]
 
 
 def checklist(session: QuestionnaireSession) -> dict[str, Any]:
