@@ -49,6 +49,7 @@ def test_a_generated_typescript_client_compiles_strictly_and_walks_a_whole_journ
         "SECRET_KEY_FILE": str(tmp_path / "secret_key"), "UPLOAD_FOLDER": str(tmp_path / "uploads"),
         "HOST_CHANNELS": {"tsclient": {"secret": HOST_SECRET}}}))
     env.pop("REDIS_URL", None)
+    env["REDOCLY_TELEMETRY"] = "off"  # Redocly CLI: no usage data sent
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
     image = tmp_path / "page.jpg"
