@@ -47,6 +47,10 @@ OPERATIONS: list[tuple[str, str, str, Any, int, list[str]]] = [
      [SECRET, APPLICANT]),
     ("post", "/questionnaires/{session_id}/claim", "Make an anonymous questionnaire mine", None, 200, [APPLICANT]),
     ("get", "/questionnaires/{session_id}/checklist", "The tailored checklist", None, 200, [SECRET, APPLICANT]),
+    ("get", "/questionnaires/{session_id}/consent", "The separate consent's text (PIPL art. 29-30): purpose, departments "
+     "and what each receives, retention; its version and whether it is given", None, 200, [SECRET, APPLICANT]),
+    ("post", "/questionnaires/{session_id}/consent", "Give consent to that version (before the form's personal details "
+     "or uploads: 403 consent_required)", "GiveConsent", 200, [SECRET, APPLICANT]),
     ("get", "/questionnaires/{session_id}/form", "The one form: draft, pre-filled facts, problems", None, 200,
      [SECRET, APPLICANT]),
     ("put", "/questionnaires/{session_id}/form", "Save the draft form", "ApplicationForm", 200, [SECRET, APPLICANT]),
@@ -131,6 +135,7 @@ CONTENT: dict[tuple[str, str], dict[str, Any] | None] = {
 # Besides the main success status: a retried submission gives back the same case.
 ALSO: dict[tuple[str, str], int] = {("post", "/questionnaires/{session_id}/submit"): 200}
 SCHEMAS = {"StartQuestionnaire": schemas.StartQuestionnaire, "Answer": schemas.Answer, "GotoQuestion": schemas.GotoQuestion,
+           "GiveConsent": schemas.GiveConsent,
            "Review": schemas.Review, "RulesChanged": schemas.RulesChanged, "DialogBody": schemas.DialogBody,
            "QuestionnaireState": schemas.QuestionnaireState, "CaseBody": schemas.CaseBody,
            "ApplicationForm": schemas.ApplicationForm, "WechatSignIn": schemas.WechatSignIn,

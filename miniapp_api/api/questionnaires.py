@@ -7,10 +7,10 @@ or claimed), only that applicant's bearer token reaches it.
 
 from flask import Blueprint, jsonify, request, url_for
 
-from ..services import questionnaires, uploads
+from ..services import consent, questionnaires, uploads
 from . import presenters
 from .access import bearer_applicant
-from .schemas import Answer, GotoQuestion, StartQuestionnaire, json_body
+from .schemas import Answer, GiveConsent, GotoQuestion, StartQuestionnaire, json_body
 
 bp = Blueprint("questionnaires", __name__)
 
@@ -20,7 +20,9 @@ def _session(session_id: str):
 
 
 def _state(session, state) -> dict:
-    return presenters.state(session.id, state, session.rules_version, session.rules_notice)
+    body = presenters.state(session.id, state, session.rules_version, session.rules_notice)
+    body["consent"] = consent.status(session)
+    return body
 
 
 @bp.post("/questionnaires")
@@ -78,3 +80,17 @@ def claim(session_id: str):
 def checklist(session_id: str):
     session = _session(session_id)
     return jsonify(uploads.annotate(questionnaires.checklist(session), session))
+
+
+@bp.get("/questionnaires/<session_id>/consent")
+def get_consent(session_id: str):
+    """The separate consent's text for this questionnaire's region (PIPL art. 29-30), and whether it is given."""
+    return jsonify(consent.body(_session(session_id)))
+
+
+@bp.post("/questionnaires/<session_id>/consent")
+def give_consent(session_id: str):
+    """The family consents to the text of ``version`` (the one GET returned)."""
+    session = _session(session_id)
+    data = GiveConsent().load(json_body())
+    return jsonify(consent.give(session, data["version"]))

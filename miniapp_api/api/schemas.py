@@ -62,6 +62,12 @@ class Answer(Schema):
     value = AnswerValue(required=True, allow_none=False)
 
 
+class GiveConsent(Schema):
+    """The version of the consent text the family read and consents to (GET .../consent gives it)."""
+
+    version = Text(required=True, validate=validate.Length(min=1, max=16))
+
+
 class GotoQuestion(Schema):
     """The question to change (one of the review's, or the next to answer)."""
 
@@ -160,6 +166,16 @@ class DialogBody(Schema):
     rules_version = Text(required=True, metadata=RULES_VERSION)
 
 
+class ConsentStatus(Schema):
+    """Whether the family gave the separate consent (PIPL art. 29-30) the form and uploads need."""
+
+    given = fields.Boolean(required=True)
+    version = Text(required=True, allow_none=True, metadata={"description": "the text version consented to"})
+    at = Text(required=True, allow_none=True, metadata={"description": "when (ISO 8601)"})
+    current_version = Text(required=True, metadata={"description": "the version of the text shown now"})
+    recorded_by_window = fields.Boolean(required=True, metadata={"description": "recorded by a window clerk (代办)"})
+
+
 class QuestionnaireState(Schema):
     """A questionnaire's state (the fields besides these: current, answers, facts, progress, out_of_scope…)."""
 
@@ -172,6 +188,7 @@ class QuestionnaireState(Schema):
     rules_changed = fields.Nested(RulesChanged, required=True, allow_none=True, metadata={
         "description": "null, or what a change of the rules changed for the family: shown until their next "
                        "answer, back or goto"})
+    consent = fields.Nested(ConsentStatus, required=True)
 
 
 class CaseBody(Schema):
