@@ -242,12 +242,12 @@ def commit_session(session: QuestionnaireSession, answers: dict[str, Any], at: e
     move (``at``) is the family acting on the state they were shown: a notice of changed rules it carried
     has been seen (one made in this very request has not)."""
     session.answers = answers
-    touch(session)
     if at is not None:
         session.cursor_question, session.cursor_review = at.question, at.review
         if not session.rules_rechecked_now:
             session.rules_notice = None
     try:
+        touch(session)  # flushes the changes above first: a conflict is caught here like at the commit
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
