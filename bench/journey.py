@@ -149,6 +149,8 @@ def journey(base: str, rec: Recorder, image: bytes) -> bool:
         state = rec.call(http, "answers", "POST", f"{base}/questionnaires/{sid}/answers", 200,
                          json={"question": q["id"], "value": value}, headers=h).json()
     rec.call(http, "checklist", "GET", f"{base}/questionnaires/{sid}/checklist", 200, headers=h)
+    version = rec.call(http, "consent", "GET", f"{base}/questionnaires/{sid}/consent", 200, headers=h).json()["version"]
+    rec.call(http, "consent", "POST", f"{base}/questionnaires/{sid}/consent", 200, json={"version": version}, headers=h)
     for material in ("applicant_id_card", "deceased_id_card", "household_register"):
         rec.call(http, "upload", "POST", f"{base}/questionnaires/{sid}/materials/{material}/pages", 201,
                  files={"file": ("p.jpg", image, "image/jpeg")}, headers=h)

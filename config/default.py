@@ -83,6 +83,11 @@ UPLOAD_MIN_SIDE = 400
 UPLOAD_BLUR_THRESHOLD = 60.0
 UPLOAD_BLUR_ACTION = "reject"  # or "warn"
 UPLOAD_MAX_PAGES_PER_MATERIAL = 10
+# Retention (config/README.md says why each): unsubmitted questionnaires with their uploads and resume
+# secrets, a completed case's document photos, and notification recipients and contents, in days.
+QUESTIONNAIRE_RETENTION_DAYS = 30
+CASE_PHOTO_RETENTION_DAYS = 90
+NOTIFICATION_RETENTION_DAYS = 7
 # PNG, WebP and HEIF are decoded whole (only JPEG is decoded at a reduced scale, under UPLOAD_MAX_PIXELS):
 # their own, lower pixel cap, read from the header (25 MP: a 24-MP iPhone HEIF, an A3 scan at 300 dpi).
 UPLOAD_MAX_PIXELS_FULL_DECODE = 25_000_000

@@ -190,3 +190,23 @@ def deadlines_recompute() -> None:
         click.echo(f"{c.tracking_code} {c.matter_id}: {c.before.isoformat() if c.before else '-'} -> "
                    f"{c.after.isoformat() if c.after else '-'}{' (uncertain)' if c.uncertain else ''}")
     click.echo(f"deadlines: {len(changes)} open work item(s) changed")
+
+
+retention_group = AppGroup("retention", help="Personal data kept no longer than needed (config/README.md).")
+
+
+@retention_group.command("sweep")
+@click.option("--dry-run", is_flag=True, help="print what would be deleted; delete nothing")
+@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 100_000),
+              help="rows per transaction")
+def retention_sweep(dry_run: bool, batch_size: int) -> None:
+    """Delete unsubmitted questionnaires with their uploads, completed cases' photos and old notifications'
+    recipients and contents past their retention (run daily from cron). Audit events are never deleted."""
+    from .services import retention
+
+    report = retention.sweep(dry_run=dry_run, batch=batch_size)
+    for line in report.lines(dry_run):
+        click.echo(f"retention: {line}")
+    if dry_run and report.cases:
+        click.echo("retention: cases whose photos would go: " + ", ".join(report.cases[:50])
+                   + (" …" if len(report.cases) > 50 else ""))

@@ -47,6 +47,13 @@ class QuestionnaireSession(db.Model):
     # the family when they were re-checked under a newer one, until they are shown it (services/rules_versions.py).
     rules_version: Mapped[str | None] = mapped_column(String(16), nullable=True)
     rules_notice: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # The family's separate consent (PIPL art. 29-30, domain/consent.py): the version of the text they were
+    # shown (a hash of it), when, and the window clerk who recorded it for them (null: given by the family).
+    consent_version: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    consent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    consent_recorded_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The family's last step (an answer, the form, an upload): what retention counts from.
+    last_activity_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
     # Optimistic locking: two devices answering at once cannot silently overwrite each other.
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 

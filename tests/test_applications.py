@@ -76,7 +76,9 @@ def first_choice(question):
     return [value] if question["type"] == "multiple" else value
 
 
-def questionnaire(client, headers, region="hunan", script=HUNAN) -> str:
+def questionnaire(client, headers, region="hunan", script=HUNAN, consent=True) -> str:
+    """Answered to the end; the family then gives the separate consent the form and uploads need, unless
+    ``consent`` is false."""
     state = client.post("/api/v1/questionnaires", json={"region": region}, headers=headers).get_json()
     while not state["complete"]:
         q = state["current"]
@@ -85,7 +87,19 @@ def questionnaire(client, headers, region="hunan", script=HUNAN) -> str:
                                json={"question": q["id"], "value": value}, headers=headers)
         assert response.status_code == 200, response.get_json()
         state = response.get_json()
+    if consent:
+        give_consent(client, headers, state["id"])
     return state["id"]
+
+
+def give_consent(client, headers, sid) -> dict:
+    """Read the consent text and consent to its version, as the family does before the form."""
+    text = client.get(f"/api/v1/questionnaires/{sid}/consent", headers=headers)
+    assert text.status_code == 200, text.get_json()
+    given = client.post(f"/api/v1/questionnaires/{sid}/consent", json={"version": text.get_json()["version"]},
+                        headers=headers)
+    assert given.status_code == 200, given.get_json()
+    return given.get_json()
 
 
 def submit(client, headers, sid, key=None):

@@ -471,11 +471,14 @@ def test_dead_letters_can_be_resent_by_the_window(client, app, submitted):
 
 # --- Applying at the window --------------------------------------------------------------------------------
 
-def answer_all(client, question_url: str, pages: dict | None = None, script=HUNAN) -> str:
-    """Answer each screen as a clerk would, from the family's replies (`script`); returns the checklist URL."""
+def answer_all(client, question_url: str, pages: dict | None = None, script=HUNAN, consent: bool = True) -> str:
+    """Answer each screen as a clerk would, from the family's replies (`script`), then record the family's
+    consent (unless ``consent`` is false); returns the checklist URL."""
     for _ in range(60):
         response = client.get(question_url)
         if response.status_code == 302:
+            if consent:
+                record_consent(client, question_url, pages)
             return response.headers["Location"]
         html = text_of(response)
         if pages is not None:
@@ -491,6 +494,18 @@ def answer_all(client, question_url: str, pages: dict | None = None, script=HUNA
                                                              "question": qid, "value": value})
         assert posted.status_code == 302
     raise AssertionError("the questionnaire never ended")
+
+
+def record_consent(client, question_url: str, pages: dict | None = None) -> None:
+    """The clerk shows the family the consent text and records that they consented."""
+    consent_url = question_url + "/consent"
+    html = text_of(client.get(consent_url))
+    if pages is not None:
+        pages["consent"] = html
+    version = re.search(r'name="version" value="([^"]+)"', html).group(1)
+    posted = client.post(consent_url, data={"csrf_token": csrf_token(client, consent_url), "version": version,
+                                            "family_consented": "yes"})
+    assert posted.status_code == 302 and posted.headers["Location"].endswith("/form"), posted.status_code
 
 
 def form_fields(form: dict) -> dict:

@@ -30,7 +30,7 @@ from miniapp_api.services import notify
 from miniapp_api.services.webhooks import sign
 from tests import processes
 from tests.peers.sms import AliyunSmsPeer
-from tests.test_applications import HUNAN, first_choice, good_form
+from tests.test_applications import HUNAN, first_choice, give_consent, good_form
 from tests.test_auth import bearer, host_assertion, wechat_login
 from tests.test_server_smoke import ROOT, free_port
 
@@ -155,6 +155,7 @@ def journey_until_form(c, headers) -> str:
                           json={"question": q["id"], "value": HUNAN.get(q["id"], first_choice(q))}, headers=headers)
         assert response.status_code == 200, response.get_json()
         state = response.get_json()
+    give_consent(c, headers, state["id"])  # the separate consent the form needs
     return state["id"]
 
 

@@ -57,7 +57,9 @@ class Family:
         posted = [("true" if v else "false") if isinstance(v, bool) else v for v in values]
         return self.post(f"/h5/q/{question}", {"question": question, "value": posted})
 
-    def answer_all(self, script=HUNAN) -> list[str]:
+    def answer_all(self, script=HUNAN, consent: bool = True) -> list[str]:
+        """Every question to the end; then the family gives the separate consent the photos and form need,
+        unless ``consent`` is false."""
         asked = []
         while (question := self.current_question()) is not None:
             asked.append(question)
@@ -67,7 +69,18 @@ class Family:
             response = self.answer(question, value)
             assert response.status_code == 302, response.get_data(as_text=True)
             assert len(asked) < 40
+        if consent:
+            self.consent()
         return asked
+
+    def consent(self):
+        """Read the consent page and agree, as the family does before the first photo."""
+        page = self.get("/h5/consent")
+        assert page.status_code == 200, page.get_data(as_text=True)
+        version = re.search(r'name="version" value="([^"]+)"', text(page)).group(1)
+        response = self.post("/h5/consent", {"version": version, "agree": "yes"})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
 
     def sign_in(self, phone: str = PHONE):
         self.get("/h5/signin")
@@ -412,6 +425,8 @@ def test_every_control_of_the_question_form_and_sign_in_pages_has_a_label(family
         value = HUNAN[question]
         family.answer(question, value)
     assert seen_types == {"radio", "checkbox", "date"}
+    assert unlabelled(text(family.get("/h5/consent"))) == []
+    family.consent()
     assert unlabelled(text(family.get("/h5/signin"))) == []
     family.post("/h5/signin/code", {"phone": PHONE})
     assert unlabelled(text(family.get("/h5/signin"))) == []

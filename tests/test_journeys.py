@@ -350,6 +350,37 @@ def save_form(client, choices: Choices, base: str, family: dict[str, str]) -> tu
     return view, expect_ok(client.put(f"{base}/form", json=form, headers=family), "save form")
 
 
+# --- The separate consent (PIPL art. 29-30) ---------------------------------------------------------------------
+
+def consent_first(client, base: str, family: dict[str, str]) -> Json:
+    """Before the consent no photo is taken; the family reads the region's text (every department of their
+    checklist's matters named in it) and consents. Returns the consent status."""
+    checklist = expect_ok(client.get(f"{base}/checklist", headers=family), "checklist")
+    first = next((m for m in checklist["materials"] if m["upload"]), None)
+    if first is not None:
+        refused = client.post(f"{base}/materials/{first['id']}/pages", headers=family,
+                              data={"file": [(io.BytesIO(DOCUMENT), "photo.jpg")]}, content_type="multipart/form-data")
+        assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "consent_required"
+    text = expect_ok(client.get(f"{base}/consent", headers=family), "consent text")
+    named = {r["department"] for r in text["recipients"]}
+    assert {m["department"] for m in checklist["matters"]} <= named, "the consent must name every department"
+    given = expect_ok(client.post(f"{base}/consent", json={"version": text["version"]}, headers=family), "consent")
+    assert given["given"] is True and given["version"] == text["version"]
+    return given
+
+
+def window_consent(console: Console, sid: str) -> None:
+    """The clerk shows the family the consent text and records that they consented (the form asks first)."""
+    form_url = f"/console/applications/{sid}/form"
+    asked = console.browser.get(form_url)
+    assert asked.status_code == 302 and asked.headers["Location"].endswith(f"/{sid}/consent"), asked.status_code
+    page = console.browser.get(f"/console/applications/{sid}/consent").get_data(as_text=True)
+    version = re.search(r'name="version" value="([^"]+)"', page).group(1)
+    recorded = console.browser.post(f"/console/applications/{sid}/consent", data={
+        "csrf_token": console.token, "version": version, "family_consented": "yes"})
+    assert recorded.status_code == 302 and recorded.headers["Location"].endswith(form_url), recorded.status_code
+
+
 # --- Photos of the materials -----------------------------------------------------------------------------------
 
 def upload_materials(client, base: str, family: dict[str, str]) -> Json:
@@ -418,6 +449,7 @@ def test_a_family_journey_ends_in_a_completed_case_or_a_clear_refusal(quick_comm
     claimed = client.post(f"/api/v1/questionnaires/{sid}/claim", headers={**family, **secret})
     assert expect_ok(claimed, "claim")["answers"] == state["answers"]
     base = f"/api/v1/questionnaires/{sid}"
+    consent_first(client, base, family)
     checklist = upload_materials(client, base, family)
     assert checklist["undecided"] == []
     required, blocked = required_matters(checklist), blocked_matters(checklist)
@@ -660,6 +692,7 @@ def test_the_window_applies_on_behalf_of_a_family(quick_commits, client, app, re
     target(-len(reasons_shown(checklist_page)), label="reasons the service cannot serve the family")
     form_url = f"/console/applications/{sid}/form"
     can_apply = f'href="{form_url}"' in checklist_page
+    window_consent(console, sid)
     page = console.browser.get(form_url).get_data(as_text=True)
     typed = console_form(later, controls(page))
     key = re.search(r'name="idempotency_key" value="([^"]+)"', page).group(1)

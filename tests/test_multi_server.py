@@ -93,6 +93,8 @@ def test_a_family_served_by_two_servers_in_turn_loses_nothing(two_servers):
                         json={"question": q["id"], "value": HUNAN.get(q["id"], first_choice(q))})
         assert response.status_code == 200, response.text
         state = response.json()
+    version = call("GET", f"/questionnaires/{sid}/consent", headers=h).json()["version"]
+    assert call("POST", f"/questionnaires/{sid}/consent", json={"version": version}, headers=h).status_code == 200
 
     uploaded = call("POST", f"/questionnaires/{sid}/materials/applicant_id_card/pages", headers=h,
                     files={"file": ("p.jpg", photo(), "image/jpeg")})

@@ -114,6 +114,8 @@ def ready_session(port: int) -> tuple[str, dict]:
         value = [value] if q["type"] == "multiple" and not isinstance(value, list) else value
         _, state = call(base, "POST", f"/questionnaires/{state['id']}/answers", {"question": q["id"], "value": value},
                         headers)
+    _, text = call(base, "GET", f"/questionnaires/{state['id']}/consent", headers=headers)
+    call(base, "POST", f"/questionnaires/{state['id']}/consent", {"version": text["version"]}, headers)
     return state["id"], headers
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from miniapp_api.services import uploads as upload_service
 from tests import pdfs
-from tests.test_applications import HUNAN, first_choice, good_form, questionnaire, sign_in, submit
+from tests.test_applications import HUNAN, first_choice, give_consent, good_form, questionnaire, sign_in, submit
 from tests.test_imaging import png_bomb
 from tests.test_uploads import photo, stored_files, upload
 
@@ -39,6 +39,7 @@ def anonymous(client, address: str = "127.0.0.1") -> tuple[dict, str]:
         q = state["current"]
         state = client.post(f"/api/v1/questionnaires/{state['id']}/answers", headers=headers, environ_base=env,
                             json={"question": q["id"], "value": HUNAN.get(q["id"], first_choice(q))}).get_json()
+    give_consent(client, headers, state["id"])
     return headers, state["id"]
 
 

@@ -8,11 +8,11 @@ or claimed), only that applicant's bearer token reaches it.
 from flask import jsonify, request, url_for
 from flask_smorest import Blueprint
 
-from ..services import questionnaires, uploads
+from ..services import consent, questionnaires, uploads
 from . import presenters, responses
 from .access import bearer_applicant
 from .operations import ANONYMOUS_OR_APPLICANT, CLAIM, QUESTIONNAIRE, operation
-from .schemas import Answer, GotoQuestion, Review, StartQuestionnaire, json_body
+from .schemas import Answer, GiveConsent, GotoQuestion, Review, StartQuestionnaire, json_body
 
 bp = Blueprint("questionnaires", __name__, description="The guided questions: start, answer, back, review, goto, "
                "the checklist. Anonymous with X-Resume-Secret, or signed in.")
@@ -23,7 +23,9 @@ def _session(session_id: str):
 
 
 def _state(session, state) -> dict:
-    return presenters.state(session.id, state, session.rules_version, session.rules_notice)
+    body = presenters.state(session.id, state, session.rules_version, session.rules_notice)
+    body["consent"] = consent.status(session)
+    return body
 
 
 @bp.post("/questionnaires")
@@ -104,3 +106,23 @@ def claim(session_id: str):
 def checklist(session_id: str):
     session = _session(session_id)
     return jsonify(uploads.annotate(questionnaires.checklist(session), session))
+
+
+@bp.get("/questionnaires/<session_id>/consent")
+@bp.response(200, responses.ConsentText)
+@operation("getConsent", "The separate consent's text (PIPL art. 29-30): purpose, the departments and what each "
+           "receives, retention; its version and whether it is given", QUESTIONNAIRE, errors=(401, 403, 404))
+def get_consent(session_id: str):
+    """The separate consent's text for this questionnaire's region (PIPL art. 29-30), and whether it is given."""
+    return jsonify(consent.body(_session(session_id)))
+
+
+@bp.post("/questionnaires/<session_id>/consent")
+@bp.response(200, responses.ConsentStatus)
+@operation("giveConsent", "Consent to that version of the text (needed before the form's personal details and "
+           "uploads: 403 consent_required)", QUESTIONNAIRE, body=GiveConsent, errors=(401, 403, 404, 409))
+def give_consent(session_id: str):
+    """The family consents to the text of ``version`` (the one GET returned)."""
+    session = _session(session_id)
+    data = GiveConsent().load(json_body())
+    return jsonify(consent.give(session, data["version"]))

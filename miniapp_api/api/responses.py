@@ -207,6 +207,41 @@ class RulesChanged(Open):
     checklist_changed = flag("anything in the checklist differs")
 
 
+class ConsentStatus(Open):
+    """Whether the family gave the separate consent (PIPL art. 29-30) the form and uploads need."""
+
+    given = flag()
+    version = string("the text version consented to", nullable=True)
+    at = when("when it was given (ISO 8601)")
+    current_version = string("the version of the text shown now")
+    recorded_by_window = flag("recorded by a window clerk (代办)")
+
+
+class ConsentRecipient(Open):
+    department = enum(DEPARTMENTS)
+    name = string()
+    name_en = string()
+    matters = strings("the matters it handles for this family")
+    matters_en = strings()
+    materials = strings("what it receives")
+    materials_en = strings()
+
+
+class ConsentText(Open):
+    """The consent text as the mini-program shows it (services/consent.py)."""
+
+    region = enum(REGIONS)
+    version = string("send it back to POST …/consent")
+    text = string("the whole text to show, in Chinese")
+    text_en = string()
+    purpose = string()
+    purpose_en = string()
+    recipients = nested(ConsentRecipient, many=True)
+    retention = string()
+    retention_en = string()
+    status = nested(ConsentStatus)
+
+
 class QuestionnaireState(Open):
     id = string("questionnaire id")
     region = enum(REGIONS)
@@ -223,6 +258,7 @@ class QuestionnaireState(Open):
     rules_version = string(RULES_VERSION + "; null for questionnaires started before versions", nullable=True)
     rules_changed = nested(RulesChanged, nullable=True,
                            description="null, or what a change of the rules changed for this family (show it once)")
+    consent = nested(ConsentStatus, description="the separate consent the form and uploads need")
 
 
 class StartedQuestionnaire(QuestionnaireState):

@@ -65,6 +65,12 @@ class Answer(Schema):
                        "date: YYYY-MM-DD; text: the text", "example": "child"})
 
 
+class GiveConsent(Schema):
+    """The version of the consent text the family read and consents to (GET .../consent gives it)."""
+
+    version = Text(required=True, validate=validate.Length(min=1, max=16))
+
+
 class GotoQuestion(Schema):
     """The question to change (one of the review's, or the next to answer)."""
 

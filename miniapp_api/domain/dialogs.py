@@ -306,7 +306,7 @@ _OPTION = {
 }
 SCHEMA: dict[str, Any] = {
     "type": "object",
-    "required": ["region", "name", "name_en", "source", "questions", "matters", "form"],
+    "required": ["region", "name", "name_en", "source", "questions", "matters", "form", "consent"],
     "additionalProperties": False,
     "properties": {
         "region": _TEXT,
@@ -400,6 +400,12 @@ SCHEMA: dict[str, Any] = {
                     "variants": {"type": "array", "minItems": 1, "items": _VARIANT},
                 },
             },
+        },
+        "consent": {  # PIPL art. 29-30: the separate consent's words (domain/consent.py adds the departments)
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["purpose", "purpose_en", "retention", "retention_en"],
+            "properties": {"purpose": _TEXT, "purpose_en": _TEXT, "retention": _TEXT, "retention_en": _TEXT},
         },
         "form": {
             "type": "object",

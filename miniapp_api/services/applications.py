@@ -19,12 +19,13 @@ from ..domain.application_form import (
     needs_authorization,
     with_answers,
 )
+from ..domain.consent import carries_sensitive
 from ..domain.dialogs import Dialog
 from ..domain.vocabulary import load_vocabulary
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Applicant, Case, QuestionnaireSession, WorkItem, utcnow
-from . import due_dates, notify, rules_versions, webhooks
+from . import consent, due_dates, notify, rules_versions, webhooks
 from .questionnaires import commit_session, dialog_of
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
@@ -77,6 +78,8 @@ def _for_department(department_id: str, department: dict[str, str]) -> dict[str,
 def save_draft(session: QuestionnaireSession, form: dict[str, Any]) -> dict[str, Any]:
     if _case_of(session) is not None:
         raise ApiError(409, "already_submitted", "申请已提交，不能再修改表单", "already submitted; the form is frozen")
+    if carries_sensitive(form):  # names, ID, phone, account numbers: only after the separate consent
+        consent.require(session)
     session.form_draft = form  # as typed; the questionnaire's answers are laid over it when it is submitted
     commit_session(session, session.answers)
     return form_view(session)

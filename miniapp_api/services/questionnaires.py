@@ -24,7 +24,7 @@ from ..domain import rules_versions as versioning
 from ..domain.dialogs import Dialog, UnknownRegion
 from ..errors import ApiError
 from ..extensions import db
-from ..models import Applicant, Case, QuestionnaireSession
+from ..models import Applicant, Case, QuestionnaireSession, utcnow
 from . import rules_versions
 
 
@@ -61,7 +61,7 @@ def start(region: str, owner: Applicant | None = None) -> tuple[QuestionnaireSes
     secret = secrets.token_urlsafe(24)
     session = QuestionnaireSession(id=secrets.token_hex(16), region=region, resume_secret_hash=_hash(secret),
                                    answers={}, form_draft={}, owner_id=owner.id if owner else None,
-                                   rules_version=dialog.version)
+                                   rules_version=dialog.version, last_activity_at=utcnow())
     db.session.add(session)
     db.session.commit()
     return session, secret
@@ -262,10 +262,19 @@ def commit_session(session: QuestionnaireSession, answers: dict[str, Any], at: e
         if not session.rules_rechecked_now:
             session.rules_notice = None
     try:
+        touch(session)  # flushes the changes above first: a conflict is caught here like at the commit
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
         raise _concurrent_update() from None
+
+
+def touch(session: QuestionnaireSession) -> None:
+    """The family's last activity, what retention counts from. Written beside the versioned row update, not
+    through it: a repeated save of the same answers (a double tap) must not become a conflict."""
+    db.session.execute(db.update(QuestionnaireSession).where(QuestionnaireSession.id == session.id)
+                       .values(last_activity_at=utcnow(), updated_at=QuestionnaireSession.updated_at)
+                       .execution_options(synchronize_session=False))
 
 
 def _concurrent_update() -> ApiError:

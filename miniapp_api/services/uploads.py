@@ -10,9 +10,11 @@ from flask import current_app
 from ..errors import ApiError
 from ..extensions import db
 from ..imaging import ImageLimits, UploadRejected, process_upload
-from ..models import Case, QuestionnaireSession, UploadedPage
+from ..models import Case, QuestionnaireSession, UploadedPage, utcnow
 from ..storage import StorageError
+from . import consent
 from .questionnaires import checklist as questionnaire_checklist
+from .questionnaires import touch as questionnaire_touch
 
 
 def limits() -> ImageLimits:
@@ -45,6 +47,7 @@ def _not_submitted(session: QuestionnaireSession) -> None:
 def add_pages(session: QuestionnaireSession, material_id: str, files: list[bytes]) -> list[UploadedPage]:
     """Process every file first; store and record only if all of them are acceptable."""
     _not_submitted(session)
+    consent.require(session)
     expected_material(session, material_id)
     if not files:
         raise ApiError(400, "no_file", "请选择要上传的照片", "attach at least one file (field 'file')")
@@ -75,15 +78,17 @@ def _lock(session: QuestionnaireSession) -> None:
     """Take the questionnaire's row lock until commit (PostgreSQL; SQLite locks the whole file), so a
     count read next cannot be overtaken by a concurrent upload. The version is not bumped: answers go on."""
     db.session.execute(db.update(QuestionnaireSession).where(QuestionnaireSession.id == session.id)
-                       .values(updated_at=QuestionnaireSession.updated_at)
+                       .values(updated_at=QuestionnaireSession.updated_at, last_activity_at=utcnow())
                        .execution_options(synchronize_session=False))
 
 
 def replace_page(session: QuestionnaireSession, page_id: int, data: bytes) -> UploadedPage:
     _not_submitted(session)
+    consent.require(session)
     page = get_page(session, page_id)
     item = _process(data)
     new = _store(session, page.material_id, item, len(data))
+    questionnaire_touch(session)
     db.session.commit()
     _forget(page)
     return new

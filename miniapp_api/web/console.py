@@ -30,7 +30,7 @@ from ..domain.vocabulary import load_vocabulary
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Applicant, AuditEvent, Case, Notification, QuestionnaireSession, StaffUser, WorkItem
-from ..services import applications, auth, notify, phones, questionnaires, staff, uploads
+from ..services import applications, auth, consent, notify, phones, questionnaires, staff, uploads
 
 bp = Blueprint("console", __name__, static_folder=str(Path(__file__).resolve().parents[1] / "static" / "console"),
                static_url_path="/static")
@@ -625,6 +625,29 @@ def _short(messages: list[str]) -> list[str]:
     return [m.split(" / ")[0] for m in messages]  # the Chinese half of "中文 / English"
 
 
+@bp.route("/applications/<session_id>/consent", methods=["GET", "POST"])
+def window_consent(session_id: str):
+    """The clerk shows (or reads out) the region's consent text and records that the family consented
+    (PIPL art. 29-30): recorded with the clerk's account, before the form takes any personal detail."""
+    user = _require("window")
+    row, _ = _window_session(session_id)
+    if (done := _case_of(row)) is not None:
+        return redirect(url_for("console.case", code=display(done.tracking_code)))
+    here = url_for("console.window_consent", session_id=row.id)
+    if request.method == "POST":
+        if request.form.get("family_consented") != "yes":
+            flash("请向申请人出示或宣读告知内容，申请人同意后勾选“申请人已同意”", "error")
+            return redirect(here)
+        try:
+            consent.give(row, request.form.get("version", ""), recorded_by=user.username)
+        except ApiError as exc:
+            flash(exc.message, "error")
+            return redirect(here)
+        flash("已记录申请人的同意", "ok")
+        return redirect(url_for("console.window_form", session_id=row.id))
+    return render_template("console/consent.html", session_id=row.id, c=consent.body(row))
+
+
 @bp.route("/applications/<session_id>/form", methods=["GET", "POST"])
 def window_form(session_id: str):
     user = _require("window")
@@ -633,6 +656,8 @@ def window_form(session_id: str):
         return redirect(url_for("console.case", code=display(done.tracking_code)))
     if not questionnaires.state(row).complete:
         return redirect(url_for("console.question", session_id=row.id))
+    if not consent.given(row):
+        return redirect(url_for("console.window_consent", session_id=row.id))
     dialog = questionnaires.dialog_of(row)
     view = applications.form_view(row)
     proxy_needed = view["needs"]["proxy"]

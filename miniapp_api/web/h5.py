@@ -37,7 +37,7 @@ from ..domain.vocabulary import load_vocabulary
 from ..domain.workflow import LABELS as STATUS_LABELS
 from ..errors import ApiError
 from ..models import Applicant, QuestionnaireSession
-from ..services import applications, auth, family, questionnaires, uploads
+from ..services import applications, auth, consent, family, questionnaires, uploads
 from . import h5_session
 from .h5_session import journey
 
@@ -343,6 +343,36 @@ def checklist():
                            case_code=journey().get("h5_case"))
 
 
+# --- 3b. the separate consent (PIPL art. 29-30), before any photo or the form --------------------------------
+
+def _consented_or_go(qs: QuestionnaireSession, material_id: str | None = None) -> None:
+    """No photo and no personal detail before the family has read and consented to the region's text."""
+    if not consent.given(qs):
+        _go("h5.consent_page", **({"material": material_id} if material_id else {}))
+
+
+@bp.get("/consent")
+def consent_page():
+    qs = _journey(_applicant())
+    _open_or_go(qs)
+    return render_template("h5/consent.html", c=consent.body(qs), material=request.args.get("material", "")[:64])
+
+
+@bp.post("/consent")
+def give_consent():
+    qs = _journey(_applicant())
+    _open_or_go(qs)
+    material_id = request.form.get("material", "")[:64]
+    if request.form.get("agree") != "yes":
+        return render_template("h5/consent.html", c=consent.body(qs), material=material_id,
+                               error=_t("请勾选“我已阅读并同意”后再继续。", "Tick \"I have read and agree\" to go on.")), 422
+    consent.give(qs, request.form.get("version", ""))
+    flash(_t("已记录您的同意。", "Your consent is recorded."), "ok")
+    if material_id:
+        return redirect(url_for(".material", material_id=material_id))
+    return redirect(url_for(".form"))
+
+
 # --- 4. photos of the materials ---------------------------------------------------------------------------
 
 def _material(qs: QuestionnaireSession, material_id: str) -> dict[str, Any]:
@@ -353,6 +383,7 @@ def _material(qs: QuestionnaireSession, material_id: str) -> dict[str, Any]:
 @bp.get("/materials/<material_id>")
 def material(material_id: str):
     qs = _journey(_applicant())
+    _consented_or_go(qs, material_id)
     return render_template("h5/material.html", m=_material(qs, material_id))
 
 
@@ -360,6 +391,7 @@ def material(material_id: str):
 @upload_limits(lambda: session.get("h5_q"))  # the API's limits, counted together with it
 def upload(material_id: str):
     qs = _journey(_applicant())
+    _consented_or_go(qs, material_id)
     files = [part.read() for part in request.files.getlist("file") if part.filename]
     try:
         pages = uploads.add_pages(qs, material_id, files)
@@ -605,6 +637,7 @@ def form():
     if journey().get("h5_case"):
         flash(_t("这份申请已经提交，不能再修改。", "This application was submitted and can no longer be changed."), "info")
         return redirect(url_for(".done", code=journey()["h5_case"]))
+    _consented_or_go(qs)
     view = applications.form_view(qs)
     data = view["form"] or {"applicant": {"phone": applicant.phone}}
     # A fresh form is not covered in red: problems are shown once the family has saved or tried to submit.
@@ -615,6 +648,7 @@ def form():
 def save_form():
     applicant = _applicant(required=True)
     qs = _claimed_journey(applicant)
+    _consented_or_go(qs)
     data = _posted_form()
     try:
         body = ApplicationForm().load(data)
@@ -632,6 +666,8 @@ def submit():
     """Save what is on the page, then submit once: the page's idempotency key makes a double tap one case."""
     applicant = _applicant(required=True)
     qs = _claimed_journey(applicant)
+    if not journey().get("h5_case"):  # a repeated tap after the case: found below
+        _consented_or_go(qs)
     data = _posted_form()
     try:
         body = ApplicationForm().load(data)

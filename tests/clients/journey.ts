@@ -120,6 +120,15 @@ async function main(): Promise<void> {
   const me = await api.GET("/me", { headers: bearer });
   if (!me.data) return fail("me", me.error, me.response.status);
 
+  // The separate consent (PIPL art. 29-30) comes before any personal detail or photo: read its text, give it.
+  const consentText = await api.GET("/questionnaires/{session_id}/consent", mine);
+  if (!consentText.data) return fail("consent text", consentText.error, consentText.response.status);
+  const recipients = consentText.data.recipients.map((r) => r.name);
+  const consented = await api.POST("/questionnaires/{session_id}/consent", {
+    ...mine, body: { version: consentText.data.version } });
+  if (!consented.data) return fail("consent", consented.error, consented.response.status);
+  if (!consented.data.given) throw new Error("consent was not recorded");
+
   const view = await api.GET("/questionnaires/{session_id}/form", mine);
   if (!view.data) return fail("form", view.error, view.response.status);
   const payee = view.data.payees[0];
@@ -173,7 +182,7 @@ async function main(): Promise<void> {
   if (!status.data) return fail("status", status.error, status.response.status);
   const progress = status.data.matters.map((m) => `${m.matter}: ${m.status_label}`);
 
-  console.log(JSON.stringify({ questionnaire: id, answered, changeable, matters, trips, phone: me.data.phone,
+  console.log(JSON.stringify({ questionnaire: id, answered, changeable, matters, trips, recipients, phone: me.data.phone,
                                pages, tracking_code: code, complete: mineCase.data.complete, items, progress }));
 }
 

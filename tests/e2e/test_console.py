@@ -183,6 +183,13 @@ def test_the_window_enters_an_application_for_a_family(desk_page, live_server, c
     screenshot(page, "console-window-03-checklist")
     with page.expect_navigation():
         page.get_by_role("link", name="填写申请表").click()
+    # The separate consent first: the clerk shows the region's text and records that the family consented.
+    page.wait_for_url("**/consent")
+    expect(page.locator("#consent-text")).to_contain_text("依托全省“一网通办”平台")
+    screenshot(page, "console-window-03a-consent")
+    page.check("#family-consented")
+    with page.expect_navigation():
+        page.click("#record-consent")
     page.locator("#f-deceased-name").fill("李四")
     with page.expect_navigation():
         page.get_by_role("button", name="保存").click()

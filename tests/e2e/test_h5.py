@@ -106,8 +106,16 @@ def test_family_journey_in_hunan_on_a_phone(phone_page, live_server, app, tmp_pa
     trips = page.locator("#trips").inner_text()
     assert "殡仪馆" in trips and "受理窗口" in trips  # Hunan's offline window is at the funeral home (issue 14 item 7)
 
-    # A photo of the applicant's ID card, as from the phone's camera.
+    # Before the first photo, the separate consent (PIPL art. 29-30): the region's text, then agree.
     page.locator('#materials a[href$="/h5/materials/applicant_id_card"]').click()
+    page.wait_for_url("**/h5/consent?material=applicant_id_card")
+    assert "依托全省“一网通办”平台" in page.locator("#consent-text").inner_text()
+    screenshot(page, "h5-06a-consent")
+    no_sideways_scroll(page)
+    page.check("#consent-agree")
+    with page.expect_navigation():
+        page.click("#consent-give")
+    # A photo of the applicant's ID card, as from the phone's camera.
     page.wait_for_url("**/h5/materials/applicant_id_card")
     assert page.get_attribute("#camera", "capture") == "environment"
     picture = tmp_path / "id-card.jpg"

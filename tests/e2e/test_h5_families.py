@@ -55,6 +55,10 @@ def sign_in(page, app, phone: str) -> None:
     page.fill("#code", code)
     with page.expect_navigation():
         page.click("#verify")
+    page.wait_for_url("**/h5/consent")  # no photo was taken: the separate consent comes before the form
+    page.check("#consent-agree")
+    with page.expect_navigation():
+        page.click("#consent-give")
     page.wait_for_url("**/h5/form")
 
 

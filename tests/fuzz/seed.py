@@ -41,6 +41,10 @@ def walked_questionnaire(api: str, headers: dict) -> str:
                                  headers=headers, timeout=10)
         response.raise_for_status()
         state = response.json()
+    consent = requests.get(f"{api}/questionnaires/{state['id']}/consent", headers=headers, timeout=10)
+    consent.raise_for_status()
+    requests.post(f"{api}/questionnaires/{state['id']}/consent", json={"version": consent.json()["version"]},
+                  headers=headers, timeout=10).raise_for_status()
     return state["id"]
 
 
