@@ -91,3 +91,17 @@ def test_values_are_the_same_in_both_lists():
     assert bilingual("0AB9K-HJXSA") == ("0AB9K-HJXSA", "0AB9K-HJXSA")
     assert bilingual_fields({"retry_after": [30]}) == ({"retry_after": ["30"]}, {"retry_after": ["30"]})
     assert bilingual("Length must be between 1 and 64.") == ("长度应在 1 到 64 之间", "Length must be between 1 and 64.")
+
+
+def test_the_form_views_problems_come_in_chinese_and_english_apart(client, app, wechat_peer):
+    """The form view's ``problems`` (what submit would refuse) follow the errors' style: Chinese in ``problems``,
+    English in ``problems_en``, by the same dotted paths; never one joined "中文 / English" string."""
+    headers = sign_in(client, app, wechat_peer, "wechat")
+    sid = questionnaire(client, headers)
+    form = good_form()
+    form["applicant"]["phone"] = "12345"
+    form["deceased"]["id_number"] = "110105194001010019"  # a wrong check digit
+    for view in (client.put(f"/api/v1/questionnaires/{sid}/form", json=form, headers=headers).get_json(),
+                 client.get(f"/api/v1/questionnaires/{sid}/form", headers=headers).get_json()):
+        assert {"applicant.phone", "deceased.id_number"} <= set(view["problems"]), view["problems"]
+        assert_apart({"fields": view["problems"], "fields_en": view["problems_en"]})

@@ -3,7 +3,7 @@
 from flask import Response, jsonify, request
 from flask_smorest import Blueprint
 
-from ..errors import ApiError
+from ..errors import ApiError, bilingual_fields
 from ..services import applications, questionnaires
 from . import presenters, responses
 from .access import bearer_applicant
@@ -23,7 +23,7 @@ def _session(session_id: str):
 @operation("getForm", "The one form: draft, pre-filled facts, fields to render, problems", QUESTIONNAIRE,
            errors=(401, 403, 404))
 def get_form(session_id: str):
-    return jsonify(applications.form_view(_session(session_id)))
+    return jsonify(_form_view(applications.form_view(_session(session_id))))
 
 
 @bp.put("/questionnaires/<session_id>/form")
@@ -33,7 +33,14 @@ def get_form(session_id: str):
 def save_form(session_id: str):
     session = _session(session_id)
     form = ApplicationForm().load(json_body())
-    return jsonify(applications.save_draft(session, form))
+    return jsonify(_form_view(applications.save_draft(session, form)))
+
+
+def _form_view(view: dict) -> dict:
+    """The form view in the API's style: its problems' Chinese in ``problems``, their English in ``problems_en``
+    (as an error's ``fields`` and ``fields_en``); the pages render the service's own view."""
+    zh, en = bilingual_fields(view["problems"])
+    return {**view, "problems": zh, "problems_en": en}
 
 
 @bp.post("/questionnaires/<session_id>/submit")

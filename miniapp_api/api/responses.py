@@ -422,9 +422,11 @@ class FormView(Open):
     commitment = string()
     commitment_en = string()
     payees = strings("the payee kinds this region pays into (accounts[].payee)")
-    problems = ma.Dict(required=True, metadata={
-        "description": "what submit would refuse, by form section and field (empty until the questionnaire is "
-                       "complete); each message '中文 / English'"})
+    problems = ma.Dict(keys=ma.String(), values=ma.List(ma.String()), required=True, metadata={
+        "description": "what submit would refuse, by dotted field path (empty until the questionnaire is "
+                       "complete), in Chinese"})
+    problems_en = ma.Dict(keys=ma.String(), values=ma.List(ma.String()), required=True, metadata={
+        "description": "the same problems by the same paths, in English"})
 
 
 # --- cases --------------------------------------------------------------------------------------------------
