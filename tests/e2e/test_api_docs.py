@@ -20,8 +20,10 @@ def test_the_docs_page_renders_every_operation_from_our_own_origin(desk_page, li
     page.goto(f"{live_server}/api/v1/docs")
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("一件事一次办")
     expect(page.locator(".opblock-tag-section")).to_have_count(7)  # one per blueprint: regions … staff
+    document = page.request.get(f"{live_server}/api/v1/openapi.json").json()
+    count = sum(1 for ops in document["paths"].values() for method in ops if method in ("get", "post", "put", "delete"))
     operations = page.locator(".opblock")
-    expect(operations).to_have_count(43)
+    expect(operations).to_have_count(count)  # every operation of the document, however many there are
     expect(page.locator(".opblock-summary-operation-id", has_text="startQuestionnaire")).to_have_count(1)
 
     # One operation opened: its typed response and its error responses, with the Error schema's example.
