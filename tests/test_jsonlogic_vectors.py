@@ -9,29 +9,19 @@ node the test is skipped, unless ``REQUIRE_NODE=1`` (set by CI) makes that a fai
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from miniapp_api.cli import dialogs_group
 from miniapp_api.domain.conditions import apply
+from tests.node import node_for
 from tests.walk import walk
 
 JSONLOGIC_DIR = Path(__file__).parent / "jsonlogic"
 
 
 def _node() -> str:
-    node = shutil.which("node")
-    if node is None:
-        if os.environ.get("REQUIRE_NODE"):
-            pytest.fail("REQUIRE_NODE is set but node is not on PATH")
-        pytest.skip("node is not installed (CI sets REQUIRE_NODE=1)")
-    if not (JSONLOGIC_DIR / "node_modules" / "json-logic-js").is_dir():
-        pytest.fail(f"json-logic-js is not installed: run `npm ci` in {JSONLOGIC_DIR}")
-    return node
+    return node_for(JSONLOGIC_DIR, "json-logic-js")
 
 
 def test_every_condition_and_operator_agrees_with_json_logic_js(app, tmp_path):

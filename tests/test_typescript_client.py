@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from bench.journey import photo
 from tests import processes
+from tests.node import node_for
 from tests.test_server_smoke import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,14 +26,7 @@ HOST_SECRET = "typescript-client-host-secret-of-32-bytes-or-more"
 
 
 def _node() -> str:
-    node = shutil.which("node")
-    if node is None:
-        if os.environ.get("REQUIRE_NODE"):
-            pytest.fail("REQUIRE_NODE is set but node is not on PATH")
-        pytest.skip("node is not installed (CI sets REQUIRE_NODE=1)")
-    if not (CLIENTS / "node_modules" / "openapi-typescript").is_dir():
-        pytest.fail(f"the client's packages are not installed: run `npm ci` in {CLIENTS}")
-    return node
+    return node_for(CLIENTS, "openapi-typescript")
 
 
 def _run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
