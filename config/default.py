@@ -18,6 +18,14 @@ REDIS_URL = None
 # With FLASK_DEBUG=1 (a development machine) a random one is made once and kept in SECRET_KEY_FILE.
 SECRET_KEY = None
 SECRET_KEY_FILE = None  # unset: instance/secret_key
+# Personal data at rest is sealed per record (envelope encryption, miniapp_api/keys.py): a data key per
+# value, wrapped by a master key. Either the keys themselves ({"k1": "<base64 of 32 random bytes>"}, the one
+# new records use, and the HMAC key of the search indexes), or KEYRING_FILE, a file holding them that every
+# server shares (made on first use; `flask keys rotate` adds a key to it). Required outside debug/testing.
+MASTER_KEYS: dict = {}
+MASTER_KEY_ID = None
+BLIND_INDEX_KEY = None
+KEYRING_FILE = None  # unset with FLASK_DEBUG=1: instance/keyring.json
 # Where uploaded document photos go by default.
 UPLOAD_FOLDER = str(ROOT / "uploads")
 # Largest request body accepted (bytes).

@@ -46,6 +46,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .secret_key import ensure as ensure_secret_key
 
     ensure_secret_key(app)  # before anything else: never serve with a guessable signing key
+    from .keys import make_keyring
+
+    # The master keys of the personal data encrypted at rest (encrypted.py): refused to start without them.
+    app.extensions["keys"] = make_keyring(app.config, app.instance_path, app.debug, app.testing)
 
     from .services.auth import check_host_channels
 
