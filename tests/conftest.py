@@ -3,8 +3,10 @@ DATABASE_URL is set, as CI does), migrated with the real Alembic migrations."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 
 import pytest
 import redis
@@ -18,6 +20,12 @@ from tests.peers.host_app import HostAppPeer
 from tests.peers.wechat import WeChatPeer
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Apps and servers started outside testing mode need master keys, as a deployment does: one keyring file for
+# the run, shared by every server a test starts (made on first use, keys.py). Testing-mode apps use it too.
+if "MINIAPP_KEYRING_FILE" not in os.environ:
+    _KEYS_DIR = tempfile.mkdtemp(prefix="test-keys-")
+    atexit.register(shutil.rmtree, _KEYS_DIR, True)
+    os.environ["MINIAPP_KEYRING_FILE"] = os.path.join(_KEYS_DIR, "keyring.json")
 HOST_SECRET = "xiangyiban-test-secret-of-32-bytes-or-more"
 
 
