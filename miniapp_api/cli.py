@@ -210,3 +210,31 @@ def retention_sweep(dry_run: bool, batch_size: int) -> None:
     if dry_run and report.cases:
         click.echo("retention: cases whose photos would go: " + ", ".join(report.cases[:50])
                    + (" …" if len(report.cases) > 50 else ""))
+
+
+keys_group = AppGroup("keys", help="The master keys of the personal data encrypted at rest (miniapp_api/keys.py).")
+
+
+@keys_group.command("rotate")
+@click.option("--no-new-key", is_flag=True,
+              help="only re-wrap to the current key (after adding one to MASTER_KEYS and setting MASTER_KEY_ID)")
+def keys_rotate(no_new_key: bool) -> None:
+    """Make a new master key current (in KEYRING_FILE) and re-wrap every sealed value's data key under it;
+    values in plaintext from before encryption are sealed. Old keys stay in the keyring, so nothing becomes
+    unreadable; retire one once `flask keys status` shows it protects nothing."""
+    from .services import key_rotation
+
+    current, report = key_rotation.rotate(new_key=not no_new_key)
+    for where, count in sorted(report.rewrapped.items()):
+        click.echo(f"keys: {where}: {count} re-wrapped under {current}")
+    click.echo(f"keys: current master key {current}; {sum(report.rewrapped.values())} value(s) re-wrapped")
+
+
+@keys_group.command("status")
+def keys_status() -> None:
+    """How many sealed values each master key protects (and how many are still plaintext)."""
+    from .services import key_rotation
+
+    report = key_rotation.status()
+    for key_id, count in sorted(report.keys.items()):
+        click.echo(f"keys: {key_id}: {count} value(s)")

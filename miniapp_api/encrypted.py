@@ -22,6 +22,11 @@ def provider() -> envelope.KeyProvider:
     return current_app.extensions["keys"]
 
 
+def index_key() -> bytes:
+    """The HMAC key of the blind indexes (blind_index.py)."""
+    return current_app.extensions["keys"].index_key
+
+
 class _Sealed(TypeDecorator):
     impl = Text
     cache_ok = True
@@ -43,6 +48,8 @@ class _Sealed(TypeDecorator):
 class EncryptedJSON(_Sealed):
     """A JSON document, sealed whole."""
 
+    cache_ok = True
+
     def process_bind_param(self, value: Any, dialect: Any) -> str | None:
         if value is None:
             return None
@@ -59,6 +66,8 @@ class EncryptedJSON(_Sealed):
 
 class EncryptedText(_Sealed):
     """A short text (a phone number, an openid, a comment), sealed; an empty one stays empty."""
+
+    cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Any) -> str | None:
         if value is None or value == "":

@@ -48,6 +48,8 @@ class KeyProvider(Protocol):
     def decrypt_data_key(self, key_id: str, wrapped: bytes) -> bytes: ...
     def encrypt_data_key(self, key_id: str, plaintext: bytes) -> bytes: ...
 
+    index_key: bytes  # the blind indexes' HMAC key: a local secret even beside a KMS (one HMAC per search)
+
 
 @dataclass(frozen=True)
 class Sealed:

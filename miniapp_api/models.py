@@ -10,6 +10,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .encrypted import EncryptedJSON, EncryptedText
 from .extensions import db
 
 
@@ -37,8 +38,10 @@ class QuestionnaireSession(db.Model):
     # Where the family is (engine.Cursor): going back moves this, it never deletes an answer.
     cursor_question: Mapped[str | None] = mapped_column(String(64), nullable=True)
     cursor_review: Mapped[bool] = mapped_column(nullable=False, default=False, server_default=sa_false())
-    # The one form, saved as the family types (a draft until submitted).
-    form_draft: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    # The one form, saved as the family types (a draft until submitted): names, ID, phone and bank numbers,
+    # so sealed at rest (encrypted.py).
+    form_draft: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("questionnaire_sessions.form_draft"),
+                                                       nullable=False, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow
@@ -79,15 +82,16 @@ class RulesVersion(db.Model):
 
 
 class Applicant(db.Model):
-    """Who is applying: found by WeChat openid, by a host app's user id, or by a verified phone."""
+    """Who is applying: found by WeChat openid, by a host app's user id, or by a verified phone (for the SMS
+    channel ``channel_user_id`` is the phone's blind index, services/auth.py: never the number itself)."""
 
     __tablename__ = "applicants"
     __table_args__ = (UniqueConstraint("channel", "channel_user_id"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     channel: Mapped[str] = mapped_column(String(32), nullable=False)  # wechat, host:<name>, sms
-    channel_user_id: Mapped[str] = mapped_column(String(128), nullable=False)  # openid, host user id, phone
-    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    channel_user_id: Mapped[str] = mapped_column(String(128), nullable=False)  # openid, host user id, phone digest
+    phone: Mapped[str | None] = mapped_column(EncryptedText("applicants.phone"), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
@@ -97,11 +101,14 @@ class VerifiedPhone(db.Model):
     Official texts and the status lookup's phone tail use only these, never a number merely typed."""
 
     __tablename__ = "verified_phones"
-    __table_args__ = (UniqueConstraint("applicant_id", "phone"),)
+    __table_args__ = (UniqueConstraint("applicant_id", "phone_digest", name="uq_verified_phones_applicant_id_phone_digest"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     applicant_id: Mapped[str] = mapped_column(ForeignKey("applicants.id"), nullable=False, index=True)
-    phone: Mapped[str] = mapped_column(String(20), nullable=False)
+    phone: Mapped[str] = mapped_column(EncryptedText("verified_phones.phone"), nullable=False)
+    # Blind indexes (blind_index.py): the number, so a repeat is found; its last four, for the status lookup.
+    phone_digest: Mapped[str] = mapped_column(String(32), nullable=False)
+    tail_digest: Mapped[str] = mapped_column(String(32), nullable=False)
     how: Mapped[str] = mapped_column(String(16), nullable=False)  # sms, wechat, host, code, window
     verified_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
 
@@ -122,13 +129,27 @@ class Case(db.Model):
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     facts: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     checklist: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
-    form: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    form: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("cases.form"), nullable=False)
     # The region file's version it was submitted under (null: submitted before versions were recorded).
     rules_version: Mapped[str | None] = mapped_column(String(16), nullable=True)
     commitment_accepted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     submitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
 
     work_items: Mapped[list[WorkItem]] = relationship(back_populates="case", order_by="WorkItem.id")
+    search_keys: Mapped[list[CaseSearchKey]] = relationship(cascade="all, delete-orphan")
+
+
+class CaseSearchKey(db.Model):
+    """What staff can find a case by without its names and numbers in clear: the blind indexes of each
+    person's full name and ID-number tails (blind_index.form_digests), with the region to scope by first."""
+
+    __tablename__ = "case_search_keys"
+    __table_args__ = (db.Index("ix_case_search_keys_region_digest", "region", "digest"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), nullable=False, index=True)
+    region: Mapped[str] = mapped_column(String(32), nullable=False)
+    digest: Mapped[str] = mapped_column(String(32), nullable=False)
 
 
 class WorkItem(db.Model):
@@ -269,7 +290,7 @@ class Rating(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), nullable=False, unique=True)
     score: Mapped[int] = mapped_column(Integer, nullable=False)
-    comment: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    comment: Mapped[str | None] = mapped_column(EncryptedText("ratings.comment"), nullable=True)  # free text
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
@@ -300,8 +321,9 @@ class Notification(db.Model):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), nullable=False, index=True)
     event: Mapped[str] = mapped_column(String(32), nullable=False)
     channel: Mapped[str] = mapped_column(String(16), nullable=False)  # wechat / sms / host / console
-    recipient: Mapped[str] = mapped_column(String(128), nullable=False)
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    # A phone number or openid and the text with a name in it: sealed ("" once retention emptied it).
+    recipient: Mapped[str] = mapped_column(EncryptedText("notifications.recipient"), nullable=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("notifications.payload"), nullable=False)
     # Sent to the provider with every attempt, so a retry after a crash is not a second text.
     idempotency_key: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending", index=True)  # pending/sent/dead

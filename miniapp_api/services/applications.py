@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from .. import blind_index
 from ..domain import deadlines, engine, rules, tracking
 from ..domain.application_form import (
     MONEY_DEPARTMENTS,
@@ -22,9 +23,10 @@ from ..domain.application_form import (
 from ..domain.consent import carries_sensitive
 from ..domain.dialogs import Dialog
 from ..domain.vocabulary import load_vocabulary
+from ..encrypted import index_key
 from ..errors import ApiError
 from ..extensions import db
-from ..models import Applicant, Case, QuestionnaireSession, WorkItem, utcnow
+from ..models import Applicant, Case, CaseSearchKey, QuestionnaireSession, WorkItem, utcnow
 from . import consent, due_dates, notify, rules_versions, webhooks
 from .questionnaires import commit_session, dialog_of
 
@@ -130,6 +132,7 @@ def submit(session: QuestionnaireSession, applicant: Applicant, idempotency_key:
                     facts=facts, checklist=checklist, form=form, rules_version=dialog.version,
                     commitment_accepted_at=now, submitted_at=now)
         case.work_items = [_work_item(m, now) for m in required]
+        case.search_keys = search_keys(case)
         db.session.add(case)
         # Touching the questionnaire in the same commit bumps its version: an answer that checked "not
         # submitted" a moment ago then fails its own commit, and this one fails if an answer came first.
@@ -159,6 +162,11 @@ def submit(session: QuestionnaireSession, applicant: Applicant, idempotency_key:
         notify.dispatch([note.id])
         return case, True
     raise ApiError(503, "try_again", "请稍后再试", "please try again")  # pragma: no cover
+
+
+def search_keys(case: Case) -> list[CaseSearchKey]:
+    """The blind indexes staff find the case by (its names and ID tails; services/staff.search)."""
+    return [CaseSearchKey(region=case.region, digest=d) for d in sorted(blind_index.form_digests(index_key(), case.form))]
 
 
 def _work_item(matter: dict[str, Any], submitted: dt.datetime) -> WorkItem:

@@ -16,8 +16,10 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from wechatpy.exceptions import WeChatClientException
 
+from .. import blind_index
 from ..domain import text
 from ..domain.identity import IdentityError, mobile
+from ..encrypted import index_key
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Applicant
@@ -217,7 +219,8 @@ def request_sms_code(raw_phone: str, scope: str = "", address: str | None = None
 
 def verify_sms_code(raw_phone: str, code: str) -> Applicant:
     phone = _check_code(raw_phone, code, "")
-    return find_or_create("sms", phone, phone)
+    # Found again by the number's blind index: the applicants table never holds it in clear.
+    return find_or_create("sms", blind_index.phone_digest(index_key(), phone), phone)
 
 
 def verification_scope(applicant: Applicant) -> str:

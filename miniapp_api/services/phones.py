@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 
+from .. import blind_index
 from ..domain.identity import IdentityError, mobile
+from ..encrypted import index_key
 from ..extensions import db
 from ..models import Applicant, Case, VerifiedPhone
 
@@ -19,7 +21,10 @@ def record(applicant: Applicant, phone: str, how: str) -> None:
     """Remember that this applicant proved ``phone`` (commits; a repeat is a no-op)."""
     if phone in verified(applicant.id):
         return
-    db.session.add(VerifiedPhone(applicant_id=applicant.id, phone=phone, how=how))
+    key = index_key()
+    db.session.add(VerifiedPhone(applicant_id=applicant.id, phone=phone, how=how,
+                                 phone_digest=blind_index.phone_digest(key, phone),
+                                 tail_digest=blind_index.phone_tail_digest(key, phone[-4:])))
     try:
         db.session.commit()
     except IntegrityError:  # the same proof racing itself
@@ -49,5 +54,10 @@ def recipient(case: Case, applicant: Applicant | None) -> str | None:
 
 
 def tail_matches(case: Case, tail: str) -> bool:
-    """The status lookup: the last four digits of one of the applicant's proven numbers."""
-    return len(tail) == 4 and any(n.endswith(tail) for n in verified(case.applicant_id))
+    """The status lookup: the last four digits of one of the applicant's proven numbers, compared by their
+    blind index (no number is decrypted to answer an anonymous request)."""
+    if len(tail) != 4 or not tail.isdigit():
+        return False
+    digest = blind_index.phone_tail_digest(index_key(), tail)
+    return db.session.scalars(db.select(VerifiedPhone.id).filter_by(applicant_id=case.applicant_id,
+                                                                    tail_digest=digest).limit(1)).first() is not None

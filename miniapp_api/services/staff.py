@@ -21,11 +21,13 @@ from flask import current_app
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .. import blind_index
 from ..domain import need_to_know, tracking, workflow
 from ..domain.vocabulary import load_vocabulary
+from ..encrypted import index_key
 from ..errors import ApiError
 from ..extensions import db
-from ..models import AuditEvent, Case, StaffAccessLog, StaffUser, WorkItem, utcnow
+from ..models import AuditEvent, Case, CaseSearchKey, StaffAccessLog, StaffUser, WorkItem, utcnow
 from . import notify, staff_throttle, staff_totp, tokens
 from .questionnaires import dialog_of_case
 
@@ -292,8 +294,9 @@ SEARCH_LIMIT = 50
 
 
 def search(user: StaffUser, text: str) -> list[Case]:
-    """Cases this person works on matching a tracking code, a name (deceased, applicant or proxy; part of it),
-    or the last 4-6 characters of an ID number. Each match is logged as a read of personal data."""
+    """Cases this person works on matching a tracking code, a full name (deceased, applicant or proxy), or the
+    last 4-6 characters of an ID number: names and numbers through their blind indexes (models.CaseSearchKey),
+    scoped by region first, with the limit in SQL. Each match is logged as a read of personal data."""
     text = " ".join((text or "").split())
     if not text or len(text) > 50 or user.role == "supervisor":
         return []
@@ -304,20 +307,10 @@ def search(user: StaffUser, text: str) -> list[Case]:
     if code:
         found = list(db.session.scalars(query.where(Case.tracking_code == code)))
     else:
-        tail = text.upper()
-        is_tail = 4 <= len(tail) <= 6 and tail[:-1].isdigit() and (tail[-1].isdigit() or tail[-1] == "X")
-        found = []
-        for case in db.session.scalars(query):
-            people = [case.form.get(k) or {} for k in ("deceased", "applicant", "proxy")]
-            people = [p for p in people if isinstance(p, dict)]
-            if is_tail:
-                hit = any(str(p.get("id_number") or "").upper().endswith(tail) for p in people)
-            else:
-                hit = any(text in str(p.get("name") or "") for p in people)
-            if hit:
-                found.append(case)
-                if len(found) >= SEARCH_LIMIT:
-                    break
+        digests = blind_index.search_digests(index_key(), text)
+        keyed = db.select(CaseSearchKey.case_id).where(CaseSearchKey.region == user.region,
+                                                        CaseSearchKey.digest.in_(digests))
+        found = list(db.session.scalars(query.where(Case.id.in_(keyed)).limit(SEARCH_LIMIT)))
     for case in found:
         db.session.add(StaffAccessLog(staff_id=user.id, case_id=case.id, what="search"))
     db.session.commit()
