@@ -23,7 +23,7 @@ from tests.conftest import REDIS_URL
 from tests.test_applications import APPLICANT_ID, DECEASED_ID, good_form, make_card, questionnaire, sign_in, submit
 from tests.test_auth import sms_code
 from tests.test_console_pages import console_sign_in, make_staff, search, text_of
-from tests.test_migrations import empty_database  # noqa: F401  (SQLite, and PostgreSQL in CI's second run)
+from tests.test_migrations import empty_database  # noqa: F401, F811  (SQLite, and PostgreSQL in CI's second run)
 
 PHONE = good_form()["applicant"]["phone"]
 SECRETS = {"deceased ID": DECEASED_ID, "applicant ID": APPLICANT_ID, "bank account": make_card(),
@@ -194,7 +194,7 @@ def read_keyring_file_k1(path: Path):
 
 # --- The migration: rows from before are sealed, and back ------------------------------------------------
 
-def test_the_migration_seals_existing_rows_and_the_downgrade_opens_them(tmp_path, empty_database):
+def test_the_migration_seals_existing_rows_and_the_downgrade_opens_them(tmp_path, empty_database):  # noqa: F811
     app = _own_app(tmp_path, DATABASE_URL=empty_database)
     now = "2026-12-01 08:00:00"
     with app.app_context():
