@@ -14,6 +14,7 @@ for the whole country, so the goal is >= 2 journeys/s with every API call's p99 
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import multiprocessing
@@ -245,6 +246,9 @@ def main() -> None:
               # every family of the bench comes from 127.0.0.1: the per-address limits would refuse them
               "UPLOAD_LIMITS_PER_ADDRESS": "100000 per minute",
               "TESTING": False, "LOG_LEVEL": "WARNING", "NOTIFY_SMS_CONSOLE_ALLOWED": True}
+    # The servers seal personal data at rest with these (miniapp_api/keys.py), as a deployment's settings would.
+    config.update(MASTER_KEYS={"b1": base64.b64encode(os.urandom(32)).decode()},
+                  BLIND_INDEX_KEY=base64.b64encode(os.urandom(32)).decode())
     env = {**os.environ, "MINIAPP_CONFIG_JSON": json.dumps(config)}
     subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env, check=True,
                    capture_output=True)
