@@ -12,13 +12,19 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import func, select
 
+from miniapp_api import create_app
 from miniapp_api.extensions import db
 from miniapp_api.models import PrivacyEvent, QuestionnaireSession, UploadedPage
+from tests import test_migrations
 from tests.test_applications import give_consent, good_form, questionnaire, sign_in, submit
 from tests.test_retention import anonymous_with_photo, files_of, last_active, sweep
 from tests.test_uploads import photo, stored_files, upload
+
+empty_database = test_migrations.empty_database  # the fixture: a fresh SQLite, and PostgreSQL with DATABASE_URL
 
 T0 = dt.datetime(2027, 1, 10, 8, 0, tzinfo=dt.UTC)
 
@@ -306,3 +312,24 @@ def test_export_reads_every_file_through_the_storage_interface(client, app, fami
     page, = json.loads(zipped.read("data.json"))["pages"]
     assert zipped.read(page["file"]).startswith(b"decrypted:")
     assert Path(app.config["UPLOAD_FOLDER"]).exists()
+
+
+def test_the_privacy_events_migration_up_and_down(empty_database):
+    """The table comes and goes with its migration (SQLite, and PostgreSQL with DATABASE_URL)."""
+    app = create_app({"TESTING": True, "DATABASE_URL": empty_database, "SECRET_KEY": "test-secret",
+                      "DIALOGS_CHECK_ON_START": False, "REDIS_URL": None})
+    with app.app_context():
+        try:
+            upgrade(revision="b8e4c2f7a915")
+            assert "privacy_events" not in sa.inspect(db.engine).get_table_names()
+            upgrade(revision="c9f1a3d5e7b2")
+            columns = {c["name"]: c for c in sa.inspect(db.engine).get_columns("privacy_events")}
+            assert set(columns) == {"id", "questionnaire_id", "applicant_id", "action", "detail", "at"}
+            assert columns["applicant_id"]["nullable"] and not columns["questionnaire_id"]["nullable"]
+            assert sa.inspect(db.engine).get_foreign_keys("privacy_events") == []  # outlives the questionnaire
+            downgrade(revision="b8e4c2f7a915")
+            assert "privacy_events" not in sa.inspect(db.engine).get_table_names()
+            upgrade()
+        finally:
+            db.session.remove()
+            db.engine.dispose()
