@@ -333,3 +333,19 @@ def test_the_privacy_events_migration_up_and_down(empty_database):
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+def test_a_file_store_down_is_a_503_never_a_500_and_no_export_is_recorded(client, app, family, monkeypatch):
+    from miniapp_api.storage import StorageError
+
+    headers, sid = family
+    storage = app.extensions["storage"]
+
+    def down(key):
+        raise StorageError("unreachable")
+
+    monkeypatch.setattr(storage, "get", down)
+    response = client.get(f"/api/v1/questionnaires/{sid}/export", headers=headers)
+    assert response.status_code == 503 and response.get_json()["error"]["code"] == "storage_unavailable"
+    assert response.get_json()["error"]["message"] and response.get_json()["error"]["message_en"]
+    assert not [e for e in events(app, sid) if e.action == "export"]
