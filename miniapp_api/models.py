@@ -294,8 +294,26 @@ class Rating(db.Model):
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
+class PrivacyEvent(db.Model):
+    """Append-only: each time a family used a right over their application (PIPL art. 44-47, 49): an export, a
+    correction of the draft, a consent withdrawn, a deletion. No foreign key: the questionnaire it names may be
+    gone (deleted by the family or by retention), the record of the deletion stays. ``detail`` names fields
+    and counts, never a value typed in."""
+
+    __tablename__ = "privacy_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    questionnaire_id: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
+    applicant_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # null: anonymous (resume secret)
+    action: Mapped[str] = mapped_column(String(32), nullable=False)  # export / correct / withdraw_consent / delete
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
 @sa_event.listens_for(AuditEvent, "before_update")
 @sa_event.listens_for(AuditEvent, "before_delete")
+@sa_event.listens_for(PrivacyEvent, "before_update")
+@sa_event.listens_for(PrivacyEvent, "before_delete")
 def _audit_is_append_only(mapper, connection, target) -> None:
     raise RuntimeError("the audit log is append-only")
 

@@ -1,17 +1,23 @@
 """Questionnaire sessions: start, state, answer, back, review, goto (to change one answer), checklist.
 
+The family's rights over it (PIPL art. 44-47, 49: export, withdraw the consent, delete) are reached with the
+same credentials; there another family's questionnaire is a 404 like a missing one.
+
 An anonymous questionnaire is reached with its resume secret (header ``X-Resume-Secret``), so a
 family can continue on another phone; once it belongs to a signed-in applicant (started signed in,
 or claimed), only that applicant's bearer token reaches it.
 """
 
-from flask import jsonify, request, url_for
+from collections.abc import Iterator
+from typing import IO
+
+from flask import Response, jsonify, request, url_for
 from flask_smorest import Blueprint
 
-from ..services import consent, questionnaires, uploads
+from ..services import consent, privacy, questionnaires, uploads
 from . import presenters, responses
 from .access import bearer_applicant
-from .operations import ANONYMOUS_OR_APPLICANT, CLAIM, QUESTIONNAIRE, operation
+from .operations import ANONYMOUS_OR_APPLICANT, BINARY, CLAIM, NO_CONTENT, QUESTIONNAIRE, operation
 from .schemas import Answer, GiveConsent, GotoQuestion, Review, StartQuestionnaire, json_body
 
 bp = Blueprint("questionnaires", __name__, description="The guided questions: start, answer, back, review, goto, "
@@ -126,3 +132,56 @@ def give_consent(session_id: str):
     session = _session(session_id)
     data = GiveConsent().load(json_body())
     return jsonify(consent.give(session, data["version"]))
+
+
+# --- the family's rights over their application (PIPL art. 44-47, 49): services/privacy.py ----------------------
+
+def _own(session_id: str):
+    return privacy.load(session_id, request.headers.get("X-Resume-Secret"), bearer_applicant(required=False))
+
+
+ARCHIVE = {"description": "a zip: data.json (answers, form draft, consent, checklist, pages' metadata and, once "
+                          "submitted, the case with its work items and notifications) and every uploaded page's file",
+           "content": {"application/zip": {"schema": BINARY}}}
+
+
+@bp.get("/questionnaires/<session_id>/export")
+@operation("exportPersonalData", "Download everything held about this application: one zip (PIPL art. 45; art. 49 "
+           "for the deceased's data)", QUESTIONNAIRE, errors=(401, 404), success={200: ARCHIVE})
+def export(session_id: str):
+    return archive_response(privacy.export(_own(session_id)), session_id)
+
+
+def archive_response(archive: IO[bytes], session_id: str) -> Response:
+    """The archive streamed from its temporary file in chunks; private, never cached. Shared with the H5 page."""
+    size = archive.seek(0, 2)
+    archive.seek(0)
+    return Response(_chunks(archive), mimetype="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="personal-data-{session_id[:32]}.zip"',
+        "Content-Length": str(size), "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+
+
+def _chunks(archive: IO[bytes]) -> Iterator[bytes]:
+    try:
+        while chunk := archive.read(64 * 1024):
+            yield chunk
+    finally:
+        archive.close()
+
+
+@bp.delete("/questionnaires/<session_id>/consent")
+@bp.response(200, responses.ConsentStatus, description="withdrawn: the status, not given")
+@operation("withdrawConsent", "Withdraw the consent (PIPL art. 15, 47): the form's personal details and every upload "
+           "with its file are deleted; a submitted application: 409, ask the window", QUESTIONNAIRE,
+           errors=(401, 404, 409))
+def withdraw_consent(session_id: str):
+    return jsonify(privacy.withdraw_consent(_own(session_id)))
+
+
+@bp.delete("/questionnaires/<session_id>")
+@operation("deleteQuestionnaire", "Delete an unsubmitted application: the questionnaire, its form, its pages and "
+           "their files (PIPL art. 47); a submitted one: 409, ask the window", QUESTIONNAIRE, errors=(401, 404, 409),
+           success={204: NO_CONTENT})
+def delete(session_id: str):
+    privacy.delete(_own(session_id))
+    return "", 204

@@ -87,3 +87,19 @@ def carries_sensitive(value: Any) -> bool:
     if isinstance(value, list):
         return any(carries_sensitive(v) for v in value)
     return isinstance(value, str) and value.strip() != ""
+
+
+def without_sensitive(value: Any) -> Any:
+    """What is left of a form body once everything typed in is gone (a consent withdrawn): the choices, the
+    same shape (``carries_sensitive`` of the result is false)."""
+    if isinstance(value, dict):
+        kept = {k: without_sensitive(v) for k, v in value.items() if not _typed(v)}
+        return {k: v for k, v in kept.items() if v not in ({}, [])}
+    if isinstance(value, list):
+        items = [without_sensitive(v) for v in value if not _typed(v)]
+        return [v for v in items if v not in ({}, [])]
+    return value
+
+
+def _typed(value: Any) -> bool:
+    return not isinstance(value, dict | list) and carries_sensitive(value)

@@ -22,12 +22,13 @@ from ..domain.application_form import (
 )
 from ..domain.consent import carries_sensitive
 from ..domain.dialogs import Dialog
+from ..domain.privacy import form_changes
 from ..domain.vocabulary import load_vocabulary
 from ..encrypted import index_key
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Applicant, Case, CaseSearchKey, QuestionnaireSession, WorkItem, utcnow
-from . import consent, due_dates, notify, rules_versions, webhooks
+from . import consent, due_dates, notify, privacy, rules_versions, webhooks
 from .questionnaires import commit_session, dialog_of
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
@@ -78,10 +79,18 @@ def _for_department(department_id: str, department: dict[str, str]) -> dict[str,
 
 
 def save_draft(session: QuestionnaireSession, form: dict[str, Any]) -> dict[str, Any]:
-    if _case_of(session) is not None:
-        raise ApiError(409, "already_submitted", "申请已提交，不能再修改表单", "already submitted; the form is frozen")
+    """Also the family's way to correct their draft (PIPL art. 46): a save that changes or empties what was
+    given is audited (the fields, never the values) in the same commit."""
+    case = _case_of(session)
+    if case is not None:
+        raise ApiError(409, "already_submitted", "申请已提交，表单不能再由您修改；如需更正，请联系“一件事一次办”受理窗口",
+                       "already submitted: the form can no longer be changed here; to correct it, ask the one-stop "
+                       "service window", {"tracking_code": [tracking.display(case.tracking_code)]})
     if carries_sensitive(form):  # names, ID, phone, account numbers: only after the separate consent
         consent.require(session)
+    changes = form_changes(session.form_draft, form)
+    if changes.corrects:
+        privacy.record(session, "correct", changes.detail())
     session.form_draft = form  # as typed; the questionnaire's answers are laid over it when it is submitted
     commit_session(session, session.answers)
     return form_view(session)

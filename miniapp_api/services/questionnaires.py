@@ -142,9 +142,12 @@ def notice_shown(session: QuestionnaireSession) -> None:
 def _get(session_id: str) -> QuestionnaireSession:
     session = db.session.get(QuestionnaireSession, session_id) if len(session_id) <= 64 else None
     if session is None:
-        raise ApiError(404, "session_not_found", "找不到这次问答，请重新开始",
-                       "questionnaire session not found")
+        raise not_found()
     return session
+
+
+def not_found() -> ApiError:
+    return ApiError(404, "session_not_found", "找不到这次问答，请重新开始", "questionnaire session not found")
 
 
 def _check_secret(session: QuestionnaireSession, secret: str | None) -> None:

@@ -7,9 +7,11 @@
 - A notification's recipient and content go ``NOTIFICATION_RETENTION_DAYS`` after it was made, once it is sent
   or dead; the row stays as history.
 
-Audit events are never touched. Each batch is one transaction; stored files are removed only after it commits
-(a file left by a crash is unreferenced and harmless; a row pointing at a deleted file would not be). An open
-case is never touched: a questionnaire with a case is not unsubmitted, and photos go only from completed cases.
+Audit events and privacy events (the family's rights used, services/privacy.py) are never touched. Each batch
+is one transaction; stored files are removed only after it commits (a file left by a crash is unreferenced and
+harmless; a row pointing at a deleted file would not be). An open case is never touched: a questionnaire with a
+case is not unsubmitted, and photos go only from completed cases. ``delete_questionnaires`` and ``delete_pages``
+are also how a family deletes their own application or withdraws their consent (services/privacy.py).
 """
 
 from __future__ import annotations
@@ -52,10 +54,14 @@ def _days(name: str) -> dt.timedelta:
     return dt.timedelta(days=int(current_app.config[name]))
 
 
+def _unsubmitted():
+    return not_(exists().where(Case.questionnaire_id == QuestionnaireSession.id))
+
+
 def _abandoned(cutoff: dt.datetime):
     """Unsubmitted questionnaires whose last activity (or, before it was recorded, last update) is older."""
     last = func.coalesce(QuestionnaireSession.last_activity_at, QuestionnaireSession.updated_at)
-    return and_(last < cutoff, not_(exists().where(Case.questionnaire_id == QuestionnaireSession.id)))
+    return and_(last < cutoff, _unsubmitted())
 
 
 def _completed_before(cutoff: dt.datetime):
@@ -77,11 +83,31 @@ def _pages_keys(questionnaire_ids: list[str]) -> list[str]:
     return [k for row in rows for k in row if k]
 
 
-def _remove_files(keys: list[str]) -> int:
+def remove_files(keys: list[str]) -> int:
     """After the commit: files no other page uses (content-addressed) are removed."""
     unique = sorted(set(keys))
     _delete_unused(unique)
     return len(unique)
+
+
+def delete_pages(questionnaire_ids: list[str]) -> tuple[int, list[str]]:
+    """The questionnaires' pages, in the caller's transaction: (pages deleted, the keys of their files, for
+    ``remove_files`` once it commits)."""
+    keys = _pages_keys(questionnaire_ids)
+    pages = db.session.execute(db.delete(UploadedPage).where(UploadedPage.questionnaire_id.in_(questionnaire_ids))
+                               .execution_options(synchronize_session=False)).rowcount
+    return pages, keys
+
+
+def delete_questionnaires(ids: list[str], *where) -> tuple[int, int, list[str]]:
+    """The unsubmitted ones of ``ids`` (that also meet ``where``) with their pages, in the caller's transaction:
+    (questionnaires deleted, pages deleted, the keys of their files). The resume secret's hash goes with the
+    row; a submitted one is never deleted (the caller sees it in the count)."""
+    pages, keys = delete_pages(ids)
+    gone = db.session.execute(db.delete(QuestionnaireSession)
+                              .where(QuestionnaireSession.id.in_(ids), _unsubmitted(), *where)
+                              .execution_options(synchronize_session=False)).rowcount
+    return gone, pages, keys
 
 
 def sweep_questionnaires(now: dt.datetime, report: SweepReport, dry_run: bool = False, batch: int = BATCH) -> None:
@@ -98,17 +124,12 @@ def sweep_questionnaires(now: dt.datetime, report: SweepReport, dry_run: bool = 
                                       .with_for_update(skip_locked=True)))
         if not ids:
             break
-        keys = _pages_keys(ids)
-        pages = db.session.execute(db.delete(UploadedPage).where(UploadedPage.questionnaire_id.in_(ids))
-                                   .execution_options(synchronize_session=False)).rowcount
-        gone = db.session.execute(db.delete(QuestionnaireSession)  # the resume secret's hash goes with the row
-                                  .where(QuestionnaireSession.id.in_(ids), _abandoned(cutoff))
-                                  .execution_options(synchronize_session=False)).rowcount
+        gone, pages, keys = delete_questionnaires(ids, _abandoned(cutoff))
         db.session.commit()
         report.questionnaires += gone
         report.questionnaire_pages += pages
         report.batches += 1
-        report.files_removed += _remove_files(keys)
+        report.files_removed += remove_files(keys)
         if len(ids) < batch:
             break
 
@@ -128,15 +149,12 @@ def sweep_case_photos(now: dt.datetime, report: SweepReport, dry_run: bool = Fal
         rows = db.session.execute(query.limit(batch)).all()
         if not rows:
             break
-        ids = [qid for qid, _ in rows]
-        keys = _pages_keys(ids)
-        report.case_photo_pages += db.session.execute(
-            db.delete(UploadedPage).where(UploadedPage.questionnaire_id.in_(ids))
-            .execution_options(synchronize_session=False)).rowcount
+        pages, keys = delete_pages([qid for qid, _ in rows])
+        report.case_photo_pages += pages
         db.session.commit()
         report.cases.extend(code for _, code in rows)
         report.batches += 1
-        report.files_removed += _remove_files(keys)
+        report.files_removed += remove_files(keys)
         if len(rows) < batch:
             break
 

@@ -56,6 +56,8 @@ def add_pages(session: QuestionnaireSession, material_id: str, files: list[bytes
         raise _too_many_pages()
     processed = [_process(data) for data in files]
     _lock(session)  # uploads arriving together count one after another
+    db.session.refresh(session, ["consent_at"])  # a consent withdrawn meanwhile (services/privacy.py) counts
+    consent.require(session)
     if len(_pages(session, material_id)) + len(files) > limit:
         db.session.rollback()
         raise _too_many_pages()

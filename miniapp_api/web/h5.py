@@ -1,7 +1,8 @@
 """The family's H5 self-service pages (/h5): the whole journey on a phone browser, without JavaScript.
 
 choose region -> one question per screen, then the review (both in h5_questions.py) -> checklist -> photos of the
-materials -> SMS sign-in -> the one form -> submit -> tracking code with its QR -> public status lookup.
+materials -> SMS sign-in -> the one form -> submit -> tracking code with its QR -> public status lookup; and from
+every page of a journey, 「我的个人信息」: download it all, withdraw the consent, delete the application.
 
 Server-rendered from ``templates/h5/`` over the same services as the JSON API; this module only turns HTML
 form posts into the values those services take and picks what to show. The journey is kept on the server
@@ -29,6 +30,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from ..api import presenters
 from ..api.family import StatusLookup, status_limit_per_address, status_limit_per_code
 from ..api.files import file_response
+from ..api.questionnaires import archive_response
 from ..api.schemas import ApplicationForm, SmsCodeRequest, SmsVerify, StartQuestionnaire
 from ..api.uploads import upload_limits
 from ..domain import tracking
@@ -37,7 +39,7 @@ from ..domain.vocabulary import load_vocabulary
 from ..domain.workflow import LABELS as STATUS_LABELS
 from ..errors import ApiError
 from ..models import Applicant, QuestionnaireSession
-from ..services import applications, auth, consent, family, questionnaires, uploads
+from ..services import applications, auth, consent, family, privacy, questionnaires, uploads
 from . import h5_session
 from .h5_session import journey
 
@@ -735,6 +737,45 @@ def application_pdf(code: str):
     case = applications.case_for(_applicant(required=True), code)
     data = presenters.printable(case, questionnaires.dialog_of_case(case), applications.submitted_at_local(case))
     return file_response(printing.render_application_pdf(data), "application/pdf", case.tracking_code)
+
+
+# --- 7b. my personal information (PIPL art. 44-47, 49): download, withdraw the consent, delete ------------------
+
+@bp.get("/privacy")
+def privacy_page():
+    qs = _journey(_applicant())
+    case = questionnaires.submitted_case(qs)
+    return render_template("h5/privacy.html", confirm=None, consent_given=consent.given(qs),
+                           case_code=tracking.display(case.tracking_code) if case else None)
+
+
+@bp.get("/privacy/export")
+def privacy_export():
+    qs = _journey(_applicant())
+    return archive_response(privacy.export(qs), qs.id)
+
+
+@bp.post("/privacy/withdraw")
+def privacy_withdraw():
+    """A first tap only asks (a stray one must not delete the photos); the confirmation does it."""
+    qs = _journey(_applicant())
+    if request.form.get("confirm") != "yes":
+        return render_template("h5/privacy.html", confirm="withdraw")
+    privacy.withdraw_consent(qs)
+    flash(_t("已撤回同意，申请表里的个人信息和照片已删除。",
+             "Consent withdrawn; the form's personal details and the photos are deleted."), "ok")
+    return redirect(url_for(".privacy_page"))
+
+
+@bp.post("/privacy/delete")
+def privacy_delete():
+    qs = _journey(_applicant())
+    if request.form.get("confirm") != "yes":
+        return render_template("h5/privacy.html", confirm="delete")
+    privacy.delete(qs)
+    _forget_journey()
+    flash(_t("这份申请已删除。", "The application was deleted."), "ok")
+    return redirect(url_for(".home"))
 
 
 # --- 8. public status lookup (code + phone's last four digits) --------------------------------------------------
