@@ -132,7 +132,8 @@ def test_the_declared_table_says_todays_rule():
     for department in departments:
         rule = table[department]
         assert rule.photos == "own_matters", department
-        assert rule.fields == {"deceased", "applicant", "proxy", "other"} | ({"accounts"} if department in MONEY_DEPARTMENTS else set())
+        money = {"accounts"} if department in MONEY_DEPARTMENTS else set()
+        assert rule.fields == {"deceased", "applicant", "proxy", "other"} | money, department
     assert table["window"].fields == set(need_to_know.GROUPS) and table["window"].photos == "all"
     assert table["supervisor"].fields == frozenset() and table["supervisor"].photos == "none"
 

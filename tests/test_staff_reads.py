@@ -32,7 +32,7 @@ def new_rows(app, call) -> list[tuple[str, str, str, list | None]]:
     return rows(app)[before:]
 
 
-def test_every_read_path_writes_one_row_with_its_purpose(client, app, case_with_photos):
+def test_every_read_path_writes_one_row_with_its_purpose(client, app, case_with_photos):  # noqa: F811
     code, pages = case_with_photos
     police = token(client, "hn_police")
     register = pages["household_register"]
@@ -72,7 +72,7 @@ def other_region_case() -> Case:
 
 
 @pytest.fixture()
-def reads(client, app, case_with_photos):
+def reads(client, app, case_with_photos):  # noqa: F811
     """Five reads by the Hunan police, one by the Hunan window, two in Jining; supervisors of both regions."""
     code, _ = case_with_photos
     police, window = token(client, "hn_police"), token(client, "hn_window")
