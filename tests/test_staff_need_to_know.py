@@ -207,3 +207,22 @@ def test_a_changed_table_changes_what_each_clerk_is_shown(client, case_with_phot
     printed = text_of(other.get(f"/console/cases/{code}/application.html"))
     assert "张三丰" in printed and "张小梅" not in printed and "长沙市芙蓉区某路1号" not in printed
     assert CARD[-4:] in printed  # the accounts, masked as on every print-out
+
+
+def test_config_readme_shows_the_table_as_shipped():
+    """The table of who sees what in config/README.md is the file's, row by row."""
+    from pathlib import Path
+
+    from miniapp_api.domain import need_to_know
+    from miniapp_api.domain.vocabulary import load_vocabulary
+
+    table = need_to_know.load(need_to_know.DEFAULT_FILE, load_vocabulary().departments)
+    readme = (Path(need_to_know.DEFAULT_FILE).parent / "README.md").read_text(encoding="utf-8")
+    rows = {m.group(1): [c.strip() for c in m.group(2).split("|")]
+            for m in re.finditer(r"(?m)^\| `([a-z_]+)` [^|]*\|(.*)\|$", readme)}
+    assert set(rows) >= set(table)
+    photos = {"own_matters": "own matters", "all": "all", "none": "none"}
+    for name, rule in table.items():
+        cells = rows[name]
+        assert cells[:5] == ["✓" if g in rule.fields else "—" for g in need_to_know.GROUPS], name
+        assert cells[5] == photos[rule.photos], name
