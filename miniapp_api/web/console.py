@@ -421,7 +421,7 @@ def reads():
     later = url_for("console.reads", **{k: v for k, v in wanted.items() if v}, before=page.next_before,
                     **({"limit": limit} if limit.isdigit() else {})) if page.next_before else None
     return render_template("console/reads.html", rows=rows, wanted=wanted, later=later, problem=problem,
-                           first=bool(before), max_page=staff_reads.MAX_PAGE_SIZE)
+                           first=bool(before))
 
 
 def _read_row(read: staff_reads.Read) -> dict[str, Any]:
