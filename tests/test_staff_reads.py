@@ -66,7 +66,9 @@ def other_region_case() -> Case:
     case = Case(tracking_code=tracking.new_code(), region="jining", applicant_id=applicant.id,
                 questionnaire_id=session.id, idempotency_key="k" * 16, answers={}, facts={},
                 checklist={"matters": [], "materials": []}, form={}, commitment_accepted_at=utcnow())
-    db.session.add_all([applicant, session, case])
+    for row in (applicant, session, case):  # in the order of their foreign keys (no relationships to sort by)
+        db.session.add(row)
+        db.session.flush()
     db.session.commit()
     return case
 
