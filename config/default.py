@@ -35,6 +35,9 @@ DIALOGS_CHECK_ON_START = True
 # Where the region files are (unset: dialogs/). Each file's version is a hash of its content; questionnaires
 # and cases record theirs (services/rules_versions.py).
 DIALOGS_DIR = None
+# Who of the staff sees which field groups and photos of a case (最小必要; config/README.md, "Who sees what").
+# Unset: config/need_to_know.yaml. The app refuses to start with a broken file.
+NEED_TO_KNOW_FILE = None
 JSON_AS_ASCII = False
 
 # Connections are checked before use (a restarted database is reconnected), and an error's log line

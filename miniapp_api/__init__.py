@@ -56,6 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     check_host_channels(app.config["HOST_CHANNELS"], app.testing)
     if app.config["DIALOGS_CHECK_ON_START"]:
         _check_dialogs(Path(app.config.get("DIALOGS_DIR") or ROOT / "dialogs"))
+    app.extensions["need_to_know"] = _need_to_know(app.config.get("NEED_TO_KNOW_FILE"))
 
     from .extensions import db, limiter, migrate
 
@@ -120,6 +121,19 @@ def _normalise_db_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def _need_to_know(setting: str | None) -> dict:
+    """Who of the staff sees what (config/need_to_know.yaml): read once, refused at start when broken."""
+    from .domain import need_to_know
+    from .domain.vocabulary import load_vocabulary
+
+    path = Path(setting) if setting else need_to_know.DEFAULT_FILE
+    try:
+        return need_to_know.load(path, load_vocabulary().departments)
+    except need_to_know.NeedToKnowError as exc:
+        listing = "\n".join(exc.problems)
+        raise RuntimeError(f"{path} has problems; fix them before starting:\n{listing}") from None
 
 
 def _check_dialogs(dialogs_dir: Path) -> None:

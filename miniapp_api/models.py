@@ -238,7 +238,10 @@ class AuditEvent(db.Model):
 
 
 class StaffAccessLog(db.Model):
-    """Every read of a family's personal data by staff."""
+    """Every read of a family's personal data by staff: why (``purpose``: services/staff_reads.PURPOSES), what
+    (``what``: the case, a print-out, a photo's page id, a search) and which field groups it showed (``shown``:
+    domain/need_to_know.GROUPS, or ``photo:<material>``; null on reads logged before it was recorded). Never the
+    data itself. Supervisors read it (GET /api/v1/staff/access-log, /console/reads)."""
 
     __tablename__ = "staff_access_log"
 
@@ -246,6 +249,8 @@ class StaffAccessLog(db.Model):
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), nullable=False, index=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), nullable=False, index=True)
     what: Mapped[str] = mapped_column(String(64), nullable=False)
+    purpose: Mapped[str] = mapped_column(String(16), nullable=False)  # handle / search / print / photo
+    shown: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 

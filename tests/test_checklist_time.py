@@ -186,7 +186,8 @@ def test_a_clerk_sees_the_order_only_among_their_own_matters():
 
     _, checklist = walk("inner_mongolia", {**IM, "welfare": ["subsistence_allowance"]})
     assert "subsistence_allowance_termination" in matter(checklist, "hukou_cancellation")["after"]
-    view = need_to_know.checklist_view(checklist, need_to_know.for_department(checklist, "public_security"))
+    view = need_to_know.checklist_view(checklist, need_to_know.for_department(
+        checklist, "public_security", need_to_know.Rule(frozenset(need_to_know.GROUPS), "own_matters")))
     hukou = matter(view, "hukou_cancellation")
     assert hukou["after"] == [m["id"] for m in view["matters"] if m["id"] != "hukou_cancellation"]
     assert all(m["department"] == "public_security" for m in view["matters"])

@@ -106,3 +106,42 @@ def test_the_rules_versions_migration_up_and_down(empty_database):
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+CONSENT = "b8e4c2f7a915"
+READ_PURPOSES = "c9f2a6d4e813"
+
+
+def test_the_staff_reads_migration_gives_old_reads_a_purpose(empty_database):
+    """Reads logged before the purpose was recorded get the one their `what` says; what they showed stays unknown."""
+    app = create_app({"TESTING": True, "DATABASE_URL": empty_database, "SECRET_KEY": "test-secret",
+                      "DIALOGS_CHECK_ON_START": False, "REDIS_URL": None})
+    now = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
+    with app.app_context():
+        try:
+            upgrade(revision=CONSENT)
+            _insert("applicants", id="a" * 32, channel="sms", channel_user_id="13800138000", created_at=now)
+            _insert("questionnaire_sessions", id="q" * 32, region="hunan", resume_secret_hash="0" * 64, answers={},
+                    owner_id="a" * 32, cursor_review=False, form_draft={}, created_at=now, updated_at=now, version=1)
+            _insert("cases", id=1, tracking_code="7KQ2M9XH4P", region="hunan", applicant_id="a" * 32,
+                    questionnaire_id="q" * 32, idempotency_key="key-00000001", answers={}, facts={},
+                    checklist={"matters": []}, form={}, commitment_accepted_at=now, submitted_at=now)
+            _insert("staff_users", id=1, username="clerk", password_hash="x", name="王五", role="department",
+                    region="hunan", department="hrss", active=True)
+            for what in ("case", "search", "page:7"):
+                _insert("staff_access_log", staff_id=1, case_id=1, what=what, at=now)
+
+            upgrade(revision=READ_PURPOSES)
+            assert [(r["what"], r["purpose"], r["shown"]) for r in sorted(_rows("staff_access_log"), key=lambda r: r["id"])] == [
+                ("case", "handle", None), ("search", "search", None), ("page:7", "photo", None)]
+            with pytest.raises(sa.exc.IntegrityError):  # every read from now on says why
+                _insert("staff_access_log", staff_id=1, case_id=1, what="case", at=now)
+
+            downgrade(revision=CONSENT)
+            assert not {"purpose", "shown"} & _columns("staff_access_log")
+            assert [r["what"] for r in _rows("staff_access_log")] == ["case", "search", "page:7"]
+            upgrade()
+            assert {"purpose", "shown"} <= _columns("staff_access_log")
+        finally:
+            db.session.remove()
+            db.engine.dispose()

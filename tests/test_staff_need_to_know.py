@@ -115,3 +115,114 @@ def test_the_console_shows_each_clerk_what_their_matters_need(client, case_with_
     assert CARD in hrss[0] and hrss[1] == hrss[2] == hrss[3] == {"applicant_id_card", "social_security_card"}
     assert CARD in window[0] and window[1] == window[2] == window[3] == set(PHOTOS)
     assert DECEASED_ID in police[0] and APPLICANT_ID in police[0]
+
+
+# --- The declared table (config/need_to_know.yaml, issue 16 item 6) ------------------------------------------
+
+def test_the_declared_table_says_todays_rule():
+    """By default the file says what the code did before it: the money departments see the accounts, the others
+    not; every department the photos of its own matters; the window everything; a supervisor nothing."""
+    from miniapp_api.domain import need_to_know
+    from miniapp_api.domain.application_form import MONEY_DEPARTMENTS
+    from miniapp_api.domain.vocabulary import load_vocabulary
+
+    departments = list(load_vocabulary().departments)
+    table = need_to_know.load(need_to_know.DEFAULT_FILE, departments)
+    assert set(table) == {*departments, "window", "supervisor"}
+    for department in departments:
+        rule = table[department]
+        assert rule.photos == "own_matters", department
+        money = {"accounts"} if department in MONEY_DEPARTMENTS else set()
+        assert rule.fields == {"deceased", "applicant", "proxy", "other"} | money, department
+    assert table["window"].fields == set(need_to_know.GROUPS) and table["window"].photos == "all"
+    assert table["supervisor"].fields == frozenset() and table["supervisor"].photos == "none"
+
+
+def test_a_broken_table_is_refused_at_start_naming_every_problem(app, tmp_path):
+    from miniapp_api import create_app
+    from miniapp_api.domain import need_to_know
+
+    text = need_to_know.DEFAULT_FILE.read_text(encoding="utf-8")
+    broken = re.sub(r"(?m)^  health:.*\n(    .*\n)*", "", text)  # a department left out
+    broken = broken.replace("photos: own_matters", "photos: everything", 1)  # a value the table does not know
+    broken = re.sub(r"(?m)^(  supervisor:\n    fields: )\[\]", r"\1[applicant, bank]", broken)
+    path = tmp_path / "need_to_know.yaml"
+    path.write_text(broken, encoding="utf-8")
+    with pytest.raises(need_to_know.NeedToKnowError) as caught:
+        need_to_know.load(path, ["health", "public_security", "hrss"])
+    message = str(caught.value)
+    for expected in ("health", "everything", "bank", "supervisor"):
+        assert expected in message, message
+    with pytest.raises(RuntimeError, match="need_to_know.yaml"):
+        create_app({"TESTING": True, "SECRET_KEY": "test-secret", "NEED_TO_KNOW_FILE": str(path),
+                    "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
+    path.write_text("sees: [1, 2]\n", encoding="utf-8")
+    with pytest.raises(need_to_know.NeedToKnowError, match="sees"):
+        need_to_know.load(path, ["health"])
+
+
+@pytest.fixture()
+def changed_table(app, tmp_path):
+    """Another server, on the same database and store, started with a test copy of the table: the police see the
+    deceased and the accounts and every photo, nothing of the applicant; social security no photo, no account."""
+    from miniapp_api import create_app
+    from miniapp_api.domain import need_to_know
+
+    text = need_to_know.DEFAULT_FILE.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^(  public_security:\n    fields: )\[[^]]*\]\n    photos: own_matters",
+                  r"\1[deceased, accounts]\n    photos: all", text)
+    text = re.sub(r"(?m)^(  hrss:\n    fields: )\[[^]]*\]\n    photos: own_matters",
+                  r"\1[deceased, applicant]\n    photos: none", text)
+    path = tmp_path / "need_to_know.yaml"
+    path.write_text(text, encoding="utf-8")
+    other = create_app({"TESTING": True, "SECRET_KEY": app.config["SECRET_KEY"], "NEED_TO_KNOW_FILE": str(path),
+                        "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                        "REDIS_URL": app.config["REDIS_URL"], "UPLOAD_FOLDER": app.config["UPLOAD_FOLDER"],
+                        "STAFF_REQUIRE_TOTP": False})
+    yield other
+    with other.app_context():
+        from miniapp_api.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_changed_table_changes_what_each_clerk_is_shown(client, case_with_photos, changed_table):
+    code, pages = case_with_photos
+    other = changed_table.test_client()
+    police, text, opened = api_view(other, "hn_police", code, pages)
+    assert police["accounts"][0]["account_number"] == CARD and DECEASED_ID in text
+    assert police["applicant"] == {} and APPLICANT_ID not in text and "13800138000" not in text and "张小梅" not in text
+    assert police["withheld"] == ["applicant", "proxy", "other"]
+    assert "长沙市芙蓉区某路1号" not in text  # the applicant's address: "other"
+    assert opened == set(PHOTOS)
+    hrss, text, opened = api_view(other, "hn_hrss", code, pages)
+    assert hrss["accounts"] == [] and CARD not in text and APPLICANT_ID in text and opened == set()
+    assert hrss["withheld"] == ["proxy", "accounts", "other"]
+
+    console_sign_in(other, "hn_police")
+    page = text_of(other.get(f"/console/cases/{code}"))
+    assert CARD in page and DECEASED_ID in page
+    assert APPLICANT_ID not in page and "13800138000" not in page and "张小梅" not in page
+    printed = text_of(other.get(f"/console/cases/{code}/application.html"))
+    assert "张三丰" in printed and "张小梅" not in printed and "长沙市芙蓉区某路1号" not in printed
+    assert CARD[-4:] in printed  # the accounts, masked as on every print-out
+
+
+def test_config_readme_shows_the_table_as_shipped():
+    """The table of who sees what in config/README.md is the file's, row by row."""
+    from pathlib import Path
+
+    from miniapp_api.domain import need_to_know
+    from miniapp_api.domain.vocabulary import load_vocabulary
+
+    table = need_to_know.load(need_to_know.DEFAULT_FILE, load_vocabulary().departments)
+    readme = (Path(need_to_know.DEFAULT_FILE).parent / "README.md").read_text(encoding="utf-8")
+    rows = {m.group(1): [c.strip() for c in m.group(2).split("|")]
+            for m in re.finditer(r"(?m)^\| `([a-z_]+)` [^|]*\|(.*)\|$", readme)}
+    assert set(rows) >= set(table)
+    photos = {"own_matters": "own matters", "all": "all", "none": "none"}
+    for name, rule in table.items():
+        cells = rows[name]
+        assert cells[:5] == ["✓" if g in rule.fields else "—" for g in need_to_know.GROUPS], name
+        assert cells[5] == photos[rule.photos], name

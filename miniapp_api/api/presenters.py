@@ -145,11 +145,10 @@ def case(c, for_staff: bool = False) -> dict[str, Any]:
 
 
 def staff_case(c, need: need_to_know.Need) -> dict[str, Any]:
-    """A case as a clerk sees it: full numbers, but only what their matters need (``withheld`` names the rest)."""
+    """A case as a clerk sees it: full numbers, but only the field groups the table gives their role
+    (config/need_to_know.yaml; ``withheld`` names the rest) and only their matters of the checklist."""
     body = case(c, for_staff=True)
-    body["withheld"] = [] if need.accounts else ["accounts"]
-    if not need.accounts:
-        body["accounts"] = []
+    body.update(need_to_know.form_view(c.form, c.facts, need))
     body["checklist"] = need_to_know.checklist_view(body["checklist"], need)
     body["not_submitted"] = [m for m in body["not_submitted"] if need.sees_matter(m)]
     return body
@@ -159,8 +158,9 @@ RELATIONSHIP_LABELS = {"spouse": "配偶", "child": "子女", "parent": "父母"
                        "sibling": "兄弟姐妹", "other": "其他"}
 
 
-def printable(c, d: Dialog, submitted_at: str) -> dict[str, Any]:
-    """The dict the printable application (templates/print/application.html) is rendered from."""
+def printable(c, d: Dialog, submitted_at: str, need: need_to_know.Need | None = None) -> dict[str, Any]:
+    """The dict the printable application (templates/print/application.html) is rendered from; printed by a
+    clerk (``need``), only the field groups the table gives their role (the rest print blank)."""
     vocab = load_vocabulary()
     view = case(c)
     view["applicant"]["relationship"] = c.facts.get("relationship")  # the questionnaire's or the form's
@@ -173,12 +173,18 @@ def printable(c, d: Dialog, submitted_at: str) -> dict[str, Any]:
     for account in view["accounts"]:
         account["payee_label"] = vocab.payees.get(account.get("payee"), {}).get("name", "")
     required = {w.matter_id for w in c.work_items}
+    if need is not None:
+        view["deceased"] = need_to_know.section_view("deceased", view["deceased"], need)
+        view["applicant"] = need_to_know.section_view("applicant", view["applicant"], need)
+        proxy = need_to_know.section_view("proxy", proxy, need) or None
+        view["accounts"] = view["accounts"] if need.accounts else []
     return {
         "tracking_code": view["tracking_code"],
         "region": c.region,
         "region_name": d.name.zh,
         "submitted_at": submitted_at,
-        "deceased": {**view["deceased"], "death_date": c.facts.get("death_date", view["deceased"].get("death_date"))},
+        "deceased": {**view["deceased"], "death_date": c.facts.get("death_date", view["deceased"].get("death_date"))}
+        if need is None or need.sees("deceased") else view["deceased"],
         "applicant": view["applicant"],
         "proxy": proxy,
         "accounts": view["accounts"],
@@ -192,6 +198,19 @@ def printable(c, d: Dialog, submitted_at: str) -> dict[str, Any]:
         "materials": [{"id": m["id"], "name": m["name"]} for m in c.checklist["materials"]],
         "commitment": {"text": d.form["commitment"], "accepted_at": iso(c.commitment_accepted_at)},
     }
+
+
+def staff_read(read) -> dict[str, Any]:
+    """One row of the log of staff reads (services/staff_reads.py): who, which case, why, what; no personal data."""
+    from ..services.staff_reads import PURPOSES
+
+    log, reader = read.log, read.reader
+    label = PURPOSES.get(log.purpose, (log.purpose, log.purpose))
+    return {"id": log.id, "at": iso(log.at), "purpose": log.purpose, "purpose_label": label[0],
+            "purpose_label_en": label[1], "what": log.what, "shown": log.shown,
+            "tracking_code": display(read.case.tracking_code),
+            "staff": {"id": reader.id, "username": reader.username, "name": reader.name, "role": reader.role,
+                      "department": reader.department}}
 
 
 def work_item(w) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from marshmallow import INCLUDE, Schema
 from marshmallow import fields as ma
 
-from ..domain import workflow
+from ..domain import need_to_know, workflow
 from ..domain.vocabulary import load_vocabulary
 from .schemas import AnswerValue
 
@@ -473,7 +473,11 @@ class StaffWorkItem(CaseWorkItem):
 
 class StaffCase(Case):
     work_items = nested(StaffWorkItem, many=True)
-    withheld = strings("sections this clerk's matters do not need")
+    proxy = ma.Dict(required=True, allow_none=True,
+                    metadata={"description": "the proxy and the power of attorney (null: none, or withheld)"})
+    withheld = ma.List(ma.String(metadata={"enum": list(need_to_know.GROUPS)}), required=True,
+                       metadata={"description": "the field groups this clerk's role is not shown "
+                                                "(config/need_to_know.yaml)"})
 
 
 class Rating(Open):
@@ -582,3 +586,31 @@ class DeadNotifications(Open):
 class Resent(Open):
     id = integer()
     status = string()
+
+
+class ReadBy(Open):
+    id = integer()
+    username = string()
+    name = string()
+    role = enum(["department", "window", "supervisor"])
+    department = enum(DEPARTMENTS, nullable=True)
+
+
+class StaffRead(Open):
+    id = integer("send as `before` to list the reads older than this one")
+    at = when("", nullable=False)
+    purpose = enum(["handle", "search", "print", "photo"], "handle: opened to work it; search: a search result; "
+                                                          "print: the application printed; photo: a document photo")
+    purpose_label = string(example="办理")
+    purpose_label_en = string()
+    what = string("the case, application.pdf / application.html, page:<id>, search", example="case")
+    shown = ma.List(ma.String(), required=True, allow_none=True,
+                    metadata={"description": "the field groups shown (deceased, applicant, proxy, accounts, other) "
+                                             "or photo:<material>; null for reads logged before this was recorded"})
+    tracking_code = string()
+    staff = nested(ReadBy)
+
+
+class StaffReads(Open):
+    reads = nested(StaffRead, many=True)
+    next_before = integer("the `before` of the next (older) page; null: no more", nullable=True)

@@ -11,7 +11,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import StaffUser, WorkItem, iso
 from ..routing import MAX_ROW_ID
-from ..services import staff
+from ..services import staff, staff_reads
 from . import presenters, responses
 from .files import file_response
 from .operations import BINARY, NO_CONTENT, PUBLIC, SIGNED, STAFF, header, operation, query
@@ -99,7 +99,7 @@ def view_page(code: str, page_id: int):
     from ..services import uploads
 
     user = current_staff()
-    case, _ = staff.case_for(user, code)
+    case, _ = staff.case_for(user, code, purpose=None)  # the photo is what is read, and logged
     page = staff.page_for(user, case, page_id)
     content, mimetype = uploads.read(page, thumbnail=request.args.get("size") == "thumb")
     return file_response(content, mimetype, f"{case.tracking_code}-page-{page.id}")
@@ -141,6 +141,37 @@ def ratings():
     from ..services.family import rating_summary
 
     return jsonify({"region": user.region, "departments": rating_summary(user.region)})
+
+
+class AccessLogQuery(Schema):
+    staff = Text(validate=validate.Length(min=1, max=64))
+    case = Text(validate=validate.Length(min=1, max=20))
+    before = fields.Integer(strict=False, validate=validate.Range(min=1, max=MAX_ROW_ID))
+    limit = fields.Integer(strict=False, validate=validate.Range(min=1, max=staff_reads.MAX_PAGE_SIZE))
+
+
+@bp.get("/staff/access-log")
+@bp.response(200, responses.StaffReads)
+@operation("listStaffReads", "Staff reads of families' personal data in my region, newest first (supervisors)", STAFF,
+           errors=(401, 403, 422), description=(
+               "Every read of a case's personal data by staff (the case opened, printed, a photo, a search result), "
+               "with its purpose and the field groups it showed, never the data. Pages of `limit` (default "
+               f"{staff_reads.PAGE_SIZE}, at most {staff_reads.MAX_PAGE_SIZE}); the next page is `before=next_before`."),
+           parameters=[query("staff", "only this username's reads", {"type": "string", "maxLength": 64}),
+                       query("case", "only this case (its tracking code)", {"type": "string", "maxLength": 20}),
+                       query("before", "only reads older than this id (the last page's next_before)",
+                             {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}),
+                       query("limit", f"reads per page, at most {staff_reads.MAX_PAGE_SIZE}",
+                             {"type": "integer", "minimum": 1, "maximum": staff_reads.MAX_PAGE_SIZE,
+                              "default": staff_reads.PAGE_SIZE})])
+def access_log():
+    """The supervisor's view of who read which family's data, and why."""
+    user = current_staff()
+    staff_reads.require_supervisor(user)
+    args = AccessLogQuery().load(request.args)
+    page = staff_reads.reads(user, args.get("staff"), args.get("case"), args.get("before"),
+                             args.get("limit", staff_reads.PAGE_SIZE))
+    return jsonify({"reads": [presenters.staff_read(r) for r in page.reads], "next_before": page.next_before})
 
 
 class CallbackBody(Schema):

@@ -28,7 +28,7 @@ from ..encrypted import index_key
 from ..errors import ApiError
 from ..extensions import db
 from ..models import AuditEvent, Case, CaseSearchKey, StaffAccessLog, StaffUser, WorkItem, utcnow
-from . import notify, staff_throttle, staff_totp, tokens
+from . import notify, staff_reads, staff_throttle, staff_totp, tokens
 from .questionnaires import dialog_of_case
 
 ROLES = ("department", "window", "supervisor")
@@ -181,8 +181,10 @@ def queue(user: StaffUser, status: str | None = None) -> list[WorkItem]:
     return list(db.session.scalars(query))
 
 
-def case_for(user: StaffUser, code_text: str) -> tuple[Case, list[WorkItem]]:
-    """A case as this person may see it; the read of personal data is logged."""
+def case_for(user: StaffUser, code_text: str, purpose: str | None = "handle",
+             what: str = "case") -> tuple[Case, list[WorkItem]]:
+    """A case as this person may see it; the read of personal data is logged with its purpose and the field
+    groups it shows (``purpose`` None: the caller shows no field of it and logs what it does show, a photo)."""
     code = tracking.normalise(code_text)
     case = db.session.scalars(db.select(Case).filter_by(tracking_code=code)).first() if code else None
     if case is None or case.region != user.region or user.role == "supervisor":
@@ -190,16 +192,26 @@ def case_for(user: StaffUser, code_text: str) -> tuple[Case, list[WorkItem]]:
     items = [w for w in case.work_items if user.role == "window" or w.department == user.department]
     if not items:
         raise ApiError(404, "case_not_found", "找不到该申请", "no such case")
-    db.session.add(StaffAccessLog(staff_id=user.id, case_id=case.id, what="case"))
-    db.session.commit()
+    if purpose is not None:
+        staff_reads.log(user, case, purpose, what, need_to_know.shown(case.form, case.facts, need_for(user, case)))
     return case, items
 
 
+def rule_for(user: StaffUser) -> need_to_know.Rule:
+    """This person's row of the declared table (config/need_to_know.yaml, loaded at start)."""
+    return need_to_know.rule_for(current_app.extensions["need_to_know"], user.role, user.department)
+
+
 def need_for(user: StaffUser, case: Case) -> need_to_know.Need:
-    """What this person's work on the case needs them to see (domain/need_to_know.py): the window all of it."""
+    """What this person's work on the case needs them to see (domain/need_to_know.py, as the table says)."""
     if user.role == "window":
-        return need_to_know.EVERYTHING
-    return need_to_know.for_department(case.checklist, user.department or "")
+        return need_to_know.for_window(case.checklist, rule_for(user))
+    return need_to_know.for_department(case.checklist, user.department or "", rule_for(user))
+
+
+def search_shown(user: StaffUser) -> list[str]:
+    """What a search result shows of a case: the deceased's and applicant's names, as far as the table lets."""
+    return [g for g in ("deceased", "applicant") if g in rule_for(user).fields]
 
 
 def transition(actor: str, item: WorkItem, target: str, reason: str | None = None,
@@ -312,7 +324,8 @@ def search(user: StaffUser, text: str) -> list[Case]:
                                                         CaseSearchKey.digest.in_(digests))
         found = list(db.session.scalars(query.where(Case.id.in_(keyed)).limit(SEARCH_LIMIT)))
     for case in found:
-        db.session.add(StaffAccessLog(staff_id=user.id, case_id=case.id, what="search"))
+        db.session.add(StaffAccessLog(staff_id=user.id, case_id=case.id, what="search", purpose="search",
+                                      shown=search_shown(user)))
     db.session.commit()
     return found
 
@@ -327,8 +340,8 @@ def dead_notifications(user: StaffUser) -> list:
 
 
 def page_for(user: StaffUser, case: Case, page_id: int, log: bool = True):
-    """A document photo of a case this person may see (call `case_for` first), of a material their matters
-    list; reading it is logged."""
+    """A document photo of a case this person may see (call `case_for(..., purpose=None)` first), of a material
+    the table lets them see (their matters' materials, all or none); reading it is logged (purpose photo)."""
     from ..models import UploadedPage
 
     page = db.session.get(UploadedPage, page_id)
@@ -336,6 +349,5 @@ def page_for(user: StaffUser, case: Case, page_id: int, log: bool = True):
             or not need_for(user, case).sees_material(page.material_id)):  # another department's material
         raise ApiError(404, "page_not_found", "找不到这张照片", "no such page")
     if log:
-        db.session.add(StaffAccessLog(staff_id=user.id, case_id=case.id, what=f"page:{page.id}"))
-        db.session.commit()
+        staff_reads.log(user, case, "photo", f"page:{page.id}", [f"photo:{page.material_id}"])
     return page

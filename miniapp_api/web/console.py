@@ -30,7 +30,8 @@ from ..domain.vocabulary import load_vocabulary
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Applicant, AuditEvent, Case, Notification, QuestionnaireSession, StaffUser, WorkItem
-from ..services import applications, auth, consent, notify, phones, questionnaires, staff, uploads
+from ..routing import MAX_ROW_ID
+from ..services import applications, auth, consent, notify, phones, questionnaires, staff, staff_reads, uploads
 
 bp = Blueprint("console", __name__, static_folder=str(Path(__file__).resolve().parents[1] / "static" / "console"),
                static_url_path="/static")
@@ -247,11 +248,12 @@ def search():
     text = request.form.get("q", "").strip()[:50] if request.method == "POST" else ""
     cases = staff.search(user, text) if text else []
     results = []
+    shown = staff.search_shown(user)  # the names, as far as the table lets this person see them
     for case in cases:
         items = [w for w in case.work_items if user.role == "window" or w.department == user.department]
         results.append({"code": display(case.tracking_code), "submitted_at": case.submitted_at,
-                        "deceased": (case.form.get("deceased") or {}).get("name", ""),
-                        "applicant": (case.form.get("applicant") or {}).get("name", ""),
+                        "deceased": (case.form.get("deceased") or {}).get("name", "") if "deceased" in shown else "—",
+                        "applicant": (case.form.get("applicant") or {}).get("name", "") if "applicant" in shown else "—",
                         "items": [_item_row(w) for w in items]})
     return render_template("console/search.html", text=text, results=results, searched=bool(text))
 
@@ -271,8 +273,8 @@ def _case_view(case: Case, items: list[WorkItem], need: need_to_know.Need) -> di
     vocab = load_vocabulary()
     for account in body["accounts"]:
         account["payee_label"] = vocab.payees.get(account.get("payee"), {}).get("name", account.get("payee", ""))
-    relationship = presenters.RELATIONSHIP_LABELS.get(case.facts.get("relationship"), "")
-    proxy = case.form.get("proxy") if isinstance(case.form.get("proxy"), dict) else None
+    relationship = presenters.RELATIONSHIP_LABELS.get(body["applicant"].get("relationship"), "")
+    proxy = body["proxy"]
     session_row = db.session.get(QuestionnaireSession, case.questionnaire_id)
     photos = [m for m in uploads.material_status(session_row) if m["pages"] and need.sees_material(m["id"])] \
         if session_row else []
@@ -287,6 +289,7 @@ def _case_view(case: Case, items: list[WorkItem], need: need_to_know.Need) -> di
     applicant = db.session.get(Applicant, case.applicant_id)
     submitted_by = "综合窗口代办" if applicant is not None and applicant.channel == "window" else "申请人（家属）"
     return {"code": display(case.tracking_code), "case": case, "body": body, "relationship": relationship,
+            "withheld": [need_to_know.GROUP_LABELS[g][0] for g in body["withheld"]], "need": need,
             "submitted_by": submitted_by,
             "proxy": proxy, "photos": photos, "uploaded": {m["id"]: len(m["pages"]) for m in photos}, "work": work,
             "audit": _audit_trail(case, {w.id for w in items}),
@@ -323,7 +326,7 @@ def _audit_trail(case: Case, visible: set[int]) -> list[dict[str, Any]]:
 def page_view(code: str, page_id: int):
     """One document photo at full size, with the way back to the case."""
     user = _require(*WORKERS)
-    found, _ = staff.case_for(user, code)
+    found, _ = staff.case_for(user, code, purpose=None)  # shows no field of the case
     page = staff.page_for(user, found, page_id, log=False)  # the image request itself is logged
     return render_template("console/page.html", code=display(found.tracking_code), page=page,
                            material=_material_name(found, page.material_id))
@@ -332,7 +335,7 @@ def page_view(code: str, page_id: int):
 @bp.get("/cases/<code>/pages/<int:page_id>/image")
 def page_image(code: str, page_id: int):
     user = _require(*WORKERS)
-    found, _ = staff.case_for(user, code)
+    found, _ = staff.case_for(user, code, purpose=None)  # the photo is what is read, and logged
     page = staff.page_for(user, found, page_id)
     content, mimetype = uploads.read(page, thumbnail=request.args.get("size") == "thumb")
     return file_response(content, mimetype, f"{found.tracking_code}-page-{page.id}")
@@ -345,10 +348,9 @@ def printable(code: str, fmt: str):
     user = _require(*WORKERS)
     if fmt not in ("html", "pdf"):
         raise ApiError(404, "not_found", "找不到该页面", "no such page")
-    found, _ = staff.case_for(user, code)
-    data = presenters.printable(found, questionnaires.dialog_of_case(found), applications.submitted_at_local(found))
-    if not staff.need_for(user, found).accounts:
-        data["accounts"] = []  # masked already; a department that pays nothing out needs none of it
+    found, _ = staff.case_for(user, code, purpose="print", what=f"application.{fmt}")
+    data = presenters.printable(found, questionnaires.dialog_of_case(found), applications.submitted_at_local(found),
+                                staff.need_for(user, found))  # masked, and only the field groups the table gives
     if fmt == "html":
         return Response(printing.render_application_html(data), mimetype="text/html")
     return file_response(printing.render_application_pdf(data), "application/pdf", found.tracking_code)
@@ -398,6 +400,43 @@ def supervision():
     return render_template("console/supervision.html",
                            overdue=[_item_row(w) for w in lists["overdue"]],
                            due_soon=[_item_row(w) for w in lists["due_soon"]])
+
+
+@bp.get("/reads")
+def reads():
+    """The log of staff reads of the region's families' data, newest first, a page at a time (supervisors)."""
+    user = _require("supervisor")
+    wanted = {k: request.args.get(k, "").strip()[:64] for k in ("staff", "case")}
+    before, limit = request.args.get("before", ""), request.args.get("limit", "")
+    problem, page = None, staff_reads.Page([], None)
+    try:
+        page = staff_reads.reads(user, wanted["staff"] or None, wanted["case"] or None,
+                                 int(before) if before.isdigit() and int(before) <= MAX_ROW_ID else None,
+                                 int(limit) if limit.isdigit() else staff_reads.PAGE_SIZE)
+    except ApiError as exc:
+        if exc.status == 403:
+            raise
+        problem = exc.message
+    rows = [_read_row(r) for r in page.reads]
+    later = url_for("console.reads", **{k: v for k, v in wanted.items() if v}, before=page.next_before,
+                    **({"limit": limit} if limit.isdigit() else {})) if page.next_before else None
+    return render_template("console/reads.html", rows=rows, wanted=wanted, later=later, problem=problem,
+                           first=bool(before))
+
+
+def _read_row(read: staff_reads.Read) -> dict[str, Any]:
+    """One read in words: who (name, role, department), which case, why, what it showed."""
+    log, reader = read.log, read.reader
+    shown = []
+    for group in log.shown or []:
+        if group.startswith("photo:"):
+            shown.append("照片：" + _material_name(read.case, group.split(":", 1)[1]))
+        else:
+            shown.append(need_to_know.GROUP_LABELS.get(group, (group,))[0])
+    return {"at": log.at, "who": reader.name, "username": reader.username, "role": ROLE_LABELS.get(reader.role, reader.role),
+            "department": _department_name(reader.department) if reader.department else "",
+            "code": display(read.case.tracking_code), "purpose": staff_reads.PURPOSES.get(log.purpose, (log.purpose,))[0],
+            "shown": "、".join(shown) if log.shown is not None else "（未记录）"}
 
 
 def _recipient(note: Notification) -> str:
