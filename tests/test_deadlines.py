@@ -269,3 +269,25 @@ def test_overdue_and_due_soon():
     assert not is_due_soon(due, cn("2025-10-10 23:59:58"))
     assert not is_due_soon(due, cn("2025-10-12 00:00"))  # overdue is not "due soon"
     assert is_due_soon(due, cn("2025-10-09 12:00"), within=timedelta(days=3))
+
+
+def test_the_holiday_file_is_parsed_once_and_again_only_when_it_changes(tmp_path, monkeypatch):
+    """Submitting a case computes a due date per work item: the file is read once, not per item (issue 17),
+    and an edited file (then `flask deadlines recompute`) is read again."""
+    import miniapp_api.domain.deadlines as deadlines_module
+
+    path = tmp_path / "holidays.yaml"
+    path.write_text("2031:\n  holidays: [2031-03-03]\n  workdays: []\n", encoding="utf-8")
+    parses = []
+    real = deadlines_module.parse_overrides
+    monkeypatch.setattr(deadlines_module, "parse_overrides", lambda raw: parses.append(1) or real(raw))
+    first = load_calendar(path)
+    for _ in range(5):
+        assert load_calendar(path) is first
+    assert len(parses) == 1 and not first.is_working_day(date(2031, 3, 3))
+    path.write_text("2031:\n  holidays: [2031-03-04]\n  workdays: []\n", encoding="utf-8")
+    import os
+
+    os.utime(path, ns=(1, 1))  # a changed file: another modification time
+    again = load_calendar(path)
+    assert len(parses) == 2 and again.is_working_day(date(2031, 3, 3)) and not again.is_working_day(date(2031, 3, 4))

@@ -51,3 +51,31 @@ def test_one_address_is_one_bucket_across_api_and_h5(submitted, app, tight_limit
             response = api.post("/api/v1/status", json={"tracking_code": other + str(n), "phone_tail": wrong})
         statuses.append(response.status_code)
     assert statuses[-1] == 429 and 429 not in statuses[:-1], statuses
+
+
+def test_the_status_lookup_is_one_sql_statement(submitted, app):  # noqa: F811 (fixture)
+    """The public lookup is the most called endpoint after a submission (families check it again and again):
+    the case, its work items and the proven number's tail in one statement, whatever the case holds."""
+    import sqlalchemy as sa
+
+    from miniapp_api.extensions import db
+
+    from tests.test_h5_pages import PHONE
+
+    _, code = submitted
+    client = app.test_client()
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = client.post("/api/v1/status", json={"tracking_code": code, "phone_tail": PHONE[-4:]})
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code == 200, response.get_json()
+    assert len(response.get_json()["matters"]) >= 1
+    assert len(statements) == 1, statements

@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -169,11 +169,18 @@ def _china_time(moment: datetime) -> datetime:
 
 
 def load_calendar(path: Path | None = None) -> WorkingCalendar:
-    """The calendar with the holiday file applied; the default file may be absent (package only)."""
+    """The calendar with the holiday file applied; the default file may be absent (package only). Parsed once
+    per version of the file (a submission asks for it per work item): an edited file is read again."""
     if path is None:
         if not DEFAULT_HOLIDAYS_FILE.exists():
             return WorkingCalendar()
         path = DEFAULT_HOLIDAYS_FILE
+    stat = path.stat()
+    return _parsed_calendar(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=8)
+def _parsed_calendar(path: Path, mtime_ns: int, size: int) -> WorkingCalendar:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     try:
         return WorkingCalendar(parse_overrides(raw))

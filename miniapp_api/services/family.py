@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from ..domain import tracking
 from ..errors import ApiError
@@ -44,8 +45,13 @@ def lookup(code_text: str, phone_tail: str) -> Case:
     """Anyone may check a case's progress with its code and the last four digits of a number the applicant
     proved is theirs (services/phones.py)."""
     code = tracking.normalise(code_text)
-    case = db.session.scalars(db.select(Case).filter_by(tracking_code=code)).first() if code else None
-    if case is None or not phones.tail_matches(case, phone_tail):  # a proven number's tail, not the form's typed one
+    proven = phones.tail_clause(phone_tail)  # a proven number's tail, not the form's typed one
+    case = None
+    if code and proven is not None:
+        # One statement: the case, its work items (what the answer lists) and the tail's check together.
+        case = db.session.scalars(db.select(Case).where(Case.tracking_code == code, proven)
+                                  .options(joinedload(Case.work_items))).unique().first()
+    if case is None:
         raise ApiError(404, "case_not_found", "查询不到，请核对受理编号和手机号后四位",
                        "no case matches that code and phone number")
     return case

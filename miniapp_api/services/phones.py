@@ -8,6 +8,7 @@ else nowhere (the outbox keeps it for staff on the console channel).
 
 from __future__ import annotations
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.exc import IntegrityError
 
 from .. import blind_index
@@ -53,11 +54,12 @@ def recipient(case: Case, applicant: Applicant | None) -> str | None:
     return numbers[-1] if numbers else None
 
 
-def tail_matches(case: Case, tail: str) -> bool:
-    """The status lookup: the last four digits of one of the applicant's proven numbers, compared by their
-    blind index (no number is decrypted to answer an anonymous request)."""
+def tail_clause(tail: str) -> ColumnElement[bool] | None:
+    """The status lookup's condition on a case: the last four digits of one of its applicant's proven numbers,
+    compared by their blind index (no number is decrypted to answer an anonymous request); None for a tail
+    that cannot match."""
     if len(tail) != 4 or not tail.isdigit():
-        return False
+        return None
     digest = blind_index.phone_tail_digest(index_key(), tail)
-    return db.session.scalars(db.select(VerifiedPhone.id).filter_by(applicant_id=case.applicant_id,
-                                                                    tail_digest=digest).limit(1)).first() is not None
+    return db.select(VerifiedPhone.id).where(VerifiedPhone.applicant_id == Case.applicant_id,
+                                             VerifiedPhone.tail_digest == digest).exists()
