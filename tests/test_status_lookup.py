@@ -59,7 +59,6 @@ def test_the_status_lookup_is_one_sql_statement(submitted, app):  # noqa: F811 (
     import sqlalchemy as sa
 
     from miniapp_api.extensions import db
-
     from tests.test_h5_pages import PHONE
 
     _, code = submitted

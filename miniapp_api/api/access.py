@@ -6,10 +6,10 @@ from flask import request
 
 from ..errors import ApiError
 from ..models import Applicant
-from ..services.auth import applicant_from_token
+from ..services.auth import TokenHolder, applicant_from_token, holder_from_token
 
 
-def bearer_applicant(required: bool = True) -> Applicant | None:
+def _bearer_token(required: bool) -> str | None:
     header = request.headers.get("Authorization", "")
     if not header:
         if required:
@@ -18,4 +18,15 @@ def bearer_applicant(required: bool = True) -> Applicant | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "token_invalid", "登录凭证无效，请重新登录", "use 'Authorization: Bearer <token>'")
-    return applicant_from_token(token.strip())
+    return token.strip()
+
+
+def bearer_applicant(required: bool = True) -> Applicant | None:
+    token = _bearer_token(required)
+    return applicant_from_token(token) if token else None
+
+
+def bearer_holder() -> TokenHolder | None:
+    """The token's applicant id, its row unread: what the questionnaire endpoints compare with the owner."""
+    token = _bearer_token(required=False)
+    return holder_from_token(token) if token else None

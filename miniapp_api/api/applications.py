@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from ..errors import ApiError, bilingual_fields
 from ..services import applications, questionnaires
 from . import presenters, responses
-from .access import bearer_applicant
+from .access import bearer_applicant, bearer_holder
 from .files import file_response
 from .operations import APPLICANT, BINARY, QUESTIONNAIRE, header, operation, path
 from .schemas import ApplicationForm, json_body
@@ -15,7 +15,7 @@ bp = Blueprint("applications", __name__, description="The one form, submission, 
 
 
 def _session(session_id: str):
-    return questionnaires.load(session_id, request.headers.get("X-Resume-Secret"), bearer_applicant(required=False))
+    return questionnaires.load(session_id, request.headers.get("X-Resume-Secret"), bearer_holder())
 
 
 @bp.get("/questionnaires/<session_id>/form")

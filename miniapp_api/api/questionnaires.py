@@ -16,7 +16,7 @@ from flask_smorest import Blueprint
 
 from ..services import consent, privacy, questionnaires, uploads
 from . import presenters, responses
-from .access import bearer_applicant
+from .access import bearer_applicant, bearer_holder
 from .operations import ANONYMOUS_OR_APPLICANT, BINARY, CLAIM, NO_CONTENT, QUESTIONNAIRE, operation
 from .schemas import Answer, GiveConsent, GotoQuestion, Review, StartQuestionnaire, json_body
 
@@ -25,7 +25,7 @@ bp = Blueprint("questionnaires", __name__, description="The guided questions: st
 
 
 def _session(session_id: str):
-    return questionnaires.load(session_id, request.headers.get("X-Resume-Secret"), bearer_applicant(required=False))
+    return questionnaires.load(session_id, request.headers.get("X-Resume-Secret"), bearer_holder())
 
 
 def _state(session, state) -> dict:
@@ -137,7 +137,7 @@ def give_consent(session_id: str):
 # --- the family's rights over their application (PIPL art. 44-47, 49): services/privacy.py ----------------------
 
 def _own(session_id: str):
-    return privacy.load(session_id, request.headers.get("X-Resume-Secret"), bearer_applicant(required=False))
+    return privacy.load(session_id, request.headers.get("X-Resume-Secret"), bearer_holder())
 
 
 ARCHIVE = {"description": "a zip: data.json (answers, form draft, consent, checklist, pages' metadata and, once "

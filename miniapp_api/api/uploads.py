@@ -11,7 +11,7 @@ from ..errors import ApiError, error_body
 from ..extensions import limiter
 from ..services import questionnaires, uploads
 from . import responses
-from .access import bearer_applicant
+from .access import bearer_holder
 from .files import file_response
 from .operations import BINARY, NO_CONTENT, QUESTIONNAIRE, UPLOAD, operation, path, query
 
@@ -70,7 +70,7 @@ def _rate_limited(exc: RateLimitExceeded):
 
 
 def _session(session_id: str):
-    return questionnaires.load(session_id, request.headers.get("X-Resume-Secret"), bearer_applicant(required=False))
+    return questionnaires.load(session_id, request.headers.get("X-Resume-Secret"), bearer_holder())
 
 
 def _files() -> list[bytes]:

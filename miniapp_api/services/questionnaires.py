@@ -12,6 +12,7 @@ answer, back or goto). Everything else reads a questionnaire under its own versi
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -26,6 +27,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import Applicant, Case, QuestionnaireSession, utcnow
 from . import rules_versions
+from .auth import TokenHolder
 
 
 def _hash(secret: str) -> str:
@@ -67,7 +69,7 @@ def start(region: str, owner: Applicant | None = None) -> tuple[QuestionnaireSes
     return session, secret
 
 
-def load(session_id: str, secret: str | None, applicant: Applicant | None = None) -> QuestionnaireSession:
+def load(session_id: str, secret: str | None, applicant: Applicant | TokenHolder | None = None) -> QuestionnaireSession:
     """The session, if the caller may see it: its owner, or anyone with the secret while it has none."""
     session = _get(session_id)
     if session.owner_id is not None:
@@ -272,11 +274,25 @@ def commit_session(session: QuestionnaireSession, answers: dict[str, Any], at: e
         raise _concurrent_update() from None
 
 
+TOUCH_EVERY = dt.timedelta(minutes=1)  # retention counts in days: a minute's precision is plenty
+
+
 def touch(session: QuestionnaireSession) -> None:
-    """The family's last activity, what retention counts from. Written beside the versioned row update, not
-    through it: a repeated save of the same answers (a double tap) must not become a conflict."""
+    """The family's last activity, what retention counts from (flushes the session's other changes first).
+    When the row is written anyway (new answers, the form) it rides in that UPDATE; otherwise it is written
+    beside the versioned row update, not through it, so a repeated save of the same answers (a double tap)
+    is no conflict, and only when a minute old: every UPDATE leaves PostgreSQL a dead copy of the row."""
+    now = utcnow()
+    if db.session.is_modified(session):
+        session.last_activity_at = now
+        db.session.flush()
+        return
+    db.session.flush()
+    last = session.last_activity_at
+    if last is not None and now - (last if last.tzinfo else last.replace(tzinfo=dt.UTC)) < TOUCH_EVERY:
+        return
     db.session.execute(db.update(QuestionnaireSession).where(QuestionnaireSession.id == session.id)
-                       .values(last_activity_at=utcnow(), updated_at=QuestionnaireSession.updated_at)
+                       .values(last_activity_at=now, updated_at=QuestionnaireSession.updated_at)
                        .execution_options(synchronize_session=False))
 
 

@@ -10,7 +10,7 @@ from flask import current_app
 from ..errors import ApiError
 from ..extensions import db
 from ..imaging import ImageLimits, UploadRejected, process_upload
-from ..models import Case, QuestionnaireSession, UploadedPage, utcnow
+from ..models import Case, QuestionnaireSession, UploadedPage
 from ..storage import StorageError
 from . import consent
 from .questionnaires import checklist as questionnaire_checklist
@@ -55,8 +55,7 @@ def add_pages(session: QuestionnaireSession, material_id: str, files: list[bytes
     if len(_pages(session, material_id)) + len(files) > limit:  # early, before the costly processing
         raise _too_many_pages()
     processed = [_process(data) for data in files]
-    _lock(session)  # uploads arriving together count one after another
-    db.session.refresh(session, ["consent_at"])  # a consent withdrawn meanwhile (services/privacy.py) counts
+    _lock(session)  # uploads arriving together count one after another; a consent withdrawn meanwhile counts
     consent.require(session)
     if len(_pages(session, material_id)) + len(files) > limit:
         db.session.rollback()
@@ -68,6 +67,7 @@ def add_pages(session: QuestionnaireSession, material_id: str, files: list[bytes
     except ApiError:  # the store failed part-way: its rows are rolled back, drop the files already put
         _delete_unused([k for page in pages for k in (page.storage_key, page.thumbnail_key) if k])
         raise
+    questionnaire_touch(session)  # the last activity (retention), when a minute old
     db.session.commit()  # all pages or none
     return pages
 
@@ -77,11 +77,17 @@ def _too_many_pages() -> ApiError:
 
 
 def _lock(session: QuestionnaireSession) -> None:
-    """Take the questionnaire's row lock until commit (PostgreSQL; SQLite locks the whole file), so a
-    count read next cannot be overtaken by a concurrent upload. The version is not bumped: answers go on."""
+    """Take the questionnaire's row lock until commit, so a count read next cannot be overtaken by a concurrent
+    upload, and read its consent again under it (services/privacy.py withdraws it under the same lock). On
+    PostgreSQL with SELECT … FOR UPDATE, which writes no new version of the row; SQLite has no row locks, and a
+    write takes its file lock. The version is not bumped: answers go on."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.refresh(session, ["consent_at", "version"], with_for_update=True)
+        return
     db.session.execute(db.update(QuestionnaireSession).where(QuestionnaireSession.id == session.id)
-                       .values(updated_at=QuestionnaireSession.updated_at, last_activity_at=utcnow())
+                       .values(updated_at=QuestionnaireSession.updated_at)
                        .execution_options(synchronize_session=False))
+    db.session.refresh(session, ["consent_at"])
 
 
 def replace_page(session: QuestionnaireSession, page_id: int, data: bytes) -> UploadedPage:
