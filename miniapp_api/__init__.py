@@ -84,7 +84,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["sms_challenge"] = make_challenge(app)
     app.extensions["otp_limits"] = make_counter(app.config.get("REDIS_URL"))
     app.extensions["wechat"] = make_client(app.config)
-    app.extensions["storage"] = make_storage(app.config)
+    app.extensions["storage"] = make_storage(app.config, app.extensions["keys"])  # files encrypted at rest
 
     from .api import health, openapi
 
