@@ -19,10 +19,11 @@ from moto.server import ThreadedMotoServer
 from PIL import Image
 from sqlalchemy import select
 
-from miniapp_api import envelope
+from miniapp_api import create_app, envelope
 from miniapp_api import storage as storage_module
+from miniapp_api.cli import keys_group
 from miniapp_api.extensions import db
-from miniapp_api.keys import LocalKeyring
+from miniapp_api.keys import LocalKeyring, read_keyring_file
 from miniapp_api.models import UploadedPage
 from tests import pdfs
 from tests.test_applications import good_form, questionnaire, sign_in, submit
@@ -216,3 +217,29 @@ def test_rotation_rewraps_every_file_and_serves_the_same_bytes(client, app, wech
     assert storage_module.rewrap_all(store, rotated) == 0  # nothing left under the old key
     if backend.head:
         assert {backend.head(key)["ServerSideEncryption"] for key in new} == {"aws:kms"}
+
+
+def test_flask_keys_rotate_rewraps_the_files_too(tmp_path):
+    """The command that re-wraps the database's values re-wraps every stored file and seals a plain one."""
+    app = create_app({"TESTING": True, "SECRET_KEY": "files-rotation-secret-of-32-bytes-or-more",
+                      "DATABASE_URL": f"sqlite:///{tmp_path / 'files.sqlite'}", "REDIS_URL": None,
+                      "DIALOGS_CHECK_ON_START": False, "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+                      "KEYRING_FILE": str(tmp_path / "keyring.json")})
+    root, store = tmp_path / "uploads", app.extensions["storage"]
+    document = pdfs.plain(1)
+    photo_key, pdf_key = store.put(photo(), "jpg"), store.put(document, "pdf")
+    plain = "ab/" + "c" * 64 + ".jpg"
+    (root / "ab").mkdir()
+    (root / plain).write_bytes(b"\xff\xd8 stored before encryption")
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        result = app.test_cli_runner().invoke(keys_group, ["rotate"])
+        db.engine.dispose()
+    assert result.exit_code == 0, result.output
+    assert "keys: files: 3 re-wrapped under k2" in result.output
+    assert read_keyring_file(tmp_path / "keyring.json").current == "k2"
+    for key in (photo_key, pdf_key, plain):
+        assert envelope.key_id_of((root / key).read_bytes()) == "k2"
+    assert store.get(plain) == b"\xff\xd8 stored before encryption" and store.get(pdf_key) == document
