@@ -84,6 +84,11 @@ SMS_CHALLENGE_TTL = 300
 S3_BUCKET = None
 S3_ENDPOINT_URL = None
 S3_CLIENT_OPTIONS: dict = {}
+# Every file is encrypted by the app before it reaches the folder or the bucket (the envelope of the master
+# keys above, miniapp_api/storage.py). Set to a KMS key id or ARN to have the bucket encrypt each object with
+# it as well (SSE-KMS: ServerSideEncryption=aws:kms, SSEKMSKeyId); the servers' S3 credentials then need
+# kms:GenerateDataKey and kms:Decrypt on that key. Unset: only the app's own encryption.
+S3_SSE_KMS_KEY_ID = None
 # Image pipeline limits (see miniapp_api/imaging.py ImageLimits): longest stored side, thumbnail side,
 # the smallest readable side, the blur score below which a photo is unreadable and what to do then.
 UPLOAD_MAX_BYTES = 15 * 1024 * 1024

@@ -73,7 +73,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .errors import register_error_handlers
     from .services.sms_limits import make_counter
     from .sms import make_sms_provider
-    from .storage import make_storage
+    from .storage import make_storage, rewrap_all
     from .store import make_store
     from .wechat import make_client
 
@@ -84,7 +84,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["sms_challenge"] = make_challenge(app)
     app.extensions["otp_limits"] = make_counter(app.config.get("REDIS_URL"))
     app.extensions["wechat"] = make_client(app.config)
-    app.extensions["storage"] = make_storage(app.config)
+    app.extensions["storage"] = make_storage(app.config, app.extensions["keys"])  # files encrypted at rest
+    # `flask keys rotate` re-wraps the stored files too (services/key_rotation.py), in the store in use then.
+    app.extensions["rewrap_files"] = lambda: rewrap_all(app.extensions["storage"], app.extensions["keys"])
 
     from .api import health, openapi
 

@@ -208,7 +208,7 @@ def uploads_on_small_disk(app, size: str):
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True)
     if mounted.returncode != 0:
         pytest.skip("cannot mount a small file system here")
-    store = app.extensions["storage"]
+    store = app.extensions["storage"].inner  # the local folder beneath the encryption
     old_root, store.root = store.root, path
     try:
         yield path

@@ -32,6 +32,7 @@ from tests.test_uploads import photo
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("TEST_MULTI_REDIS_URL", "redis://127.0.0.1:6379/11")
 S3_OPTIONS = {"aws_access_key_id": "test", "aws_secret_access_key": "test", "region_name": "us-east-1"}
+KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/multi-server"
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,8 @@ def two_servers(tmp_path_factory):
     sms = AliyunSmsPeer()
     redis.Redis.from_url(REDIS_URL).flushdb()
     config = {"REDIS_URL": REDIS_URL, "SECRET_KEY": "shared-secret-of-both-servers-32-bytes+", "S3_BUCKET": "uploads",
-              "S3_ENDPOINT_URL": s3, "S3_CLIENT_OPTIONS": S3_OPTIONS, "STATUS_LOOKUP_LIMITS": "3 per minute",
+              "S3_ENDPOINT_URL": s3, "S3_CLIENT_OPTIONS": S3_OPTIONS, "S3_SSE_KMS_KEY_ID": KMS_KEY,
+              "STATUS_LOOKUP_LIMITS": "3 per minute",
               "UPLOAD_FOLDER": str(tmp / "never-used"), "NOTIFY_SMS_PROVIDER": "aliyun",
               "NOTIFY_SMS_SETTINGS": {"access_key_id": sms.access_key_id, "access_key_secret": sms.access_key_secret,
                                       "sign_name": "湘易办", "endpoint": sms.base, "timeout": 5}}
@@ -65,14 +67,14 @@ def two_servers(tmp_path_factory):
                      env=env), \
              serving([*command, "--bind", f"127.0.0.1:{ports[1]}"], f"http://127.0.0.1:{ports[1]}/healthz", cwd=ROOT,
                      env=env):
-            yield [f"http://127.0.0.1:{port}/api/v1" for port in ports], sms, tmp / "never-used", totp
+            yield [f"http://127.0.0.1:{port}/api/v1" for port in ports], sms, tmp / "never-used", totp, s3
     finally:
         sms.stop()
         moto.stop()
 
 
 def test_a_family_served_by_two_servers_in_turn_loses_nothing(two_servers):
-    (a, b), sms, local_folder, totp = two_servers
+    (a, b), sms, local_folder, totp, s3 = two_servers
     turn = iter([a, b] * 100)  # every call goes to the other server
 
     def call(method: str, path: str, **kwargs) -> requests.Response:
@@ -104,6 +106,12 @@ def test_a_family_served_by_two_servers_in_turn_loses_nothing(two_servers):
         shown = requests.get(f"{server}/questionnaires/{sid}/pages/{page}", headers=h, timeout=30)
         assert shown.status_code == 200 and Image.open(io.BytesIO(shown.content)).size == (1200, 1600)
     assert not local_folder.exists()
+    bucket = boto3.client("s3", endpoint_url=s3, **S3_OPTIONS)
+    objects = [o["Key"] for o in bucket.list_objects_v2(Bucket="uploads")["Contents"]]
+    assert len(objects) == 2  # the photo and its thumbnail, each sealed by us and encrypted by the bucket's KMS key
+    for key in objects:
+        assert bucket.get_object(Bucket="uploads", Key=key)["Body"].read().startswith(b"MAE1")
+        assert bucket.head_object(Bucket="uploads", Key=key)["SSEKMSKeyId"] == KMS_KEY
 
     assert call("PUT", f"/questionnaires/{sid}/form", json=good_form(), headers=h).status_code == 200
     key = {**h, "Idempotency-Key": uuid.uuid4().hex}

@@ -64,7 +64,9 @@ def test_an_active_pdf_is_stored_and_served_as_its_pages_only(client, app, famil
     assert page["pages"] == 2 and page["mimetype"] == "application/pdf"
     served = _served(client, headers, sid, page["id"])
     [stored] = stored_files(app)
-    assert stored.read_bytes() == served != sent  # what is kept is the rebuilt file, never the original bytes
+    key = stored.relative_to(app.config["UPLOAD_FOLDER"]).as_posix()
+    assert app.extensions["storage"].get(key) == served != sent  # what is kept is the rebuilt file, never the original
+    assert not stored.read_bytes().startswith(b"%PDF")  # and it is kept encrypted
     assert pdfs.active_parts(served) == set()
     assert pdfs.texts(served) == pdfs.texts(sent) == ["Death certificate, page 1", "Death certificate, page 2"]
     with pikepdf.open(io.BytesIO(served)) as rebuilt, pikepdf.open(io.BytesIO(sent)) as original:
