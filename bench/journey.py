@@ -1,12 +1,19 @@
-"""A national peak hour on one machine: families' whole journeys against the app under gunicorn
-on PostgreSQL and Redis, replayed from a separate load process; and, in the same run, a minimal
-Flask "hello" endpoint under the same gunicorn settings as the ceiling.
+"""A national peak hour on one machine: families' whole journeys against the app under gunicorn on
+PostgreSQL and Redis, with the rq worker draining the outbox, replayed from separate load processes;
+and, in the same run, a minimal Flask "hello" endpoint under the same gunicorn settings as the ceiling,
+measured with `wrk` (Debian's), so the ceiling is the server's and not the load generator's.
 
-Run: python bench/journey.py   (PostgreSQL and Redis running, as .ci/run starts them)
+Run: python bench/journey.py   (PostgreSQL running, `redis-server` and `wrk` installed, as .ci/run sets up)
 Families arrive at a steady BENCH_RATE journeys per second (default 2.0, the goal) for BENCH_SECONDS
-(default 30), each journey on its own thread, after a short warm-up that is not measured; then the
-same is done as fast as it goes with BENCH_FAMILIES (default 8) families back to back, to find the
-ceiling. BENCH_DATABASE_URL defaults to a `bench_journey` database on the local PostgreSQL.
+(default 30), each journey on its own thread, after a short warm-up that is not measured; then as fast as
+it goes with BENCH_FAMILIES (default 8) families back to back, split over BENCH_LOAD_PROCESSES (default
+2) processes, to find the ceiling. CPU per journey adds the gunicorn processes', the worker's and this
+database's PostgreSQL backends' CPU time over the flat-out run.
+
+Everything it uses is its own, made and removed by itself: a PostgreSQL database named
+bench_journey_<random> (BENCH_PG_URL: the server, default the local one), a redis-server on a free port,
+the upload and key folders. BENCH_PREFILL cases (default 0; bench/scale.py's filler) are put in the
+database first, so the journeys run against a province's data rather than an empty one.
 
 China records about 30,000 deaths a day; a peak hour at three times the average is ~1 journey/s
 for the whole country, so the goal is >= 2 journeys/s with every API call's p99 under 300 ms.
@@ -20,6 +27,7 @@ import json
 import multiprocessing
 import os
 import secrets
+import shutil
 import signal
 import socket
 import statistics
@@ -46,8 +54,9 @@ FAMILIES = int(os.environ.get("BENCH_FAMILIES", "8"))
 # The photos' size: 1600x1200 is about what a mini-program's compressed camera picture is; set
 # BENCH_PHOTO=4032x3024 for a phone's original (the H5 page's camera upload).
 PHOTO_SIZE = tuple(int(n) for n in os.environ.get("BENCH_PHOTO", "1600x1200").split("x"))
-DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bench_journey")
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+PG_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432")
+LOAD_PROCESSES = int(os.environ.get("BENCH_LOAD_PROCESSES", "2"))
+PREFILL = int(os.environ.get("BENCH_PREFILL", "0"))
 HOST_SECRET = "bench-host-secret-of-at-least-32-bytes!"
 PHONE = "13800138000"  # the host app vouches for it (a signed `phone` claim): status lookups match proven numbers only
 GUNICORN = [sys.executable, "-m", "gunicorn", "--workers", "3", "--worker-class", "gthread", "--threads", "4",
@@ -94,13 +103,90 @@ def form() -> dict:
             "commitment_accepted": True}
 
 
-def prepare_database() -> None:
-    admin = sa.create_engine(DATABASE_URL.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-    name = DATABASE_URL.rsplit("/", 1)[1]
+def own_database() -> str:
+    """A database of this run's own: its name cannot be anyone else's, and only it is dropped."""
+    name = f"bench_journey_{secrets.token_hex(4)}"
+    admin = sa.create_engine(f"{PG_URL}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
+    return f"{PG_URL}/{name}"
+
+
+def drop_database(url: str) -> None:
+    admin = sa.create_engine(f"{PG_URL}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def own_redis(folder: str) -> tuple[subprocess.Popen, str]:
+    """A redis-server of this run's own on a free port: no one else's keys are flushed or counted."""
+    port = free_port()
+    server = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+                               "--appendonly", "no", "--dir", folder], stdout=subprocess.DEVNULL)
+    import redis
+
+    client = redis.Redis(port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            return server, f"redis://127.0.0.1:{port}/0"
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    raise RuntimeError("redis-server did not start")
+
+
+def _ticks(pid: int) -> int:
+    """utime + stime of a process, in clock ticks (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def cpu_of(pids: list[int]) -> dict[int, int]:
+    """Clock ticks per process of these processes and their children."""
+    seen: dict[int, int] = {}
+    todo = list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid not in seen:
+            seen[pid] = _ticks(pid)
+            todo += _children(pid)
+    return seen
+
+
+def backends(url: str) -> list[int]:
+    """The PostgreSQL backends serving this run's database."""
+    engine = sa.create_engine(f"{PG_URL}/postgres")
+    with engine.connect() as conn:
+        pids = [r[0] for r in conn.execute(sa.text("SELECT pid FROM pg_stat_activity WHERE datname = :d"),
+                                           {"d": url.rsplit("/", 1)[1]})]
+    engine.dispose()
+    return pids
+
+
+def ticks_between(before: dict[int, int], after: dict[int, int]) -> int:
+    return sum(t - before.get(pid, 0) for pid, t in after.items())
+
+
+def wrk_rps(url: str, seconds: float) -> float | None:
+    """Requests per second `wrk` gets from ``url`` (None without wrk: the ceiling is then not measured)."""
+    if shutil.which("wrk") is None:
+        return None
+    out = subprocess.run(["wrk", "-t2", "-c16", f"-d{max(1, int(seconds))}s", url], capture_output=True, text=True,
+                         check=True).stdout
+    line = next(line for line in out.splitlines() if line.startswith("Requests/sec:"))
+    return float(line.split()[1])
 
 
 def start_server(app: str, port: int, env: dict) -> subprocess.Popen:
@@ -237,54 +323,132 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+def in_processes(count: int, target, *args) -> dict:
+    """``target`` in ``count`` load processes at once, their results merged: one Python process's threads
+    are not the limit of the load."""
+    queue: multiprocessing.Queue = multiprocessing.Queue()
+    processes = [multiprocessing.Process(target=target, args=(*args, queue)) for _ in range(count)]
+    for process in processes:
+        process.start()
+    results = [queue.get() for _ in processes]
+    for process in processes:
+        process.join()
+    merged: dict = {"elapsed": max(r["elapsed"] for r in results), "journeys": sum(r["journeys"] for r in results),
+                    "times": defaultdict(list), "errors": defaultdict(int)}
+    for r in results:
+        for name, values in r["times"].items():
+            merged["times"][name] += values
+        for name, n in r["errors"].items():
+            merged["errors"][name] += n
+    return merged
+
+
+def start_worker(env: dict) -> subprocess.Popen:
+    """The rq worker, draining what the journeys queue (texts, department pushes), as in production."""
+    return subprocess.Popen([sys.executable, "-m", "miniapp_api.worker"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def main() -> None:
-    prepare_database()
-    uploads = tempfile.mkdtemp(prefix="bench-uploads-")
-    config = {"DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL, "SECRET_KEY": secrets.token_urlsafe(48),
-              "UPLOAD_FOLDER": uploads,
+    folder = tempfile.mkdtemp(prefix="bench-journey-")
+    database = own_database()
+    redis_server, redis_url = own_redis(folder)
+    try:
+        run(database, redis_url, folder)
+    finally:
+        stop(redis_server)
+        drop_database(database)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def run(database: str, redis_url: str, folder: str) -> None:
+    config = {"DATABASE_URL": database, "REDIS_URL": redis_url, "SECRET_KEY": secrets.token_urlsafe(48),
+              "UPLOAD_FOLDER": os.path.join(folder, "uploads"),
               "HOST_CHANNELS": {"bench": {"secret": HOST_SECRET}}, "STATUS_LOOKUP_LIMITS": "100000 per minute",
               # every family of the bench comes from 127.0.0.1: the per-address limits would refuse them
               "UPLOAD_LIMITS_PER_ADDRESS": "100000 per minute",
-              "TESTING": False, "LOG_LEVEL": "WARNING", "NOTIFY_SMS_CONSOLE_ALLOWED": True}
-    # The servers seal personal data at rest with these (miniapp_api/keys.py), as a deployment's settings would.
-    config.update(MASTER_KEYS={"b1": base64.b64encode(os.urandom(32)).decode()},
-                  BLIND_INDEX_KEY=base64.b64encode(os.urandom(32)).decode())
+              "TESTING": False, "LOG_LEVEL": "WARNING", "NOTIFY_SMS_CONSOLE_ALLOWED": True,
+              # The servers seal personal data at rest with these (miniapp_api/keys.py), as a deployment's would.
+              "MASTER_KEYS": {"b1": base64.b64encode(os.urandom(32)).decode()},
+              "BLIND_INDEX_KEY": base64.b64encode(os.urandom(32)).decode()}
     env = {**os.environ, "MINIAPP_CONFIG_JSON": json.dumps(config)}
+    env.pop("MINIAPP_KEYRING_FILE", None)
     subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env, check=True,
                    capture_output=True)
-    import redis
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    if PREFILL:
+        from bench.scale import prefill
+
+        started = time.monotonic()
+        prefill(database, PREFILL, config)
+        print(f"prefilled {PREFILL} cases in {time.monotonic() - started:.0f} s")
 
     port, hello_port = free_port(), free_port()
     server = start_server("wsgi:app", port, env)
+    worker = start_worker(env)
     try:
         paced = in_process(load, f"http://127.0.0.1:{port}/api/v1", SECONDS, FAMILIES, RATE)
-        flat_out = in_process(load, f"http://127.0.0.1:{port}/api/v1", min(SECONDS, 15), FAMILIES, 0.0)
+        before = {**cpu_of([server.pid, worker.pid]), **cpu_of(backends(database))}
+        per_process = max(1, FAMILIES // LOAD_PROCESSES)
+        flat_out = in_processes(LOAD_PROCESSES, load, f"http://127.0.0.1:{port}/api/v1", min(SECONDS, 15),
+                                per_process, 0.0)
+        after = {**cpu_of([server.pid, worker.pid]), **cpu_of(backends(database))}
+        ticks = ticks_between(before, after)
+        backlog = drain(redis_url)
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        stop(worker)
+        stop(server)
     hello = start_server("bench.hello:app", hello_port, env)
     try:
-        hello_rps = in_process(hello_load, f"http://127.0.0.1:{hello_port}", min(SECONDS, 10), FAMILIES)
+        hello_rps = wrk_rps(f"http://127.0.0.1:{hello_port}/hello", min(SECONDS, 10))
+        if hello_rps is None:  # no wrk: the Python generator, in as many processes, as a lower bound
+            hello_rps = in_process(hello_load, f"http://127.0.0.1:{hello_port}", min(SECONDS, 10), FAMILIES)
     finally:
-        hello.send_signal(signal.SIGTERM)
-        hello.wait(timeout=30)
+        stop(hello)
 
     print(f"Paced: families arriving at {RATE} journeys/s for {SECONDS:.0f} s "
-          f"(gunicorn 3 workers x 4 threads, PostgreSQL, Redis; load from a separate process on the same 2 cores; "
-          f"photos {PHOTO_SIZE[0]}x{PHOTO_SIZE[1]} JPEG, {len(photo()) // 1024} kB)")
+          f"(gunicorn 3 workers x 4 threads, PostgreSQL, Redis, the rq worker; load from a separate process on the "
+          f"same 2 cores; photos {PHOTO_SIZE[0]}x{PHOTO_SIZE[1]} JPEG, {len(photo()) // 1024} kB"
+          f"{f'; {PREFILL} cases already in the database' if PREFILL else ''})")
     worst = report(paced)
-    print(f"\nFlat out: {FAMILIES} families back to back")
+    print(f"\nFlat out: {per_process * LOAD_PROCESSES} families back to back in {LOAD_PROCESSES} load processes")
     report(flat_out)
     api_rps = sum(len(v) for v in flat_out["times"].values()) / flat_out["elapsed"]
-    print(f"\nceiling: API {api_rps:.1f} requests/s flat out; hello {hello_rps:.1f} requests/s "
+    cpu_ms = ticks / os.sysconf("SC_CLK_TCK") * 1000 / max(1, flat_out["journeys"])
+    print(f"\nceiling: API {api_rps:.1f} requests/s flat out; hello {hello_rps:.1f} requests/s with wrk "
           f"({api_rps / hello_rps:.2f} of it)")
+    print(f"CPU per journey (gunicorn + worker + PostgreSQL backends, flat out): {cpu_ms:.0f} ms; "
+          f"jobs still queued a minute after the load: {backlog}")
     errors = int(sum(paced["errors"].values()) + sum(flat_out["errors"].values()))
     print(json.dumps({"journeys_per_s": round(paced["journeys"] / paced["elapsed"], 3), "p99_ms": round(worst, 1),
                       "hello_rps": round(hello_rps, 1), "api_rps": round(api_rps, 1),
-                      "max_journeys_per_s": round(flat_out["journeys"] / flat_out["elapsed"], 3), "errors": errors}))
+                      "max_journeys_per_s": round(flat_out["journeys"] / flat_out["elapsed"], 3),
+                      "cpu_ms_per_journey": round(cpu_ms, 1), "backlog": backlog, "prefill_cases": PREFILL,
+                      "errors": errors}))
     if errors:  # a call that failed is a bug, not a figure (timings are only reported: the machine is shared)
         sys.exit(1)
+
+
+def drain(redis_url: str, wait: float = 60.0) -> int:
+    """Jobs still queued once the worker had ``wait`` seconds after the load (0: it keeps up)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    deadline = time.monotonic() + wait
+    while True:
+        queued = sum(client.llen(key) for key in client.scan_iter("rq:queue:*"))
+        if queued == 0 or time.monotonic() > deadline:
+            return int(queued)
+        time.sleep(0.5)
 
 
 def report(result: dict) -> float:
