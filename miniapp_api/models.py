@@ -39,9 +39,9 @@ class QuestionnaireSession(db.Model):
     cursor_question: Mapped[str | None] = mapped_column(String(64), nullable=True)
     cursor_review: Mapped[bool] = mapped_column(nullable=False, default=False, server_default=sa_false())
     # The one form, saved as the family types (a draft until submitted): names, ID, phone and bank numbers,
-    # so sealed at rest (encrypted.py).
+    # so sealed at rest (encrypted.py). Loaded when read, not with every answer: opening it costs a decryption.
     form_draft: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("questionnaire_sessions.form_draft"),
-                                                       nullable=False, default=dict)
+                                                       nullable=False, default=dict, deferred=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow
