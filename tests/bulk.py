@@ -12,11 +12,18 @@ import sqlalchemy as sa
 
 from miniapp_api.domain import tracking, workflow
 from miniapp_api.extensions import db
-from miniapp_api.models import Case, CaseSearchKey, Notification, QuestionnaireSession, WebhookDelivery, WorkItem
+from miniapp_api.models import (
+    Case,
+    CaseSearchKey,
+    Notification,
+    QuestionnaireSession,
+    Rating,
+    WebhookDelivery,
+    WorkItem,
+)
 
-# Out of every ten cloned items: which status each gets (most of a province's history is finished work).
-STATUS_CYCLE = ("done", "done", "done", "rejected", "done", "submitted", "accepted", "in_progress",
-                "needs_supplement", "done")
+# Out of every fifty cloned items: which status each gets (most of a province's history is finished work).
+STATUS_CYCLE = ("submitted", "accepted", "in_progress", "needs_supplement") + ("done",) * 42 + ("rejected",) * 4
 
 
 def _one(table: sa.Table, **where: Any) -> dict[str, Any]:
@@ -34,10 +41,11 @@ def _next_id(table: sa.Table) -> int:
 
 
 def clone_cases(code: str, count: int, mostly_finished: bool = False, dead_notes: bool = True,
-                deliveries: bool = True) -> None:
+                deliveries: bool = True, same_names_every: int = 1) -> None:
     """``count`` copies of the case with tracking code ``code`` (its questionnaire, work items, search keys, a
-    notification and a webhook delivery each), committed. ``mostly_finished``: statuses as in a province's years
-    of history (STATUS_CYCLE); otherwise every status in turn."""
+    notification and a webhook delivery each, a rating every 20th), committed. ``mostly_finished``: statuses as in
+    a province's years of history (STATUS_CYCLE); otherwise every status in turn. ``same_names_every``: every how
+    many-th copy has the same names and numbers (search keys) as the case; the others their own."""
     cases, sessions, items = Case.__table__, QuestionnaireSession.__table__, WorkItem.__table__
     keys, notes, hooks = CaseSearchKey.__table__, Notification.__table__, WebhookDelivery.__table__
     case = _one(cases, tracking_code=code)
@@ -48,6 +56,7 @@ def clone_cases(code: str, count: int, mostly_finished: bool = False, dead_notes
     now = dt.datetime.now(dt.UTC)
     case_id, item_id, note_id, hook_id = _next_id(cases), _next_id(items), _next_id(notes), _next_id(hooks)
     new_sessions, new_cases, new_items, new_keys, new_notes, new_hooks = [], [], [], [], [], []
+    new_ratings: list[dict[str, Any]] = []
     statuses = STATUS_CYCLE if mostly_finished else workflow.STATUSES
     for n in range(count):
         sid = uuid.uuid4().hex
@@ -67,7 +76,11 @@ def clone_cases(code: str, count: int, mostly_finished: bool = False, dead_notes
                                   "delivered_at": None})
                 hook_id += 1
             item_id += 1
-        new_keys += [{**key, "id": None, "case_id": case_id} for key in ks]
+        same = n % same_names_every == 0
+        new_keys += [{**key, "id": None, "case_id": case_id, **({} if same else {"digest": uuid.uuid4().hex})}
+                     for key in ks]
+        if n % 20 == 0:
+            new_ratings.append({"case_id": case_id, "score": 1 + n % 5, "comment": None, "at": now})
         status = "dead" if dead_notes and n % 3 == 0 else ("pending" if n % 40 == 0 else "sent")
         new_notes.append({**note, "id": note_id, "case_id": case_id, "status": status,
                           "idempotency_key": uuid.uuid4().hex, "attempts": 5 if status == "dead" else 1,
@@ -76,7 +89,7 @@ def clone_cases(code: str, count: int, mostly_finished: bool = False, dead_notes
     for key in new_keys:
         key.pop("id")
     for table, rows in ((sessions, new_sessions), (cases, new_cases), (items, new_items), (keys, new_keys),
-                        (notes, new_notes), (hooks, new_hooks)):
+                        (notes, new_notes), (hooks, new_hooks), (Rating.__table__, new_ratings)):
         if rows:
             db.session.execute(table.insert(), rows)
     db.session.commit()

@@ -21,7 +21,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import Select, and_, func, or_, tuple_
 from sqlalchemy import case as sql_case
-from sqlalchemy.orm import load_only, selectinload
+from sqlalchemy.orm import aliased, load_only, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -193,18 +193,31 @@ class Page:
     next_cursor: str | None  # send as ``cursor`` for the next page; None: this is the last
 
 
-def _rows(user: StaffUser, with_checklist: bool = False) -> Select:
-    """The work items this person works, with their case's tracking code: their department's in their region
-    (the window: all of the region), read by the work item's own copy of the region (models.WorkItem)."""
-    columns = (WorkItem, Case.tracking_code, Case.checklist) if with_checklist else (WorkItem, Case.tracking_code)
-    query = db.select(*columns).join(Case, Case.id == WorkItem.case_id).where(WorkItem.region == user.region)
+def _items(user: StaffUser) -> Select:
+    """The work items this person works: their department's in their region (the window: all of the region),
+    read by the work item's own copy of the region (models.WorkItem)."""
+    query = db.select(WorkItem).where(WorkItem.region == user.region)
     if user.role == "department":
         query = query.where(WorkItem.department == user.department)
     return query
 
 
-def _by_due(query: Select, limit: int) -> list[Any]:
-    return list(db.session.execute(query.order_by(WorkItem.due_at.asc().nulls_last(), WorkItem.id).limit(limit + 1)))
+def _fetch(query: Select, limit: int, with_checklist: bool = False, grouped: bool = False) -> list[Row]:
+    """One page of ``query`` (work items, and their ``work_group`` when ``grouped``) in (group,) due date (none
+    last), id order: the page is cut from the work items alone, then joined to its cases for the tracking code
+    (and the console's checklist), so only a page of cases is read, each by its primary key."""
+    due_last = WorkItem.due_at.asc().nulls_last()
+    order = [query.selected_columns.work_group, due_last, WorkItem.id] if grouped else [due_last, WorkItem.id]
+    inner = query.order_by(*order).limit(limit + 1).subquery()
+    item = aliased(WorkItem, inner)
+    columns = [item, Case.tracking_code, *([Case.checklist] if with_checklist else []),
+               *([inner.c.work_group] if grouped else [])]
+    outer = db.select(*columns).join(Case, Case.id == item.case_id)
+    outer = outer.order_by(*([inner.c.work_group] if grouped else []), item.due_at.asc().nulls_last(), item.id)
+    rows = []
+    for found in db.session.execute(outer):
+        rows.append(Row(found[0], found[1], found[2] if with_checklist else None, found[-1] if grouped else 0))
+    return rows
 
 
 def _page(rows: list[Row], limit: int, cursor_of: Any) -> Page:
@@ -218,15 +231,14 @@ def queue(user: StaffUser, status: str | None = None, cursor: str | None = None,
           limit: int = paging.PAGE_SIZE) -> Page:
     """A page of the items this person works, by due date (none last), then id."""
     key = paging.decode(cursor, "queue")
-    query = _rows(user)
+    query = _items(user)
     if status:
         query = query.where(WorkItem.status == status)
     if key is not None:
         if len(key) != 2:
             raise paging.bad_cursor()
         query = query.where(paging.after_due(WorkItem.due_at, WorkItem.id, paging.due(key[0]), paging.row_id(key[1])))
-    rows = [Row(item, code) for item, code in _by_due(query, limit)]
-    return _page(rows, limit, lambda r: paging.encode("queue", r.item.due_at, r.item.id))
+    return _page(_fetch(query, limit), limit, lambda r: paging.encode("queue", r.item.due_at, r.item.id))
 
 
 def case_for(user: StaffUser, code_text: str, purpose: str | None = "handle",
@@ -319,8 +331,8 @@ def _supervised(user: StaffUser, which: str, now: dt.datetime) -> Select:
     """Open items of the region past their due date (overdue), or due within DUE_SOON_HOURS (due_soon)."""
     soon = now + dt.timedelta(hours=current_app.config["DUE_SOON_HOURS"])
     window = WorkItem.due_at < now if which == "overdue" else WorkItem.due_at.between(now, soon)
-    return db.select(WorkItem, Case.tracking_code, Case.checklist).join(Case, Case.id == WorkItem.case_id).where(
-        WorkItem.region == user.region, WorkItem.status.in_(workflow.OPEN), WorkItem.due_at.is_not(None), window)
+    return db.select(WorkItem).where(WorkItem.region == user.region, WorkItem.status.in_(workflow.OPEN),
+                                     WorkItem.due_at.is_not(None), window)
 
 
 def supervision(user: StaffUser, cursor: str | None = None, limit: int = paging.PAGE_SIZE,
@@ -338,8 +350,7 @@ def supervision(user: StaffUser, cursor: str | None = None, limit: int = paging.
             if last_due is None:
                 raise paging.bad_cursor()
             query = query.where(tuple_(WorkItem.due_at, WorkItem.id) > (last_due, paging.row_id(key[2])))
-        rows = [Row(item, code, checklist) for item, code, checklist in db.session.execute(
-            query.order_by(WorkItem.due_at, WorkItem.id).limit(limit + 1))]
+        rows = _fetch(query, limit, with_checklist=True)
         pages[which] = _page(rows, limit, lambda r, w=which: paging.encode("supervision", w, r.item.due_at, r.item.id))
     return {which: pages.get(which, Page([], None)) for which in SUPERVISION_LISTS}
 
@@ -391,17 +402,16 @@ def work_page(user: StaffUser, statuses: tuple[str, ...], cursor: str | None = N
     rows: list[Row] = []
     group = work_group(now)
     if wanted_open and (after is None or after[0] < 3):
-        query = _rows(user, with_checklist=True).add_columns(group).where(WorkItem.status.in_(wanted_open))
+        query = _items(user).add_columns(group.label("work_group")).where(WorkItem.status.in_(wanted_open))
         if after is not None:
             query = query.where(or_(group > after[0], and_(group == after[0],
                                                           paging.after_due(WorkItem.due_at, WorkItem.id, *after[1:]))))
-        ordered = query.order_by(group, WorkItem.due_at.asc().nulls_last(), WorkItem.id).limit(limit + 1)
-        rows += [Row(item, code, checklist, g) for item, code, checklist, g in db.session.execute(ordered)]
+        rows += _fetch(query, limit, with_checklist=True, grouped=True)
     if wanted_final:
-        query = _rows(user, with_checklist=True).where(WorkItem.status.in_(wanted_final))
+        query = _items(user).where(WorkItem.status.in_(wanted_final))
         if after is not None and after[0] == 3:
             query = query.where(paging.after_due(WorkItem.due_at, WorkItem.id, *after[1:]))
-        rows += [Row(item, code, checklist, 3) for item, code, checklist in _by_due(query, limit)]
+        rows += [Row(r.item, r.tracking_code, r.checklist, 3) for r in _fetch(query, limit, with_checklist=True)]
     return _page(rows[:limit + 1], limit, lambda r: paging.encode("work", r.group, r.item.due_at, r.item.id))
 
 
