@@ -75,6 +75,7 @@ def test_the_queue_pages_through_every_item_once_in_due_order(client, app, many)
                                          ({"cursor": paging.encode("other", 1)}, "invalid_cursor"),
                                          ({"cursor": paging.encode("queue", "yesterday", 1)}, "invalid_cursor"),
                                          ({"cursor": paging.encode("dead", -4)}, "invalid_cursor"),
+                                         ({"cursor": paging.encode("supervision", "overdue")}, "invalid_cursor"),
                                          ({"limit": "101"}, "invalid_limit"), ({"limit": "0"}, "invalid_limit"),
                                          ({"limit": "ten"}, "invalid_limit")])
 def test_a_bad_cursor_or_page_size_is_a_clear_422(client, app, many, url, params, code):

@@ -340,11 +340,13 @@ def supervision(user: StaffUser, cursor: str | None = None, limit: int = paging.
     """A page of each list, by due date; with a cursor, the next page of the list it came from (the other empty)."""
     now = now or utcnow()
     key = paging.decode(cursor, "supervision")
+    if key is not None and len(key) != 3:
+        raise paging.bad_cursor()
     pages = {}
     for which in SUPERVISION_LISTS:
         query = _supervised(user, which, now)
         if key is not None:
-            if len(key) != 3 or paging.choice(key[0], SUPERVISION_LISTS) != which:
+            if paging.choice(key[0], SUPERVISION_LISTS) != which:
                 continue
             last_due = paging.due(key[1])
             if last_due is None:
