@@ -44,8 +44,8 @@ def phone_tail_digest(key: bytes, tail: str) -> str:
 
 
 def form_digests(key: bytes, form: Mapping[str, Any]) -> set[str]:
-    """What staff may search a case by: each person's full name and the last 4, 5 and 6 characters of
-    their ID number."""
+    """What staff may search a case by: each person's full name, the last 4, 5 and 6 characters of
+    their ID number, and the last 4 digits of the applicant's phone (what a family says on the telephone)."""
     found: set[str] = set()
     for role in PEOPLE:
         person = form.get(role)
@@ -56,12 +56,19 @@ def form_digests(key: bytes, form: Mapping[str, Any]) -> set[str]:
             found.add(name_digest(key, name))
         number = str(person.get("id_number") or "").strip().upper()
         found.update(id_tail_digest(key, number[-n:]) for n in TAIL_LENGTHS if len(number) >= n)
+    applicant = form.get("applicant")
+    phone = "".join(c for c in str(applicant.get("phone") or "") if c.isdigit()) if isinstance(applicant, Mapping) else ""
+    if len(phone) >= 4:
+        found.add(phone_tail_digest(key, phone[-4:]))
     return found
 
 
 def search_digests(key: bytes, text: str) -> list[str]:
-    """What a clerk's search text could be: an ID tail (4-6 digits, the last may be X) or a full name."""
+    """What a clerk's search text could be: an ID tail (4-6 digits, the last may be X), a phone's last 4
+    (4 digits: an ID tail or a phone tail) or a full name."""
     text = text.strip()
     upper = text.upper()
     is_tail = 4 <= len(upper) <= 6 and upper[:-1].isdigit() and (upper[-1].isdigit() or upper[-1] == "X")
+    if len(upper) == 4 and upper.isdigit():
+        return [id_tail_digest(key, upper), phone_tail_digest(key, upper)]
     return [id_tail_digest(key, upper)] if is_tail else [name_digest(key, text)]

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy import event as sa_event
 from sqlalchemy import false as sa_false
+from sqlalchemy import text as sa_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .encrypted import EncryptedJSON, EncryptedText
@@ -121,7 +122,7 @@ class Case(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tracking_code: Mapped[str] = mapped_column(String(16), nullable=False, unique=True)
-    region: Mapped[str] = mapped_column(String(32), nullable=False)
+    region: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
     applicant_id: Mapped[str] = mapped_column(ForeignKey("applicants.id"), nullable=False, index=True)
     questionnaire_id: Mapped[str] = mapped_column(ForeignKey("questionnaire_sessions.id"), nullable=False,
                                                   unique=True)
@@ -152,13 +153,33 @@ class CaseSearchKey(db.Model):
     digest: Mapped[str] = mapped_column(String(32), nullable=False)
 
 
+# Work items not finished (domain/workflow.OPEN), as SQL: the partial indexes of open work (PostgreSQL and SQLite).
+OPEN_ITEMS = sa_text("status IN ('submitted', 'accepted', 'in_progress', 'needs_supplement')")
+# Outbox rows still to be sent or being sent: the partial indexes the sweeps read.
+UNSENT = sa_text("status IN ('pending', 'sending')")
+
+
+def _partial(name: str, where: Any, *columns: str) -> db.Index:
+    return db.Index(name, *columns, postgresql_where=where, sqlite_where=where)
+
+
 class WorkItem(db.Model):
-    """One matter of a case, worked by one department."""
+    """One matter of a case, worked by one department. ``region`` is the case's, copied so that a queue is read
+    from one index of work items (region, department, status, due date) without joining every case."""
 
     __tablename__ = "work_items"
+    __table_args__ = (
+        db.Index("ix_work_items_region_department_status_due_at_id", "region", "department", "status", "due_at", "id"),
+        db.Index("ix_work_items_region_status_due_at_id", "region", "status", "due_at", "id"),
+        db.Index("ix_work_items_region_department_due_at_id", "region", "department", "due_at", "id"),
+        db.Index("ix_work_items_region_due_at_id", "region", "due_at", "id"),
+        _partial("ix_work_items_open_region_department", OPEN_ITEMS, "region", "department", "due_at", "id"),
+        _partial("ix_work_items_open_region", OPEN_ITEMS, "region", "due_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), nullable=False, index=True)
+    region: Mapped[str] = mapped_column(String(32), nullable=False)
     matter_id: Mapped[str] = mapped_column(String(64), nullable=False)
     department: Mapped[str] = mapped_column(String(32), nullable=False)
     status: Mapped[str] = mapped_column(String(32), nullable=False, default="submitted")
@@ -258,6 +279,7 @@ class WebhookDelivery(db.Model):
     """Outbox of signed pushes to department systems, written in the submission's transaction."""
 
     __tablename__ = "webhook_deliveries"
+    __table_args__ = (_partial("ix_webhook_deliveries_unsent", UNSENT, "status", "next_attempt_at", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     work_item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id"), nullable=False, index=True)
@@ -339,6 +361,8 @@ class Notification(db.Model):
     """Outbox of messages to the family (and supervisors), written with the change that causes them."""
 
     __tablename__ = "notifications"
+    __table_args__ = (_partial("ix_notifications_unsent", UNSENT, "status", "not_before", "id"),
+                      _partial("ix_notifications_dead", sa_text("status = 'dead'"), "id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), nullable=False, index=True)

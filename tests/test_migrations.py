@@ -145,3 +145,45 @@ def test_the_staff_reads_migration_gives_old_reads_a_purpose(empty_database):
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+QUEUE_INDEXES = "d17e3b5a9c40"
+
+
+def test_the_queue_indexes_migration_copies_each_cases_region_onto_its_work_items(empty_database):
+    """「一件事一次办」 over a province's years of cases: work items made before carry their case's region after it (the
+    queues read it), the indexes the staff lists and sweeps page through exist, and down again drops them."""
+    app = create_app({"TESTING": True, "DATABASE_URL": empty_database, "SECRET_KEY": "test-secret",
+                      "DIALOGS_CHECK_ON_START": False, "REDIS_URL": None})
+    now = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
+    with app.app_context():
+        try:
+            upgrade(revision=READ_PURPOSES)
+            _insert("applicants", id="a" * 32, channel="sms", channel_user_id="13800138000", created_at=now)
+            for n, region in enumerate(("hunan", "jining"), start=1):
+                _insert("questionnaire_sessions", id=str(n) * 32, region=region, resume_secret_hash="0" * 64,
+                        answers={}, owner_id="a" * 32, cursor_review=False, form_draft="sealed", created_at=now,
+                        updated_at=now, version=1)
+                _insert("cases", id=n, tracking_code=f"7KQ2M9XH4{n}", region=region, applicant_id="a" * 32,
+                        questionnaire_id=str(n) * 32, idempotency_key=f"key-0000000{n}", answers={}, facts={},
+                        checklist={"matters": []}, form="sealed", commitment_accepted_at=now, submitted_at=now)
+                _insert("work_items", id=n, case_id=n, matter_id="hukou_cancellation", department="public_security",
+                        status="submitted", created_at=now, due_uncertain=False, missing=[], updated_at=now, version=1)
+
+            upgrade(revision=QUEUE_INDEXES)
+            assert {(r["id"], r["region"]) for r in _rows("work_items")} == {(1, "hunan"), (2, "jining")}
+            indexes = {i["name"] for i in sa.inspect(db.engine).get_indexes("work_items")}
+            assert {"ix_work_items_region_department_status_due_at_id", "ix_work_items_open_region"} <= indexes
+            assert "ix_cases_region" in {i["name"] for i in sa.inspect(db.engine).get_indexes("cases")}
+            assert "ix_webhook_deliveries_unsent" in {
+                i["name"] for i in sa.inspect(db.engine).get_indexes("webhook_deliveries")}
+            assert {"ix_notifications_unsent", "ix_notifications_dead"} <= {
+                i["name"] for i in sa.inspect(db.engine).get_indexes("notifications")}
+
+            downgrade(revision=READ_PURPOSES)
+            assert "region" not in _columns("work_items")
+            assert "ix_cases_region" not in {i["name"] for i in sa.inspect(db.engine).get_indexes("cases")}
+            assert [r["id"] for r in _rows("work_items")] == [1, 2]
+        finally:
+            db.session.remove()
+            db.engine.dispose()

@@ -213,10 +213,12 @@ def staff_read(read) -> dict[str, Any]:
                       "department": reader.department}}
 
 
-def work_item(w) -> dict[str, Any]:
+def work_item(w, tracking_code: str | None = None) -> dict[str, Any]:
+    """A work item for staff; a list passes its case's ``tracking_code`` (loaded with it), so no case is read per row."""
     from ..domain.workflow import LABELS
 
-    return {"id": w.id, "tracking_code": display(w.case.tracking_code), "matter": w.matter_id,
+    code = tracking_code if tracking_code is not None else w.case.tracking_code
+    return {"id": w.id, "tracking_code": display(code), "matter": w.matter_id,
             "department": w.department, "status": w.status, "status_label": LABELS[w.status][0],
             "status_label_en": LABELS[w.status][1], "due_at": iso(w.due_at),
             "due_uncertain": w.due_uncertain, "missing": w.missing, "reason": w.reason, "version": w.version}

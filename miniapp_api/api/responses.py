@@ -550,13 +550,23 @@ class Consents(Open):
 
 # --- staff --------------------------------------------------------------------------------------------------
 
+NEXT_CURSOR = "send as `cursor` for the next page; null: this is the last"
+
+
 class WorkQueue(Open):
     items = nested(StaffWorkItem, many=True)
+    next_cursor = string(NEXT_CURSOR, nullable=True)
+
+
+class SupervisionCursors(Open):
+    overdue = string(NEXT_CURSOR + " of the overdue list", nullable=True)
+    due_soon = string(NEXT_CURSOR + " of the due-soon list", nullable=True)
 
 
 class Supervision(Open):
     overdue = nested(StaffWorkItem, many=True)
     due_soon = nested(StaffWorkItem, many=True)
+    next_cursor = nested(SupervisionCursors)
 
 
 class DepartmentRating(Open):
@@ -581,6 +591,7 @@ class DeadNotification(Open):
 
 class DeadNotifications(Open):
     notifications = nested(DeadNotification, many=True)
+    next_cursor = string(NEXT_CURSOR, nullable=True)
 
 
 class Resent(Open):

@@ -11,7 +11,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import StaffUser, WorkItem, iso
 from ..routing import MAX_ROW_ID
-from ..services import staff, staff_reads
+from ..services import paging, staff, staff_reads
 from . import presenters, responses
 from .files import file_response
 from .operations import BINARY, NO_CONTENT, PUBLIC, SIGNED, STAFF, header, operation, query
@@ -64,10 +64,21 @@ def sign_out():
     return "", 204
 
 
+CURSOR = query("cursor", "the `next_cursor` of the page before (opaque; a cursor of another list is a 422 "
+                         "invalid_cursor)", {"type": "string", "maxLength": 200})
+LIMIT = query("limit", f"rows per page, at most {paging.MAX_PAGE_SIZE} (more: a 422 invalid_limit)",
+              {"type": "integer", "minimum": 1, "maximum": paging.MAX_PAGE_SIZE, "default": paging.PAGE_SIZE})
+PAGED = (f"A page of `limit` rows (default {paging.PAGE_SIZE}, at most {paging.MAX_PAGE_SIZE}); the next page is "
+         "`cursor=next_cursor`, until `next_cursor` is null. A keyset cursor: rows added meanwhile neither repeat "
+         "nor vanish.")
+
+
 @bp.get("/staff/work-items")
 @bp.response(200, responses.WorkQueue)
-@operation("listWorkItems", "My work queue", STAFF, errors=(401, 403, 422),
-           parameters=[query("status", "only items in this status", {"type": "string", "enum": list(workflow.STATUSES)})])
+@operation("listWorkItems", "My work queue, by due date (none last), a page at a time", STAFF, errors=(401, 403, 422),
+           description=PAGED,
+           parameters=[query("status", "only items in this status", {"type": "string", "enum": list(workflow.STATUSES)}),
+                       CURSOR, LIMIT])
 def work_queue():
     user = current_staff()
     if user.role == "supervisor":
@@ -75,7 +86,9 @@ def work_queue():
     status = request.args.get("status")
     if status is not None and status not in workflow.STATUSES:
         raise ApiError(422, "unknown_status", "未知的办理状态", f"unknown status {status!r}")
-    return jsonify({"items": [presenters.work_item(w) for w in staff.queue(user, status)]})
+    page = staff.queue(user, status, request.args.get("cursor"), paging.page_size(request.args.get("limit")))
+    return jsonify({"items": [presenters.work_item(r.item, r.tracking_code) for r in page.rows],
+                    "next_cursor": page.next_cursor})
 
 
 @bp.get("/staff/cases/<code>")
@@ -122,13 +135,18 @@ def move(item_id: int):
 
 @bp.get("/staff/supervision")
 @bp.response(200, responses.Supervision)
-@operation("getSupervision", "Overdue and due-soon items", STAFF, errors=(401, 403))
+@operation("getSupervision", "Overdue and due-soon items, by due date, a page of each", STAFF, errors=(401, 403, 422),
+           description=PAGED + " Each list has its own cursor (`next_cursor.overdue`, `next_cursor.due_soon`); "
+                               "with a cursor the answer is the next page of that list, the other list empty.",
+           parameters=[CURSOR, LIMIT])
 def supervision():
     user = current_staff()
     if user.role not in ("supervisor", "window"):
         raise ApiError(403, "forbidden", "无督办权限", "only supervisors and the window see supervision lists")
-    lists = staff.supervision(user)
-    return jsonify({k: [presenters.work_item(w) for w in v] for k, v in lists.items()})
+    pages = staff.supervision(user, request.args.get("cursor"), paging.page_size(request.args.get("limit")))
+    body: dict = {k: [presenters.work_item(r.item, r.tracking_code) for r in p.rows] for k, p in pages.items()}
+    body["next_cursor"] = {k: p.next_cursor for k, p in pages.items()}
+    return jsonify(body)
 
 
 @bp.get("/staff/ratings")
@@ -207,19 +225,18 @@ def department_callback(department: str):
 
 @bp.get("/staff/notifications/dead")
 @bp.response(200, responses.DeadNotifications)
-@operation("listDeadNotifications", "Undelivered notifications", STAFF, errors=(401, 403))
+@operation("listDeadNotifications", "Undelivered notifications, oldest first, a page at a time", STAFF,
+           errors=(401, 403, 422), description=PAGED, parameters=[CURSOR, LIMIT])
 def dead_letters():
     """Messages that could not be delivered, for the window to re-send or call the family."""
-    from ..models import Case, Notification
-
     user = current_staff()
     if user.role not in ("window", "supervisor"):
         raise ApiError(403, "forbidden", "无权查看", "only the window and supervisors see undelivered messages")
-    rows = db.session.scalars(db.select(Notification).join(Case, Notification.case_id == Case.id)
-                              .where(Case.region == user.region, Notification.status == "dead")
-                              .order_by(Notification.id)).all()
+    page = staff.dead_notifications(user, request.args.get("cursor"), paging.page_size(request.args.get("limit")))
     return jsonify({"notifications": [{"id": n.id, "event": n.event, "channel": n.channel, "attempts": n.attempts,
-                                       "last_error": n.last_error, "created_at": iso(n.created_at)} for n in rows]})
+                                       "last_error": n.last_error, "created_at": iso(n.created_at)}
+                                      for n in (r.note for r in page.rows)],
+                    "next_cursor": page.next_cursor})
 
 
 @bp.post("/staff/notifications/<int:note_id>/resend")

@@ -140,7 +140,7 @@ def submit(session: QuestionnaireSession, applicant: Applicant, idempotency_key:
                     questionnaire_id=session.id, idempotency_key=idempotency_key, answers=dict(session.answers),
                     facts=facts, checklist=checklist, form=form, rules_version=dialog.version,
                     commitment_accepted_at=now, submitted_at=now)
-        case.work_items = [_work_item(m, now) for m in required]
+        case.work_items = [_work_item(m, now, session.region) for m in required]
         case.search_keys = search_keys(case)
         db.session.add(case)
         # Touching the questionnaire in the same commit bumps its version: an answer that checked "not
@@ -178,9 +178,11 @@ def search_keys(case: Case) -> list[CaseSearchKey]:
     return [CaseSearchKey(region=case.region, digest=d) for d in sorted(blind_index.form_digests(index_key(), case.form))]
 
 
-def _work_item(matter: dict[str, Any], submitted: dt.datetime) -> WorkItem:
-    """A department's part, due by the region's limit counted in Chinese working days (or hours)."""
-    item = WorkItem(matter_id=matter["id"], department=matter["department"], status="submitted", missing=[])
+def _work_item(matter: dict[str, Any], submitted: dt.datetime, region: str) -> WorkItem:
+    """A department's part, due by the region's limit counted in Chinese working days (or hours); with the
+    case's region, which the queues are read by (models.WorkItem)."""
+    item = WorkItem(matter_id=matter["id"], department=matter["department"], status="submitted", missing=[],
+                    region=region)
     item.due_at, item.due_uncertain = due_dates.due(matter.get("time_limit"), submitted, deadlines.load_calendar())
     return item
 

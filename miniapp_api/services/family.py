@@ -72,9 +72,9 @@ def public_status(case: Case) -> dict[str, Any]:
 
 def rating_summary(region: str) -> list[dict[str, Any]]:
     """Average score and count per department of the region (each case's rating counts for its departments)."""
-    rows = db.session.execute(
+    rows = db.session.execute(  # from the ratings (one per rated case) to their work items: no case is read
         db.select(WorkItem.department, db.func.count(db.distinct(Rating.id)), db.func.avg(Rating.score))
-        .join(Case, WorkItem.case_id == Case.id).join(Rating, Rating.case_id == Case.id)
-        .where(Case.region == region).group_by(WorkItem.department).order_by(WorkItem.department)
+        .select_from(Rating).join(WorkItem, WorkItem.case_id == Rating.case_id)
+        .where(WorkItem.region == region).group_by(WorkItem.department).order_by(WorkItem.department)
     ).all()
     return [{"department": d, "ratings": n, "average": round(float(avg), 2)} for d, n, avg in rows]

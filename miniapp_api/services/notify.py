@@ -229,16 +229,26 @@ def _sender(note: Notification) -> Callable[[], object]:
     return lambda: logger.info("notification %s (%s): %s", note_id, event, payload["text"])
 
 
-def sweep(stuck_after: dt.timedelta = dt.timedelta(minutes=5)) -> int:
-    """Queue what is due; a message left "sending" by a dead worker goes to staff, never re-sent blindly."""
+def sweep(stuck_after: dt.timedelta = dt.timedelta(minutes=5), most: int = 1000) -> int:
+    """Queue what is due; a message left "sending" by a dead worker goes to staff, never re-sent blindly. Both a
+    batch at a time (queueing.SWEEP_BATCH), at most ``most`` batches each per run, reading only the rows due."""
     now = utcnow()
-    for note in queueing.lapsed_claims(Notification, "not_before", stuck_after):
-        note.status, note.last_error = "dead", "interrupted while sending; it may have been delivered"
-    db.session.commit()
-    rows = db.session.scalars(db.select(Notification).filter_by(status="pending")).all()
-    due = [n.id for n in rows if (n.not_before if n.not_before.tzinfo else n.not_before.replace(tzinfo=dt.UTC)) <= now]
-    dispatch(due)
-    return len(due)
+    for _ in range(most):
+        lapsed = queueing.lapsed_claims(Notification, "not_before", stuck_after)
+        for note in lapsed:
+            note.status, note.last_error = "dead", "interrupted while sending; it may have been delivered"
+        db.session.commit()
+        if len(lapsed) < queueing.SWEEP_BATCH:
+            break
+    queued, after = 0, None
+    for _ in range(most):
+        batch = queueing.due_ids(Notification, "not_before", now, after)
+        dispatch([i for _, i in batch])
+        queued += len(batch)
+        if len(batch) < queueing.SWEEP_BATCH:
+            break
+        after = batch[-1]
+    return queued
 
 
 def resend(note: Notification) -> Notification:

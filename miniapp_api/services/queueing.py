@@ -22,6 +22,7 @@ import redis
 import sqlalchemy.exc
 from flask import current_app
 from rq import Queue, Retry
+from sqlalchemy import tuple_
 
 from ..extensions import db
 from ..models import utcnow
@@ -106,11 +107,30 @@ def _forget_session() -> None:
     db.session.remove()
 
 
-def lapsed_claims(model: Any, since: str, lease: dt.timedelta) -> list[Any]:
-    """Rows claimed longer ago than ``lease``: their worker died mid-attempt (the caller decides what now)."""
-    cutoff = utcnow() - lease
-    rows = db.session.scalars(db.select(model).where(model.status == "sending")).all()
-    return [r for r in rows if _aware(getattr(r, since)) < cutoff]
+SWEEP_BATCH = 500  # outbox rows a sweep reads at a time
+
+
+def lapsed_claims(model: Any, since: str, lease: dt.timedelta, limit: int | None = None) -> list[Any]:
+    """Up to ``limit`` rows claimed longer ago than ``lease``: their worker died mid-attempt (the caller decides
+    what now, and calls again for the next batch). Read from the partial index of unsent rows; on PostgreSQL
+    locked FOR UPDATE SKIP LOCKED, so two sweeps at once take different rows."""
+    column = getattr(model, since)
+    query = (db.select(model).where(model.status == "sending", column < utcnow() - lease)
+             .order_by(column, model.id).limit(limit or SWEEP_BATCH))
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(db.session.scalars(query))
+
+
+def due_ids(model: Any, since: str, now: dt.datetime, after: tuple[dt.datetime, int] | None = None,
+            limit: int | None = None) -> list[tuple[dt.datetime, int]]:
+    """The next ``limit`` pending rows whose time (``since``) has come, after ``after`` in (time, id) order: their
+    keys only, from the partial index of unsent rows (the worker that claims each reads it)."""
+    column = getattr(model, since)
+    query = db.select(column, model.id).where(model.status == "pending", column <= now)
+    if after is not None:
+        query = query.where(tuple_(column, model.id) > after)
+    return [(t, i) for t, i in db.session.execute(query.order_by(column, model.id).limit(limit or SWEEP_BATCH))]
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

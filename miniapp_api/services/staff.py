@@ -15,10 +15,15 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import Select, and_, func, or_, tuple_
+from sqlalchemy import case as sql_case
+from sqlalchemy.orm import aliased, load_only, selectinload
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import blind_index
@@ -27,8 +32,8 @@ from ..domain.vocabulary import load_vocabulary
 from ..encrypted import index_key
 from ..errors import ApiError
 from ..extensions import db
-from ..models import AuditEvent, Case, CaseSearchKey, StaffAccessLog, StaffUser, WorkItem, utcnow
-from . import notify, staff_reads, staff_throttle, staff_totp, tokens
+from ..models import AuditEvent, Case, CaseSearchKey, Notification, StaffAccessLog, StaffUser, WorkItem, utcnow
+from . import notify, paging, staff_reads, staff_throttle, staff_totp, tokens
 from .questionnaires import dialog_of_case
 
 ROLES = ("department", "window", "supervisor")
@@ -166,19 +171,74 @@ def by_username(username: str) -> StaffUser | None:
 
 
 def can_act(user: StaffUser, item: WorkItem) -> bool:
-    if user.region != item.case.region:
+    if user.region != item.region:
         return False
     return user.role == "window" or (user.role == "department" and user.department == item.department)
 
 
-def queue(user: StaffUser, status: str | None = None) -> list[WorkItem]:
-    """The items this person works: their department's in their region (the window: all of the region)."""
-    query = db.select(WorkItem).join(Case).where(Case.region == user.region).order_by(WorkItem.due_at, WorkItem.id)
+@dataclass(frozen=True)
+class Row:
+    """A work item of a list and the few columns of its case the list shows: never the whole case (its form is
+    sealed, and opening it per row is what made the queues slow). ``checklist`` is loaded for the console only."""
+
+    item: WorkItem
+    tracking_code: str
+    checklist: dict[str, Any] | None = None
+    group: int = 0  # its place in the work order (work_page)
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Row]
+    next_cursor: str | None  # send as ``cursor`` for the next page; None: this is the last
+
+
+def _items(user: StaffUser) -> Select:
+    """The work items this person works: their department's in their region (the window: all of the region),
+    read by the work item's own copy of the region (models.WorkItem)."""
+    query = db.select(WorkItem).where(WorkItem.region == user.region)
     if user.role == "department":
         query = query.where(WorkItem.department == user.department)
+    return query
+
+
+def _fetch(query: Select, limit: int, with_checklist: bool = False, grouped: bool = False) -> list[Row]:
+    """One page of ``query`` (work items, and their ``work_group`` when ``grouped``) in (group,) due date (none
+    last), id order: the page is cut from the work items alone, then joined to its cases for the tracking code
+    (and the console's checklist), so only a page of cases is read, each by its primary key."""
+    due_last = WorkItem.due_at.asc().nulls_last()
+    order = [query.selected_columns.work_group, due_last, WorkItem.id] if grouped else [due_last, WorkItem.id]
+    inner = query.order_by(*order).limit(limit + 1).subquery()
+    item = aliased(WorkItem, inner)
+    columns = [item, Case.tracking_code, *([Case.checklist] if with_checklist else []),
+               *([inner.c.work_group] if grouped else [])]
+    outer = db.select(*columns).join(Case, Case.id == item.case_id)
+    outer = outer.order_by(*([inner.c.work_group] if grouped else []), item.due_at.asc().nulls_last(), item.id)
+    rows = []
+    for found in db.session.execute(outer):
+        rows.append(Row(found[0], found[1], found[2] if with_checklist else None, found[-1] if grouped else 0))
+    return rows
+
+
+def _page(rows: list[Row], limit: int, cursor_of: Any) -> Page:
+    """The first ``limit`` rows, and the cursor after them when there is a row more."""
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, cursor_of(rows[-1]) if more else None)
+
+
+def queue(user: StaffUser, status: str | None = None, cursor: str | None = None,
+          limit: int = paging.PAGE_SIZE) -> Page:
+    """A page of the items this person works, by due date (none last), then id."""
+    key = paging.decode(cursor, "queue")
+    query = _items(user)
     if status:
         query = query.where(WorkItem.status == status)
-    return list(db.session.scalars(query))
+    if key is not None:
+        if len(key) != 2:
+            raise paging.bad_cursor()
+        query = query.where(paging.after_due(WorkItem.due_at, WorkItem.id, paging.due(key[0]), paging.row_id(key[1])))
+    return _page(_fetch(query, limit), limit, lambda r: paging.encode("queue", r.item.due_at, r.item.id))
 
 
 def case_for(user: StaffUser, code_text: str, purpose: str | None = "handle",
@@ -264,14 +324,49 @@ def _waiting_for(item: WorkItem) -> list[str]:
     return [w.matter_id for w in wanted if w.status != "done" and w.status != "rejected"]
 
 
-def supervision(user: StaffUser, now: dt.datetime | None = None) -> dict[str, list[WorkItem]]:
+SUPERVISION_LISTS = ("overdue", "due_soon")
+
+
+def _supervised(user: StaffUser, which: str, now: dt.datetime) -> Select:
+    """Open items of the region past their due date (overdue), or due within DUE_SOON_HOURS (due_soon)."""
+    soon = now + dt.timedelta(hours=current_app.config["DUE_SOON_HOURS"])
+    window = WorkItem.due_at < now if which == "overdue" else WorkItem.due_at.between(now, soon)
+    return db.select(WorkItem).where(WorkItem.region == user.region, WorkItem.status.in_(workflow.OPEN),
+                                     WorkItem.due_at.is_not(None), window)
+
+
+def supervision(user: StaffUser, cursor: str | None = None, limit: int = paging.PAGE_SIZE,
+                now: dt.datetime | None = None) -> dict[str, Page]:
+    """A page of each list, by due date; with a cursor, the next page of the list it came from (the other empty)."""
+    now = now or utcnow()
+    key = paging.decode(cursor, "supervision")
+    if key is not None and len(key) != 3:
+        raise paging.bad_cursor()
+    pages = {}
+    for which in SUPERVISION_LISTS:
+        query = _supervised(user, which, now)
+        if key is not None:
+            if paging.choice(key[0], SUPERVISION_LISTS) != which:
+                continue
+            last_due = paging.due(key[1])
+            if last_due is None:
+                raise paging.bad_cursor()
+            query = query.where(tuple_(WorkItem.due_at, WorkItem.id) > (last_due, paging.row_id(key[2])))
+        rows = _fetch(query, limit, with_checklist=True)
+        pages[which] = _page(rows, limit, lambda r, w=which: paging.encode("supervision", w, r.item.due_at, r.item.id))
+    return {which: pages.get(which, Page([], None)) for which in SUPERVISION_LISTS}
+
+
+def supervision_counts(user: StaffUser, now: dt.datetime | None = None) -> dict[str, int]:
+    """How many items each supervision list has, counted in SQL (one statement)."""
     now = now or utcnow()
     soon = now + dt.timedelta(hours=current_app.config["DUE_SOON_HOURS"])
-    query = (db.select(WorkItem).join(Case).where(Case.region == user.region, WorkItem.status.in_(workflow.OPEN),
-                                                  WorkItem.due_at.is_not(None)).order_by(WorkItem.due_at))
-    items = list(db.session.scalars(query))
-    return {"overdue": [w for w in items if _aware(w.due_at) < now],
-            "due_soon": [w for w in items if now <= _aware(w.due_at) <= soon]}
+    overdue = func.coalesce(func.sum(sql_case((WorkItem.due_at < now, 1), else_=0)), 0)
+    due_soon = func.coalesce(func.sum(sql_case((WorkItem.due_at.between(now, soon), 1), else_=0)), 0)
+    row = db.session.execute(db.select(overdue, due_soon).where(
+        WorkItem.region == user.region, WorkItem.status.in_(workflow.OPEN), WorkItem.due_at.is_not(None),
+        WorkItem.due_at <= soon)).one()
+    return {"overdue": int(row[0]), "due_soon": int(row[1])}
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -284,59 +379,122 @@ def is_overdue(item: WorkItem, now: dt.datetime | None = None) -> bool:
     return item.status in workflow.OPEN and item.due_at is not None and _aware(item.due_at) < (now or utcnow())
 
 
-def work_order(items: list[WorkItem], now: dt.datetime | None = None) -> list[WorkItem]:
-    """What to pick up first: items needing supplements and overdue ones, then new (submitted) ones, then the
-    rest of the open ones; finished ones last; each group by due date (none last), then by age."""
+def work_group(now: dt.datetime) -> ColumnElement[int]:
+    """What to pick up first, in SQL so that it pages: items needing supplements and overdue ones (0), then new
+    (submitted) ones (1), then the rest of the open ones (2); finished ones last (3)."""
+    return sql_case((WorkItem.status == "needs_supplement", 0),
+                (and_(WorkItem.status.in_(workflow.OPEN), WorkItem.due_at < now), 0),
+                (WorkItem.status == "submitted", 1), (WorkItem.status.in_(workflow.OPEN), 2), else_=3)
+
+
+def work_page(user: StaffUser, statuses: tuple[str, ...], cursor: str | None = None,
+              limit: int = paging.PAGE_SIZE, now: dt.datetime | None = None) -> Page:
+    """A page of the console's queue in work order (work_group), each group by due date (none last), then id.
+    Open items are read from the partial index of open work; finished ones, when asked for, from the
+    (region, department, due date) index after them: two statements at most, whatever the data."""
     now = now or utcnow()
-    never = dt.datetime.max.replace(tzinfo=dt.UTC)
+    key = paging.decode(cursor, "work")
+    after: tuple[int, dt.datetime | None, int] | None = None
+    if key is not None:
+        if len(key) != 3:
+            raise paging.bad_cursor()
+        after = (paging.choice(key[0], (0, 1, 2, 3)), paging.due(key[1]), paging.row_id(key[2]))
+    wanted_open = [s for s in statuses if s in workflow.OPEN]
+    wanted_final = [s for s in statuses if s in workflow.FINAL]
+    rows: list[Row] = []
+    group = work_group(now)
+    if wanted_open and (after is None or after[0] < 3):
+        query = _items(user).add_columns(group.label("work_group")).where(WorkItem.status.in_(wanted_open))
+        if after is not None:
+            query = query.where(or_(group > after[0], and_(group == after[0],
+                                                          paging.after_due(WorkItem.due_at, WorkItem.id, *after[1:]))))
+        rows += _fetch(query, limit, with_checklist=True, grouped=True)
+    if wanted_final:
+        query = _items(user).where(WorkItem.status.in_(wanted_final))
+        if after is not None and after[0] == 3:
+            query = query.where(paging.after_due(WorkItem.due_at, WorkItem.id, *after[1:]))
+        rows += [Row(r.item, r.tracking_code, r.checklist, 3) for r in _fetch(query, limit, with_checklist=True)]
+    return _page(rows[:limit + 1], limit, lambda r: paging.encode("work", r.group, r.item.due_at, r.item.id))
 
-    def key(item: WorkItem) -> tuple:
-        if item.status == "needs_supplement" or is_overdue(item, now):
-            group = 0
-        elif item.status == "submitted":
-            group = 1
-        else:
-            group = 2 if item.status in workflow.OPEN else 3
-        return group, _aware(item.due_at) if item.due_at else never, item.id
 
-    return sorted(items, key=key)
+def open_counts(user: StaffUser) -> dict[str, int]:
+    """How many open items this person has in each status, counted in SQL from the partial index of open work
+    (finished work is history: not counted on every page)."""
+    query = db.select(WorkItem.status, func.count()).where(WorkItem.region == user.region,
+                                                           WorkItem.status.in_(workflow.OPEN))
+    if user.role == "department":
+        query = query.where(WorkItem.department == user.department)
+    found = {s: n for s, n in db.session.execute(query.group_by(WorkItem.status))}
+    return {s: int(found.get(s, 0)) for s in workflow.OPEN}
 
 
 SEARCH_LIMIT = 50
 
 
 def search(user: StaffUser, text: str) -> list[Case]:
-    """Cases this person works on matching a tracking code, a full name (deceased, applicant or proxy), or the
-    last 4-6 characters of an ID number: names and numbers through their blind indexes (models.CaseSearchKey),
-    scoped by region first, with the limit in SQL. Each match is logged as a read of personal data."""
+    """Cases this person works on matching a tracking code, a full name (deceased, applicant or proxy), the
+    last 4-6 characters of an ID number or the applicant's phone's last 4: names and numbers through their blind
+    indexes (models.CaseSearchKey), scoped by region first, a department clerk's to cases with an item of their
+    department (an EXISTS on the work items' case index, per candidate case), with the limit in SQL. The cases'
+    work items come in one more statement. Each match is logged as a read of personal data."""
     text = " ".join((text or "").split())
     if not text or len(text) > 50 or user.role == "supervisor":
         return []
-    query = db.select(Case).where(Case.region == user.region).order_by(Case.submitted_at.desc(), Case.id.desc())
+    query = (db.select(Case.id).where(Case.region == user.region)
+             .order_by(Case.submitted_at.desc(), Case.id.desc()).limit(SEARCH_LIMIT))
     if user.role == "department":
-        query = query.where(Case.id.in_(db.select(WorkItem.case_id).where(WorkItem.department == user.department)))
+        query = query.where(db.select(WorkItem.id).where(WorkItem.case_id == Case.id,
+                                                         WorkItem.department == user.department).exists())
     code = tracking.normalise(text)
     if code:
-        found = list(db.session.scalars(query.where(Case.tracking_code == code)))
+        query = query.where(Case.tracking_code == code)
     else:
         digests = blind_index.search_digests(index_key(), text)
-        keyed = db.select(CaseSearchKey.case_id).where(CaseSearchKey.region == user.region,
-                                                        CaseSearchKey.digest.in_(digests))
-        found = list(db.session.scalars(query.where(Case.id.in_(keyed)).limit(SEARCH_LIMIT)))
-    for case in found:
-        db.session.add(StaffAccessLog(staff_id=user.id, case_id=case.id, what="search", purpose="search",
-                                      shown=search_shown(user)))
-    db.session.commit()
-    return found
+        query = query.where(Case.id.in_(db.select(CaseSearchKey.case_id).where(CaseSearchKey.region == user.region,
+                                                                                CaseSearchKey.digest.in_(digests))))
+    ids = list(db.session.scalars(query))
+    if not ids:
+        return []
+    shown = search_shown(user)
+    db.session.execute(db.insert(StaffAccessLog), [{"staff_id": user.id, "case_id": i, "what": "search",
+                                                   "purpose": "search", "shown": shown, "at": utcnow()} for i in ids])
+    db.session.commit()  # logged before anything of the cases is read
+    found = {c.id: c for c in db.session.scalars(db.select(Case).where(Case.id.in_(ids))
+                                                  .options(selectinload(Case.work_items)))}
+    return [found[i] for i in ids]
 
 
-def dead_notifications(user: StaffUser) -> list:
-    """Messages to families of this person's region that could not be delivered (for re-sending or a call)."""
-    from ..models import Notification
+@dataclass(frozen=True)
+class DeadNote:
+    note: Notification
+    tracking_code: str
 
-    return list(db.session.scalars(db.select(Notification).join(Case, Notification.case_id == Case.id)
-                                   .where(Case.region == user.region, Notification.status == "dead")
-                                   .order_by(Notification.id)))
+
+@dataclass(frozen=True)
+class DeadPage:
+    rows: list[DeadNote]
+    next_cursor: str | None
+
+
+def dead_notifications(user: StaffUser, cursor: str | None = None, limit: int = paging.PAGE_SIZE,
+                       with_recipient: bool = False) -> DeadPage:
+    """A page of messages to families of this person's region that could not be delivered (for re-sending or a
+    call), oldest first, read from the partial index of dead messages. The sealed text is never opened; the
+    sealed recipient only when asked for (the console shows it masked)."""
+    key = paging.decode(cursor, "dead")
+    shown = [Notification.id, Notification.case_id, Notification.event, Notification.channel, Notification.status,
+             Notification.attempts, Notification.last_error, Notification.created_at]
+    query = (db.select(Notification, Case.tracking_code).join(Case, Notification.case_id == Case.id)
+             .options(load_only(*shown, *([Notification.recipient] if with_recipient else []), raiseload=True))
+             .where(Case.region == user.region, Notification.status == "dead"))
+    if key is not None:
+        if len(key) != 1:
+            raise paging.bad_cursor()
+        query = query.where(Notification.id > paging.row_id(key[0]))
+    rows = [DeadNote(n, code) for n, code in db.session.execute(query.order_by(Notification.id).limit(limit + 1))]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return DeadPage(rows, paging.encode("dead", rows[-1].note.id) if more else None)
 
 
 def page_for(user: StaffUser, case: Case, page_id: int, log: bool = True):

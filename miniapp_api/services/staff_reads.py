@@ -22,7 +22,18 @@ def log(user: StaffUser, case: Case, purpose: str, what: str, shown: list[str]) 
     if purpose not in PURPOSES:
         raise ValueError(f"unknown purpose {purpose!r}")
     db.session.add(StaffAccessLog(staff_id=user.id, case_id=case.id, what=what, purpose=purpose, shown=shown))
-    db.session.commit()
+    commit_keeping_loaded()
+
+
+def commit_keeping_loaded() -> None:
+    """Commit without expiring what this request loaded: the case just logged is shown from the rows already
+    read, not read again row by row (a plain commit expires every loaded object)."""
+    session = db.session()
+    before, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = before
 
 
 def require_supervisor(user: StaffUser) -> None:

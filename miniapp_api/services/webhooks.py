@@ -94,15 +94,28 @@ def attempt(delivery_id: int) -> bool:
     return True
 
 
-def sweep(lease: dt.timedelta = dt.timedelta(minutes=5)) -> int:
+def sweep(lease: dt.timedelta = dt.timedelta(minutes=5), most: int = 1000) -> int:
     """Queue again every pending delivery whose time has come (after Redis or a worker was down), and
-    give back a claim held longer than the lease (its worker died mid-POST)."""
-    for row in queueing.lapsed_claims(WebhookDelivery, "next_attempt_at", lease):
-        queueing.release(WebhookDelivery, row.id, row.attempts, status="pending", next_attempt_at=utcnow(),
-                         last_error="interrupted while sending")
-    now = utcnow()
-    rows = db.session.scalars(db.select(WebhookDelivery).filter_by(status="pending")).all()
-    due = [r.id for r in rows if (r.next_attempt_at.replace(tzinfo=dt.UTC) if r.next_attempt_at.tzinfo is None
-                                  else r.next_attempt_at) <= now]
-    dispatch(due)
-    return len(due)
+    give back a claim held longer than the lease (its worker died mid-POST); both a batch at a time
+    (queueing.SWEEP_BATCH), at most ``most`` batches of each per run, reading only the rows due."""
+    for _ in range(most):
+        lapsed = queueing.lapsed_claims(WebhookDelivery, "next_attempt_at", lease)
+        for row in lapsed:
+            queueing.release(WebhookDelivery, row.id, row.attempts, status="pending", next_attempt_at=utcnow(),
+                             last_error="interrupted while sending")
+        db.session.commit()
+        if len(lapsed) < queueing.SWEEP_BATCH:
+            break
+    return _dispatch_due(utcnow(), most)
+
+
+def _dispatch_due(now: dt.datetime, most: int) -> int:
+    queued, after = 0, None
+    for _ in range(most):
+        batch = queueing.due_ids(WebhookDelivery, "next_attempt_at", now, after)
+        dispatch([i for _, i in batch])
+        queued += len(batch)
+        if len(batch) < queueing.SWEEP_BATCH:
+            break
+        after = batch[-1]
+    return queued

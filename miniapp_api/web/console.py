@@ -31,7 +31,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..models import Applicant, AuditEvent, Case, Notification, QuestionnaireSession, StaffUser, WorkItem
 from ..routing import MAX_ROW_ID
-from ..services import applications, auth, consent, notify, phones, questionnaires, staff, staff_reads, uploads
+from ..services import applications, auth, consent, notify, paging, phones, questionnaires, staff, staff_reads, uploads
 
 bp = Blueprint("console", __name__, static_folder=str(Path(__file__).resolve().parents[1] / "static" / "console"),
                static_url_path="/static")
@@ -160,13 +160,14 @@ def _department_name(department: str | None) -> str:
     return load_vocabulary().departments.get(department or "", {}).get("name", department or "")
 
 
-def _matter_name(case: Case, matter_id: str) -> str:
-    matter = next((m for m in case.checklist.get("matters", []) if m["id"] == matter_id), None)
+def _matter_name(checklist: dict[str, Any] | None, matter_id: str) -> str:
+    """A matter by the name the case's checklist gives it (the region's own), else the vocabulary's."""
+    matter = next((m for m in (checklist or {}).get("matters", []) if m["id"] == matter_id), None)
     return matter["name"] if matter else load_vocabulary().matters.get(matter_id, {}).get("name", matter_id)
 
 
-def _material_name(case: Case | None, material_id: str) -> str:
-    listed = next((m for m in (case.checklist.get("materials", []) if case else []) if m["id"] == material_id), None)
+def _material_name(checklist: dict[str, Any] | None, material_id: str) -> str:
+    listed = next((m for m in (checklist or {}).get("materials", []) if m["id"] == material_id), None)
     if listed:
         return listed["name"]
     return load_vocabulary().materials.get(material_id, {}).get("name", material_id)  # free text asks stay as typed
@@ -181,10 +182,22 @@ def _helpers() -> dict[str, Any]:
             "when": _when, "WORKERS": WORKERS}
 
 
-def _item_row(item: WorkItem) -> dict[str, Any]:
-    return {"item": item, "code": display(item.case.tracking_code), "matter": _matter_name(item.case, item.matter_id),
+def _item_row(item: WorkItem, code: str, checklist: dict[str, Any] | None) -> dict[str, Any]:
+    """One row of a list of work items: its case's tracking code and checklist come with it (never the case)."""
+    return {"item": item, "code": display(code), "matter": _matter_name(checklist, item.matter_id),
             "overdue": staff.is_overdue(item),
-            "missing": [_material_name(item.case, m) for m in item.missing]}
+            "missing": [_material_name(checklist, m) for m in item.missing]}
+
+
+def _list_row(row: staff.Row) -> dict[str, Any]:
+    return _item_row(row.item, row.tracking_code, row.checklist)
+
+
+def _later(endpoint: str, cursor: str | None, **args: Any) -> str | None:
+    """The link to the next page of a list (None on its last page), with the page size asked for, if any."""
+    limit = request.args.get("limit", "")
+    args = {**args, "limit": limit if limit.isdigit() else None}
+    return url_for(endpoint, **{k: v for k, v in args.items() if v}, cursor=cursor) if cursor else None
 
 
 # --- Sign in and out -----------------------------------------------------------------------------------
@@ -230,14 +243,20 @@ def index():
 
 @bp.get("/queue")
 def queue():
+    """The work queue in work order (services/staff.work_page), a page at a time, with counts of open work."""
     user = _require(*WORKERS)
     wanted = request.args.get("status", "open")
     wanted = wanted if wanted in QUEUE_FILTERS else "open"
-    items = staff.queue(user, wanted if wanted in workflow.STATUSES else None)
-    if wanted == "open":
-        items = [w for w in items if w.status in workflow.OPEN]
-    rows = [_item_row(w) for w in staff.work_order(items)]
-    return render_template("console/queue.html", rows=rows, wanted=wanted, filters=QUEUE_FILTERS)
+    statuses = {"open": workflow.OPEN, "all": workflow.STATUSES}.get(wanted, (wanted,))
+    cursor, problem = request.args.get("cursor") or None, None
+    try:
+        page = staff.work_page(user, statuses, cursor, paging.page_size(request.args.get("limit")))
+    except ApiError as exc:
+        page, problem = staff.Page([], None), exc.message
+    counts = staff.open_counts(user)
+    return render_template("console/queue.html", rows=[_list_row(r) for r in page.rows], wanted=wanted,
+                           filters=QUEUE_FILTERS, counts={**counts, "open": sum(counts.values())}, problem=problem,
+                           later=_later("console.queue", page.next_cursor, status=wanted), first=bool(cursor))
 
 
 @bp.route("/search", methods=["GET", "POST"])
@@ -251,10 +270,11 @@ def search():
     shown = staff.search_shown(user)  # the names, as far as the table lets this person see them
     for case in cases:
         items = [w for w in case.work_items if user.role == "window" or w.department == user.department]
+        form = case.form if shown else {}  # opened only to show a name the table lets this person see
         results.append({"code": display(case.tracking_code), "submitted_at": case.submitted_at,
-                        "deceased": (case.form.get("deceased") or {}).get("name", "") if "deceased" in shown else "—",
-                        "applicant": (case.form.get("applicant") or {}).get("name", "") if "applicant" in shown else "—",
-                        "items": [_item_row(w) for w in items]})
+                        "deceased": (form.get("deceased") or {}).get("name", "") if "deceased" in shown else "—",
+                        "applicant": (form.get("applicant") or {}).get("name", "") if "applicant" in shown else "—",
+                        "items": [_item_row(w, case.tracking_code, case.checklist) for w in items]})
     return render_template("console/search.html", text=text, results=results, searched=bool(text))
 
 
@@ -280,7 +300,7 @@ def _case_view(case: Case, items: list[WorkItem], need: need_to_know.Need) -> di
         if session_row else []
     work = []
     for item in items:
-        row = _item_row(item)
+        row = _item_row(item, case.tracking_code, case.checklist)
         row["actions"] = [(t, ACTION_LABELS[t]) for t in workflow.TRANSITIONS[item.status] if t in ACTION_LABELS]
         row["can_reject"] = "rejected" in workflow.TRANSITIONS[item.status]
         row["can_ask"] = "needs_supplement" in workflow.TRANSITIONS[item.status]
@@ -304,7 +324,7 @@ def _audit_trail(case: Case, visible: set[int]) -> list[dict[str, Any]]:
                  if e.actor.startswith("staff:") and e.actor.split(":", 1)[1].isdigit()}
     names = {u.id: f"{u.name}（{ROLE_LABELS.get(u.role, u.role)}）" for u in
              db.session.scalars(db.select(StaffUser).where(StaffUser.id.in_(staff_ids)))} if staff_ids else {}
-    matters = {w.id: _matter_name(case, w.matter_id) for w in case.work_items}
+    matters = {w.id: _matter_name(case.checklist, w.matter_id) for w in case.work_items}
     rows = []
     for event in events:
         kind, _, who = event.actor.partition(":")
@@ -318,7 +338,7 @@ def _audit_trail(case: Case, visible: set[int]) -> list[dict[str, Any]]:
             actor = event.actor
         rows.append({"at": event.at, "actor": actor, "matter": matters.get(event.work_item_id, ""),
                      "from": event.from_status, "to": event.to_status, "reason": event.reason,
-                     "missing": [_material_name(case, m) for m in (event.detail or {}).get("missing", [])]})
+                     "missing": [_material_name(case.checklist, m) for m in (event.detail or {}).get("missing", [])]})
     return rows
 
 
@@ -329,7 +349,7 @@ def page_view(code: str, page_id: int):
     found, _ = staff.case_for(user, code, purpose=None)  # shows no field of the case
     page = staff.page_for(user, found, page_id, log=False)  # the image request itself is logged
     return render_template("console/page.html", code=display(found.tracking_code), page=page,
-                           material=_material_name(found, page.material_id))
+                           material=_material_name(found.checklist, page.material_id))
 
 
 @bp.get("/cases/<code>/pages/<int:page_id>/image")
@@ -381,7 +401,7 @@ def transition(item_id: int):
     if problem:
         flash(problem, "error")
         return redirect(back)
-    matter = _matter_name(item.case, item.matter_id)
+    matter = _matter_name(item.case.checklist, item.matter_id)
     try:
         staff.transition(f"staff:{user.id}", item, target, reason, list(dict.fromkeys(missing)) or None, int(version))
     except ApiError as exc:
@@ -395,11 +415,18 @@ def transition(item_id: int):
 
 @bp.get("/supervision")
 def supervision():
+    """Overdue and due-soon work, a page of each (a cursor pages the list it came from), with counts from SQL."""
     user = _require("window", "supervisor")
-    lists = staff.supervision(user)
-    return render_template("console/supervision.html",
-                           overdue=[_item_row(w) for w in lists["overdue"]],
-                           due_soon=[_item_row(w) for w in lists["due_soon"]])
+    cursor, problem = request.args.get("cursor") or None, None
+    try:
+        pages = staff.supervision(user, cursor, paging.page_size(request.args.get("limit")))
+    except ApiError as exc:
+        pages, problem = {k: staff.Page([], None) for k in staff.SUPERVISION_LISTS}, exc.message
+    return render_template("console/supervision.html", counts=staff.supervision_counts(user), problem=problem,
+                           first=bool(cursor), paged=bool(cursor) and any(p.rows for p in pages.values()),
+                           overdue=[_list_row(r) for r in pages["overdue"].rows],
+                           due_soon=[_list_row(r) for r in pages["due_soon"].rows],
+                           later={k: _later("console.supervision", p.next_cursor) for k, p in pages.items()})
 
 
 @bp.get("/reads")
@@ -430,7 +457,7 @@ def _read_row(read: staff_reads.Read) -> dict[str, Any]:
     shown = []
     for group in log.shown or []:
         if group.startswith("photo:"):
-            shown.append("照片：" + _material_name(read.case, group.split(":", 1)[1]))
+            shown.append("照片：" + _material_name(read.case.checklist, group.split(":", 1)[1]))
         else:
             shown.append(need_to_know.GROUP_LABELS.get(group, (group,))[0])
     return {"at": log.at, "who": reader.name, "username": reader.username, "role": ROLE_LABELS.get(reader.role, reader.role),
@@ -451,12 +478,16 @@ def _recipient(note: Notification) -> str:
 @bp.get("/notifications")
 def notifications():
     user = _require("window", "supervisor")
-    rows = []
-    for note in staff.dead_notifications(user):
-        found = db.session.get(Case, note.case_id)
-        rows.append({"note": note, "code": display(found.tracking_code), "event": EVENT_LABELS.get(note.event, note.event),
-                     "channel": CHANNEL_LABELS.get(note.channel, note.channel), "recipient": _recipient(note)})
-    return render_template("console/notifications.html", rows=rows)
+    cursor, problem = request.args.get("cursor") or None, None
+    try:
+        page = staff.dead_notifications(user, cursor, paging.page_size(request.args.get("limit")), with_recipient=True)
+    except ApiError as exc:
+        page, problem = staff.DeadPage([], None), exc.message
+    rows = [{"note": r.note, "code": display(r.tracking_code), "event": EVENT_LABELS.get(r.note.event, r.note.event),
+             "channel": CHANNEL_LABELS.get(r.note.channel, r.note.channel), "recipient": _recipient(r.note)}
+            for r in page.rows]
+    return render_template("console/notifications.html", rows=rows, problem=problem, first=bool(cursor),
+                           later=_later("console.notifications", page.next_cursor))
 
 
 @bp.post("/notifications/<int:note_id>/resend")
