@@ -238,3 +238,12 @@ def keys_status() -> None:
     report = key_rotation.status()
     for key_id, count in sorted(report.keys.items()):
         click.echo(f"keys: {key_id}: {count} value(s)")
+
+
+@keys_group.command("reindex")
+def keys_reindex() -> None:
+    """Rebuild every case's search keys from its form (after a new BLIND_INDEX_KEY, or when a kind of key was
+    added: cases from before the phone's last four was one are found by it once this has run)."""
+    from .services import key_rotation
+
+    click.echo(f"keys: search keys rebuilt for {key_rotation.reindex()} case(s)")

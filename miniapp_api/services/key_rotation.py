@@ -103,3 +103,26 @@ def status() -> Report:
             for _row_id, value in batch:
                 report.keys[envelope.key_id_of_text(value) if envelope.is_sealed_text(value) else "plaintext"] += 1
     return report
+
+
+def reindex() -> int:
+    """Rebuild every case's search keys (blind_index.form_digests) from its form, a batch of cases at a time:
+    after the kinds of key change (the phone's last four were added) or a new BLIND_INDEX_KEY. Returns how
+    many cases' keys changed."""
+    from .. import blind_index
+    from ..encrypted import index_key
+    from ..models import Case, CaseSearchKey
+
+    key, changed, last = index_key(), 0, 0
+    while True:
+        cases = db.session.scalars(db.select(Case).where(Case.id > last).order_by(Case.id).limit(BATCH)
+                                   .options(sa.orm.selectinload(Case.search_keys))).all()
+        if not cases:
+            return changed
+        for case in cases:
+            wanted = blind_index.form_digests(key, case.form)
+            if {k.digest for k in case.search_keys} != wanted:
+                case.search_keys = [CaseSearchKey(region=case.region, digest=d) for d in sorted(wanted)]
+                changed += 1
+        last = cases[-1].id
+        db.session.commit()
