@@ -513,6 +513,7 @@ class Figures:
     note: str = ""
     skipped: str = ""
     rss_mb: float | None = None
+    last: Any = None  # the last response, for what follows from it (the next page, how many were found)
 
     @property
     def p50(self) -> float:
@@ -531,6 +532,20 @@ class Figures:
         if self.rss_mb is not None:
             out["rss_mb"] = round(self.rss_mb, 1)
         return out
+
+
+@dataclass
+class Outcome:
+    """What a call that gave no HTTP response stands for: a sweep's run, or a request that raised."""
+
+    status_code: int
+    text: str = ""
+
+    def get_data(self, as_text: bool = False) -> str:
+        return self.text
+
+    def get_json(self, silent: bool = False) -> None:
+        return None
 
 
 class QueryCounter:
@@ -552,13 +567,17 @@ def measure(call: Callable[[int], Any], counter: QueryCounter, calls: int = CALL
     for i in range(calls + 1):
         counter.count = 0
         t0 = time.perf_counter()
-        response = call(i)
+        try:
+            response = call(i)
+        except Exception as exc:  # a bug the run reports (TESTING lets it through): timed, and said so
+            response = Outcome(500, repr(exc))
         took = (time.perf_counter() - t0) * 1000
         if i == 0 and took < 1000:
             continue  # warm-up
         figures.times_ms.append(took)
         figures.queries.append(counter.count)
         figures.statuses.add(response.status_code)
+        figures.last = response
         if response.status_code >= 400 and not figures.note:
             body = response.get_data(as_text=True)
             body = re.sub(r"<[^>]+>", " ", body.split('id="main"', 1)[-1])  # a console page: its message
@@ -629,8 +648,11 @@ def measure_size(app: Flask, counter: QueryCounter, size: int, templates: dict[s
     for name, call in calls.items():
         reason = skip_reason(previous.get(name), previous_size, size)
         out[name] = Figures(skipped=reason) if reason else measure(call, counter)
-        if name == "search_phone_tail" and not reason and not out[name].note:
-            out[name].note = "4 digits are searched as an ID tail: phone numbers are no search key"
+        if name.startswith("search_") and not reason and not out[name].note:
+            found = len(set(re.findall(r"[0-9A-Z]{5}-[0-9A-Z]{5}", out[name].last.get_data(as_text=True))))
+            out[name].note = f"{found} cases found" + (
+                "; 4 digits are searched as an ID tail: phone numbers are no search key"
+                if name == "search_phone_tail" else "")
         print(f"  {size:>8} {name:18s} {_line(out[name])}", flush=True)
         if name == "dept_queue_first":
             out["dept_queue_deep"] = deep_page(client, clerk, counter, out[name])
@@ -643,7 +665,7 @@ def deep_page(client, headers: dict[str, str], counter: QueryCounter, first_page
     (today's code): its figures are the first page's, said so. Skipped with the first page."""
     if first_page.skipped:
         return Figures(skipped=first_page.skipped)
-    first = client.get("/api/v1/staff/work-items", headers=headers).get_json() or {}
+    first = first_page.last.get_json(silent=True) or {}
     if "next_cursor" not in first:
         return Figures(first_page.times_ms, first_page.queries, first_page.statuses,
                        note=f"no next_cursor: one page of {len(first.get('items', []))} items; first page's figures")
@@ -697,7 +719,7 @@ def sweep_child(config: dict[str, Any], name: str, out: multiprocessing.Queue) -
                 nonlocal result
                 result = runs[name]()
                 db.session.remove()
-                return type("Done", (), {"status_code": 0})
+                return Outcome(0)
 
             figures = measure(call, counter, calls=3)
             note = (f"{len(result.cases)} cases' photos, {result.notifications} notifications, "
@@ -743,12 +765,15 @@ def database_size(conn: psycopg.Connection) -> tuple[int, int]:
 
 
 def run(name: str, tmp: str) -> dict[str, Any]:
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     url = f"{PG}/{name}"
     config = app_config(url, tmp)
     app = create_app(config)
     with app.app_context():
-        upgrade()
+        logging.disable(logging.INFO)  # alembic's env.py sets its own loggers to INFO: one line per migration
+        try:
+            upgrade()
+        finally:
+            logging.disable(logging.NOTSET)
         db.session.remove()
     print(f"database {name}, migrated to head; sizes {SIZES}; measured region {REGION}", flush=True)
     templates = {t.region: t for t in (walk_rich(r) for r in dict.fromkeys(SLOTS))}
@@ -834,11 +859,14 @@ def summarise(results: dict[int, dict[str, Figures]], fills: dict[int, float],
 SWEEPS = ("webhooks_sweep", "notifications_sweep", "retention_dry_run")
 
 
-def print_table(figures: dict[str, Any]) -> None:
-    goals = [("growth ≤ 1.5", figures["growth_p99_largest_vs_smallest"] <= 1.5),
-             ("staff p99 < 50 ms at 1 M", figures["staff_p99_ms_1m"] is not None and figures["staff_p99_ms_1m"] < 50),
+def print_goals(figures: dict[str, Any]) -> None:
+    """The issue's goals, as measured (not measured at 1 M: said so)."""
+    growth, staff_1m = figures["growth_p99_1m_vs_10k"], figures["staff_p99_ms_1m"]
+    goals = [("growth ≤ 1.5", None if growth is None else growth <= 1.5),
+             ("every staff p99 < 50 ms at 1 M", None if 1_000_000 not in SIZES else bool(staff_1m and staff_1m < 50)),
              ("peak worker RSS < 250 MB", figures["peak_rss_mb"] < 250)]
-    print("goals (issue 17): " + "; ".join(f"{g}: {'met' if ok else 'NOT met'}" for g, ok in goals))
+    words = {True: "met", False: "NOT met", None: "not measured (no 10 k and 1 M in this run)"}
+    print("goals (issue 17): " + "; ".join(f"{g}: {words[ok]}" for g, ok in goals))
 
 
 def main() -> None:
@@ -855,7 +883,7 @@ def main() -> None:
         store.flushdb()
         shutil.rmtree(tmp, ignore_errors=True)
         print(f"dropped {name}", flush=True)
-    print_table(figures)
+    print_goals(figures)
     print(json.dumps(figures))
 
 
