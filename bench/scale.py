@@ -765,6 +765,31 @@ def database_size(conn: psycopg.Connection) -> tuple[int, int]:
     return int(size), int(cases)
 
 
+def prepare(app: Flask) -> tuple[dict[str, Template], dict[str, list[int]], list[dict[str, Any]]]:
+    """What every fill reads: the regions' templates, their staff, the pool of sealed forms."""
+    templates = {t.region: t for t in (walk_rich(r) for r in dict.fromkeys(SLOTS))}
+    for t in templates.values():
+        print(f"  template {t.region}: {len({m['id'] for m in t.matters})} matters over {ITEMS} work items, checklist "
+              f"{len(json.dumps(t.checklist, ensure_ascii=False).encode()) // 1024} kB", flush=True)
+    staff_ids = make_staff(app, list(templates.values()))
+    pool = make_pool(app)
+    print(f"pool: {POOL} distinct sealed forms reused cyclically (case n uses form n % {POOL}); their search keys "
+          f"are each case's own rows", flush=True)
+    return templates, staff_ids, pool
+
+
+def prefill(database: str, count: int, config: dict[str, Any]) -> None:
+    """bench/journey.py's hook (BENCH_PREFILL): ``count`` cases of this bench's shape in an already migrated
+    database, sealed and indexed with ``config``'s keys so the app under load reads them as its own."""
+    app = create_app(config)
+    templates, staff_ids, pool = prepare(app)
+    with psycopg.connect(psycopg_url(database)) as conn:
+        load_helpers(conn, pool, list(templates.values()), staff_ids)
+        fill(conn, 0, count, dt.datetime.now(dt.UTC))
+    with app.app_context():
+        db.engine.dispose()
+
+
 def run(name: str, tmp: str) -> dict[str, Any]:
     url = f"{PG}/{name}"
     config = app_config(url, tmp)
@@ -777,14 +802,7 @@ def run(name: str, tmp: str) -> dict[str, Any]:
             logging.disable(logging.NOTSET)
         db.session.remove()
     print(f"database {name}, migrated to head; sizes {SIZES}; measured region {REGION}", flush=True)
-    templates = {t.region: t for t in (walk_rich(r) for r in dict.fromkeys(SLOTS))}
-    for t in templates.values():
-        print(f"  template {t.region}: {len({m['id'] for m in t.matters})} matters over {ITEMS} work items, checklist "
-              f"{len(json.dumps(t.checklist, ensure_ascii=False).encode()) // 1024} kB", flush=True)
-    staff_ids = make_staff(app, list(templates.values()))
-    pool = make_pool(app)
-    print(f"pool: {POOL} distinct sealed forms reused cyclically (case n uses form n % {POOL}); their search keys "
-          f"are each case's own rows", flush=True)
+    templates, staff_ids, pool = prepare(app)
     now = dt.datetime.now(dt.UTC)
     with app.app_context():
         counter = QueryCounter(db.engine)
