@@ -386,6 +386,7 @@ def run(database: str, redis_url: str, folder: str) -> None:
     subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env, check=True,
                    capture_output=True)
     if PREFILL:
+        sys.path.insert(0, str(ROOT))  # run as a script: bench/ is on the path, the repository root is not
         from bench.scale import prefill
 
         started = time.monotonic()
