@@ -23,7 +23,7 @@ import time
 from typing import Any
 
 import redis
-from flask import current_app
+from flask import Flask
 from redis.client import Pipeline
 from rq import Worker
 from sqlalchemy import text
@@ -103,6 +103,18 @@ def check(connection: redis.Redis) -> int:
     return 0 if reports and all(r["database"] == "ok" for r in reports) else 1
 
 
+def build(app: Flask, connection: redis.Redis) -> AppWorker:
+    """The worker on our two queues, notifications listed first."""
+    worker = AppWorker([notify.QUEUE, webhooks.QUEUE], connection=connection)
+    worker.heartbeat_seconds = app.config["WORKER_HEARTBEAT_SECONDS"]
+    return worker
+
+
+def serve(worker: AppWorker, burst: bool = False, max_jobs: int | None = None) -> bool:
+    """Work the queues (until they are empty with ``burst``); the scheduler runs the retries' backoff."""
+    return worker.work(with_scheduler=not burst, burst=burst, max_jobs=max_jobs)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     burst = "--burst" in args  # work until the queues are empty, then stop
@@ -115,10 +127,9 @@ def main(argv: list[str] | None = None) -> None:
         notify.sweep()
         db.session.remove()  # the sweeps' session and connections: nothing for a forked job to inherit
         db.engine.dispose()
-        worker = AppWorker([notify.QUEUE, webhooks.QUEUE], connection=connection)
-        worker.heartbeat_seconds = current_app.config["WORKER_HEARTBEAT_SECONDS"]
+        worker = build(app, connection)
         try:
-            worker.work(with_scheduler=not burst, burst=burst)
+            serve(worker, burst)
         finally:
             connection.delete(worker.health_key)
 
