@@ -83,11 +83,14 @@ class AppWorker(SimpleWorker):
         return self.heartbeat_seconds
 
     def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
-        """rq's heartbeat, and ours: the database checked at most once per interval (rq beats after every job)."""
+        """rq's heartbeat, and ours: the database checked at most once per interval (rq beats several times
+        a job, so between reports nothing is sent: the last one has three intervals to live)."""
         super().heartbeat(timeout, pipeline)
-        ttl = max(3 * self.heartbeat_seconds, timeout or 0)  # before a job: as long as rq gives the job
-        if pipeline is not None or time.monotonic() - self._checked_at < self.heartbeat_seconds:
-            (pipeline if pipeline is not None else self.connection).expire(self.health_key, ttl)  # the report stands
+        ttl = 3 * self.heartbeat_seconds
+        if pipeline is not None:  # before a job: the report stands while it runs, as long as rq gives the job
+            pipeline.expire(self.health_key, max(ttl, timeout or 0))
+            return
+        if time.monotonic() - self._checked_at < self.heartbeat_seconds:
             return
         self._checked_at = time.monotonic()
         report = {"host": socket.gethostname(), "pid": os.getpid(), "worker": self.name,
@@ -129,7 +132,8 @@ def build(app: Flask, connection: redis.Redis) -> AppWorker:
 def serve(worker: AppWorker, burst: bool = False, max_jobs: int | None = None) -> bool:
     """Work the queues (until they are empty with ``burst``); the scheduler runs the retries' backoff."""
     return worker.work(with_scheduler=not burst, burst=burst, max_jobs=max_jobs,
-                       dequeue_strategy=DequeueStrategy.ROUND_ROBIN)
+                       dequeue_strategy=DequeueStrategy.ROUND_ROBIN,
+                       logging_level=worker.app.config["WORKER_LOG_LEVEL"])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -68,7 +68,8 @@ def dispatch(queue_name: str, job: str, ids: list[int], intervals: list[int], at
     try:
         queue = Queue(queue_name, connection=connection())
         for row_id in ids:
-            queue.enqueue(job, row_id, job_id=f"{queue_name}-{row_id}-{time.time_ns()}",
+            # result_ttl=0: a finished job is deleted at once (its outbox row is the record); a failed one stays
+            queue.enqueue(job, row_id, job_id=f"{queue_name}-{row_id}-{time.time_ns()}", result_ttl=0,
                           retry=Retry(max=len(intervals), interval=intervals))
     except redis.RedisError:
         current_app.logger.warning("redis unavailable; %d %s job(s) wait for the sweep", len(ids), queue_name)
