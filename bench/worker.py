@@ -144,7 +144,8 @@ def backlog() -> int:
 
 
 def cpu_seconds(group: int) -> float:
-    """User + system CPU of every live process in the process group ``group`` (a worker and its scheduler)."""
+    """User + system CPU of every live process in the process group ``group`` (a worker and its scheduler),
+    with that of the children they reaped (a forking worker's work horses)."""
     total = 0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -153,8 +154,8 @@ def cpu_seconds(group: int) -> float:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue  # gone meanwhile
-        if int(fields[2]) == group:  # pgrp; utime and stime follow at 11 and 12
-            total += int(fields[11]) + int(fields[12])
+        if int(fields[2]) == group:  # pgrp; utime, stime, cutime, cstime follow at 11 to 14
+            total += sum(int(f) for f in fields[11:15])
     return total / TICK
 
 
