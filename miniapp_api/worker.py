@@ -6,13 +6,14 @@ webhook or notification left pending while Redis or a worker was down (deferred 
 are picked up by ``flask notify sweep``, run by cron).
 
 No fork per job: rq's forking Worker spent ~53 ms of CPU per webhook on the fork and on re-opening the
-database (19 deliveries/s); here a job costs a few milliseconds. What the fork gave, each job still has:
+database (19 deliveries/s); SimpleWorker took 7.2 ms in that test (bench/worker.py). What the fork gave, each job has:
 an app context and session of its own (``AppWorker.execute_job``), so nothing a job left (a broken
 connection, an open transaction, a loaded row, ``g``) reaches the next one. A database restart costs a
 retry of the job running at that moment, never the worker: the pool checks connections before use
-(``pool_pre_ping``). Run more than one worker process for more throughput. Every WORKER_HEARTBEAT_SECONDS the worker
-checks that the database answers and writes what it found to Redis (``miniapp:worker-health:<host>:<pid>``,
-gone after three missed beats); ``python -m miniapp_api.worker --check`` prints this host's reports and
+(``pool_pre_ping``). Run more than one worker process for more throughput. Every WORKER_HEARTBEAT_SECONDS
+the worker checks that the database answers and writes what it found to Redis
+(``miniapp:worker-health:<host>:<pid>``, gone after three missed beats, or, during a job, after rq's time
+for it); ``python -m miniapp_api.worker --check`` prints this host's reports and
 exits 0 only when there is one and every one says the database is ok (for a container health check
 or a monitor; /readyz is the web servers' and does not depend on workers).
 """
