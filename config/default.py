@@ -178,6 +178,8 @@ NOTIFY_RETRY_INTERVALS = [10, 60, 300, 1800]
 WORKER_HEARTBEAT_SECONDS = 15
 # Seconds a job keeps trying to record what it already sent while the database is away (a restart).
 WORKER_DATABASE_WAIT = 30
+# rq's log level in the worker: at INFO it writes four lines per job (WARNING: failures and retries only).
+WORKER_LOG_LEVEL = "WARNING"
 
 # The family's H5 journey (questionnaire, sign-in) is kept on the server this many seconds after the last visit
 # (sliding); the session cookie holds only its random id and lasts as long. POST /h5/signout ends it.

@@ -1,5 +1,6 @@
-"""Jobs the rq worker runs. Each runs inside the app context the worker set up, on a session of its own:
-one left broken by a database restart (or holding a transaction) is never handed to the next job."""
+"""Jobs the rq worker runs. The worker gives each an app context of its own (worker.AppWorker), and each
+job starts and ends on a fresh session besides, wherever it is run: one left broken by a database restart
+(or holding a transaction) is never handed to the next job."""
 
 from __future__ import annotations
 

@@ -1,14 +1,19 @@
 """The background worker: ``python -m miniapp_api.worker`` (needs REDIS_URL); ``--check`` for its health.
 
-It runs rq's worker on our queues inside one app context, with the scheduler on so that retries
-with backoff happen, and first queues any webhook or notification left pending while Redis or a
-worker was down (deferred SMS after quiet hours are picked up by ``flask notify sweep``, run by cron).
+It runs rq's SimpleWorker on our queues, served in turn (round robin: a flood of notifications never
+starves the webhooks), with the scheduler on so that retries with backoff happen, and first queues any
+webhook or notification left pending while Redis or a worker was down (deferred SMS after quiet hours
+are picked up by ``flask notify sweep``, run by cron).
 
-A database restart costs a retry of the jobs running at that moment, never the worker: rq runs each
-job in a forked work horse, the worker itself holds no connection or transaction such a fork could
-inherit, and each job has a session of its own (jobs.py). Every WORKER_HEARTBEAT_SECONDS the worker
-checks that the database answers and writes what it found to Redis (``miniapp:worker-health:<host>:<pid>``,
-gone after three missed beats); ``python -m miniapp_api.worker --check`` prints this host's reports and
+No fork per job: rq's forking Worker spent ~53 ms of CPU per webhook on the fork and on re-opening the
+database (19 deliveries/s); SimpleWorker took 7.2 ms in that test (bench/worker.py). What the fork gave, each job has:
+an app context and session of its own (``AppWorker.execute_job``), so nothing a job left (a broken
+connection, an open transaction, a loaded row, ``g``) reaches the next one. A database restart costs a
+retry of the job running at that moment, never the worker: the pool checks connections before use
+(``pool_pre_ping``). Run more than one worker process for more throughput. Every WORKER_HEARTBEAT_SECONDS
+the worker checks that the database answers and writes what it found to Redis
+(``miniapp:worker-health:<host>:<pid>``, gone after three missed beats, or, during a job, after rq's time
+for it); ``python -m miniapp_api.worker --check`` prints this host's reports and
 exits 0 only when there is one and every one says the database is ok (for a container health check
 or a monitor; /readyz is the web servers' and does not depend on workers).
 """
@@ -23,9 +28,12 @@ import time
 from typing import Any
 
 import redis
-from flask import current_app
+from flask import Flask
 from redis.client import Pipeline
-from rq import Worker
+from rq import SimpleWorker
+from rq.job import Job
+from rq.queue import Queue
+from rq.worker import DequeueStrategy
 from sqlalchemy import text
 
 from . import create_app
@@ -41,37 +49,49 @@ def health_key() -> str:
 
 
 def database_state() -> str:
-    """"ok", or the error class; the connection is closed again, so no forked job inherits it."""
+    """"ok", or the error class (a pooled connection is pinged first, so a restarted database answers)."""
     try:
         with db.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         return "ok"
     except Exception as exc:  # any driver error means "not healthy"
         return f"error: {type(exc).__name__}"
-    finally:
-        db.engine.dispose()
 
 
-class AppWorker(Worker):
-    """rq's forking worker, waking every WORKER_HEARTBEAT_SECONDS when idle to report its health."""
+class AppWorker(SimpleWorker):
+    """rq's worker without a fork per job, each job in a fresh app context; waking every
+    WORKER_HEARTBEAT_SECONDS when idle to report its health."""
 
     heartbeat_seconds = 15
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, app: Flask, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.app = app
         self.health_key = health_key()
         self._checked_at = -float("inf")
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        """The job in an app context of its own: a fresh session and ``g``, removed (rolled back) after it."""
+        with self.app.app_context():
+            db.session.remove()
+            try:
+                super().execute_job(job, queue)
+            finally:
+                db.session.remove()
 
     @property
     def dequeue_timeout(self) -> int:
         return self.heartbeat_seconds
 
     def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
-        """rq's heartbeat, and ours: the database checked at most once per interval (rq beats after every job)."""
+        """rq's heartbeat, and ours: the database checked at most once per interval (rq beats several times
+        a job, so between reports nothing is sent: the last one has three intervals to live)."""
         super().heartbeat(timeout, pipeline)
         ttl = 3 * self.heartbeat_seconds
-        if pipeline is not None or time.monotonic() - self._checked_at < self.heartbeat_seconds:
-            (pipeline if pipeline is not None else self.connection).expire(self.health_key, ttl)  # the report stands
+        if pipeline is not None:  # before a job: the report stands while it runs, as long as rq gives the job
+            pipeline.expire(self.health_key, max(ttl, timeout or 0))
+            return
+        if time.monotonic() - self._checked_at < self.heartbeat_seconds:
             return
         self._checked_at = time.monotonic()
         report = {"host": socket.gethostname(), "pid": os.getpid(), "worker": self.name,
@@ -103,6 +123,20 @@ def check(connection: redis.Redis) -> int:
     return 0 if reports and all(r["database"] == "ok" for r in reports) else 1
 
 
+def build(app: Flask, connection: redis.Redis) -> AppWorker:
+    """The worker on our two queues (served in turn, see `serve`)."""
+    worker = AppWorker(app, [notify.QUEUE, webhooks.QUEUE], connection=connection)
+    worker.heartbeat_seconds = app.config["WORKER_HEARTBEAT_SECONDS"]
+    return worker
+
+
+def serve(worker: AppWorker, burst: bool = False, max_jobs: int | None = None) -> bool:
+    """Work the queues (until they are empty with ``burst``); the scheduler runs the retries' backoff."""
+    return worker.work(with_scheduler=not burst, burst=burst, max_jobs=max_jobs,
+                       dequeue_strategy=DequeueStrategy.ROUND_ROBIN,
+                       logging_level=worker.app.config["WORKER_LOG_LEVEL"])
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     burst = "--burst" in args  # work until the queues are empty, then stop
@@ -113,12 +147,11 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(check(connection))
         webhooks.sweep()
         notify.sweep()
-        db.session.remove()  # the sweeps' session and connections: nothing for a forked job to inherit
-        db.engine.dispose()
-        worker = AppWorker([notify.QUEUE, webhooks.QUEUE], connection=connection)
-        worker.heartbeat_seconds = current_app.config["WORKER_HEARTBEAT_SECONDS"]
+        db.session.remove()  # the sweeps' session; each job starts on its own
+        db.engine.dispose()  # before rq forks its scheduler: no connection shared with it
+        worker = build(app, connection)
         try:
-            worker.work(with_scheduler=not burst, burst=burst)
+            serve(worker, burst)
         finally:
             connection.delete(worker.health_key)
 
