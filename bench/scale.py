@@ -290,9 +290,9 @@ TABLES_SQL = [
        SELECT k.n + 1, g.region, d.digest FROM bench_chunk k JOIN bench_pool_key d USING (p) JOIN bench_region g USING (r)""",
     # work items: done cases all final (a few rejected); open cases mixed; stuck ones one item overdue.
     # Status picks by a hash of the item; due dates from the matter's limit, so open old ones are overdue.
-    """INSERT INTO work_items (id, case_id, matter_id, department, status, created_at, due_at, due_uncertain, missing,
-         reason, updated_at, version)
-       SELECT k.n * 8 + m.k + 1, k.n + 1, m.matter_id, m.department, s.status, k.submitted,
+    """INSERT INTO work_items (id, case_id, region, matter_id, department, status, created_at, due_at, due_uncertain,
+         missing, reason, updated_at, version)
+       SELECT k.n * 8 + m.k + 1, k.n + 1, g.region, m.matter_id, m.department, s.status, k.submitted,
               k.submitted + make_interval(days => m.days), m.days IS NULL,
               CASE WHEN s.status = 'needs_supplement' THEN '["household_register"]' ELSE '[]' END::json,
               CASE s.status WHEN 'needs_supplement' THEN '户口簿照片不清晰，请重新上传'
@@ -300,7 +300,7 @@ TABLES_SQL = [
               CASE WHEN s.status IN ('done', 'rejected')
                    THEN k.submitted + make_interval(days => coalesce(m.days, 2)) ELSE k.submitted END,
               CASE WHEN s.status = 'submitted' THEN 1 ELSE 3 END
-       FROM bench_chunk k JOIN bench_matter m USING (r)
+       FROM bench_chunk k JOIN bench_matter m USING (r) JOIN bench_region g USING (r)
        CROSS JOIN LATERAL (SELECT ((k.n * 8 + m.k) * 2246822519 % 100)::int AS h) x
        CROSS JOIN LATERAL (SELECT CASE
          WHEN k.phase = 'done' THEN CASE WHEN x.h < 4 THEN 'rejected' ELSE 'done' END
@@ -652,8 +652,7 @@ def measure_size(app: Flask, counter: QueryCounter, size: int, templates: dict[s
         if name.startswith("search_") and not reason and not out[name].note:
             found = len(set(re.findall(r"[0-9A-Z]{5}-[0-9A-Z]{5}", out[name].last.get_data(as_text=True))))
             out[name].note = f"{found} cases found" + (
-                "; 4 digits are searched as an ID tail: phone numbers are no search key"
-                if name == "search_phone_tail" else "")
+                "; 4 digits match an ID tail or a phone's last four" if name == "search_phone_tail" else "")
         print(f"  {size:>8} {name:18s} {_line(out[name])}", flush=True)
         if name == "dept_queue_first":
             out["dept_queue_deep"] = deep_page(client, clerk, counter, out[name])
