@@ -92,7 +92,11 @@ def test_webhooks_are_served_while_500_notifications_wait(client, app):
     for n in range(10):
         hooks.enqueue("miniapp_api.jobs.deliver_webhook", 10**9 + n)
     run_worker(app, max_jobs=20)
-    assert (len(hooks), len(notes)) == (0, 490)
+    # Round robin: all 10 webhooks went out within 20 jobs while most notifications still wait (one queue after
+    # the other, the 20 would all have been notifications). rq's burst stop may count a job more or less against
+    # max_jobs than it ran (CI once saw 9 notifications served, not 10), so that count is about half, not exact.
+    assert len(hooks) == 0
+    assert 500 - 12 <= len(notes) <= 500 - 8, len(notes)
 
 
 def test_enqueueing_many_jobs_uses_one_redis_connection(client, app):
