@@ -9,6 +9,7 @@ import re
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import screenshot
+from tests.e2e.test_console_reads import no_axe_violations
 from tests.test_applications import HUNAN, good_form
 from tests.test_uploads import photo
 
@@ -132,6 +133,21 @@ def test_family_journey_in_hunan_on_a_phone(phone_page, live_server, app, tmp_pa
     with page.expect_navigation(url=re.compile(r"/h5/checklist(#materials)?$")):  # wait for the checklist itself
         page.get_by_role("link", name="返回清单").last.click()
     expect(page.locator("#materials")).to_contain_text("已上传")
+
+    # The family's rights (PIPL art. 44-47) from the footer of every page: download, withdraw, delete.
+    with page.expect_navigation(url=re.compile(r"/h5/privacy$")):
+        page.click("#my-information")
+    expect(page.locator("#export")).to_be_visible()
+    expect(page.locator("#withdraw")).to_be_visible()
+    screenshot(page, "h5-06b-my-information")
+    no_sideways_scroll(page)
+    no_axe_violations(page)
+    with page.expect_download() as download:
+        page.click("#export")
+    assert download.value.suggested_filename.endswith(".zip")
+    page.go_back()
+    with page.expect_navigation(url=re.compile(r"/h5/checklist(#materials)?$")):
+        page.goto(page.url.rsplit("/h5/", 1)[0] + "/h5/checklist")
 
     # Sign in by SMS code before the form.
     page.click("#to-form")
