@@ -251,7 +251,8 @@ CREATE TEMP TABLE bench_pool (p int PRIMARY KEY, form text, draft text, phone te
 CREATE TEMP TABLE bench_pool_key (p int, digest text);
 CREATE TEMP TABLE bench_region (r int PRIMARY KEY, region text, version text, answers json, facts json,
   checklist json, materials text[], staff int[]);
-CREATE TEMP TABLE bench_matter (r int, k int, matter_id text, department text, days int, PRIMARY KEY (r, k));
+CREATE TEMP TABLE bench_matter (r int, k int, matter_id text, matter_name text, department text, days int,
+  PRIMARY KEY (r, k));
 CREATE TEMP TABLE bench_slot (s int PRIMARY KEY, r int);
 CREATE TEMP TABLE bench_chunk (n bigint PRIMARY KEY, code text, r int, p int, age int, submitted timestamptz,
   phase text);
@@ -290,9 +291,9 @@ TABLES_SQL = [
        SELECT k.n + 1, g.region, d.digest FROM bench_chunk k JOIN bench_pool_key d USING (p) JOIN bench_region g USING (r)""",
     # work items: done cases all final (a few rejected); open cases mixed; stuck ones one item overdue.
     # Status picks by a hash of the item; due dates from the matter's limit, so open old ones are overdue.
-    """INSERT INTO work_items (id, case_id, region, matter_id, department, status, created_at, due_at, due_uncertain,
-         missing, reason, updated_at, version)
-       SELECT k.n * 8 + m.k + 1, k.n + 1, g.region, m.matter_id, m.department, s.status, k.submitted,
+    """INSERT INTO work_items (id, case_id, region, matter_id, matter_name, department, status, created_at, due_at,
+         due_uncertain, missing, reason, updated_at, version)
+       SELECT k.n * 8 + m.k + 1, k.n + 1, g.region, m.matter_id, m.matter_name, m.department, s.status, k.submitted,
               k.submitted + make_interval(days => m.days), m.days IS NULL,
               CASE WHEN s.status = 'needs_supplement' THEN '["household_register"]' ELSE '[]' END::json,
               CASE s.status WHEN 'needs_supplement' THEN '户口簿照片不清晰，请重新上传'
@@ -403,8 +404,8 @@ def load_helpers(conn: psycopg.Connection, pool: list[dict[str, Any]], templates
                          json.dumps(t.facts, ensure_ascii=False), json.dumps(t.checklist, ensure_ascii=False),
                          materials, staff_ids[t.region]))
             for k, m in enumerate(t.matters):
-                cur.execute("INSERT INTO bench_matter VALUES (%s, %s, %s, %s, %s)",
-                            (r, k, m["id"], m["department"], _days(m)))
+                cur.execute("INSERT INTO bench_matter VALUES (%s, %s, %s, %s, %s, %s)",
+                            (r, k, m["id"], m.get("name"), m["department"], _days(m)))
         index = {t.region: r for r, t in enumerate(templates)}
         for s, region in enumerate(SLOTS):
             cur.execute("INSERT INTO bench_slot VALUES (%s, %s)", (s, index[region]))

@@ -181,6 +181,9 @@ class WorkItem(db.Model):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), nullable=False, index=True)
     region: Mapped[str] = mapped_column(String(32), nullable=False)
     matter_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    # The matter's name in the case's checklist (a variant's, where it has one), copied so that a queue page
+    # never reads each row's checklist; NULL for a matter the checklist did not list (the vocabulary names it).
+    matter_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     department: Mapped[str] = mapped_column(String(32), nullable=False)
     status: Mapped[str] = mapped_column(String(32), nullable=False, default="submitted")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)

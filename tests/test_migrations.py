@@ -187,3 +187,41 @@ def test_the_queue_indexes_migration_copies_each_cases_region_onto_its_work_item
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+MATTER_NAMES = "e2b7c9d1f4a6"
+
+
+def test_the_matter_name_migration_copies_each_items_name_from_its_cases_checklist(empty_database):
+    """A queue page names each matter without reading its case's checklist: work items made before get the name
+    their case's checklist gave the matter (a variant's name, not the region file's), a matter the checklist does
+    not list keeps none (the console names it from the vocabulary), and down again drops the column."""
+    app = create_app({"TESTING": True, "DATABASE_URL": empty_database, "SECRET_KEY": "test-secret",
+                      "DIALOGS_CHECK_ON_START": False, "REDIS_URL": None})
+    now = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
+    checklist = {"matters": [{"id": "pension_account_payout", "name": "企业离退休人员丧葬补助金、抚恤金申领"},
+                             {"id": "hukou_cancellation", "name": "户口注销"}]}
+    with app.app_context():
+        try:
+            upgrade(revision=QUEUE_INDEXES)
+            _insert("applicants", id="a" * 32, channel="sms", channel_user_id="13800138000", created_at=now)
+            _insert("questionnaire_sessions", id="1" * 32, region="jining", resume_secret_hash="0" * 64, answers={},
+                    owner_id="a" * 32, cursor_review=False, form_draft="sealed", created_at=now, updated_at=now,
+                    version=1)
+            _insert("cases", id=1, tracking_code="7KQ2M9XH41", region="jining", applicant_id="a" * 32,
+                    questionnaire_id="1" * 32, idempotency_key="key-00000001", answers={}, facts={},
+                    checklist=checklist, form="sealed", commitment_accepted_at=now, submitted_at=now)
+            for n, matter in enumerate(("pension_account_payout", "hukou_cancellation", "vehicle_transfer"), start=1):
+                _insert("work_items", id=n, case_id=1, region="jining", matter_id=matter, department="hrss",
+                        status="submitted", created_at=now, due_uncertain=False, missing=[], updated_at=now, version=1)
+
+            upgrade(revision=MATTER_NAMES)
+            assert {r["id"]: r["matter_name"] for r in _rows("work_items")} == {
+                1: "企业离退休人员丧葬补助金、抚恤金申领", 2: "户口注销", 3: None}
+
+            downgrade(revision=QUEUE_INDEXES)
+            assert "matter_name" not in _columns("work_items")
+            assert sorted(r["id"] for r in _rows("work_items")) == [1, 2, 3]
+        finally:
+            db.session.remove()
+            db.engine.dispose()

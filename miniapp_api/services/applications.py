@@ -181,8 +181,8 @@ def search_keys(case: Case) -> list[CaseSearchKey]:
 def _work_item(matter: dict[str, Any], submitted: dt.datetime, region: str) -> WorkItem:
     """A department's part, due by the region's limit counted in Chinese working days (or hours); with the
     case's region, which the queues are read by (models.WorkItem)."""
-    item = WorkItem(matter_id=matter["id"], department=matter["department"], status="submitted", missing=[],
-                    region=region)
+    item = WorkItem(matter_id=matter["id"], matter_name=matter.get("name"), department=matter["department"],
+                    status="submitted", missing=[], region=region)
     item.due_at, item.due_uncertain = due_dates.due(matter.get("time_limit"), submitted, deadlines.load_calendar())
     return item
 

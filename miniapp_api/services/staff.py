@@ -21,7 +21,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import Select, and_, func, or_, tuple_
 from sqlalchemy import case as sql_case
-from sqlalchemy.orm import aliased, load_only, selectinload
+from sqlalchemy.orm import aliased, defer, load_only, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -178,12 +178,12 @@ def can_act(user: StaffUser, item: WorkItem) -> bool:
 
 @dataclass(frozen=True)
 class Row:
-    """A work item of a list and the few columns of its case the list shows: never the whole case (its form is
-    sealed, and opening it per row is what made the queues slow). ``checklist`` is loaded for the console only."""
+    """A work item of a list and the one column of its case the list shows, its tracking code: never the whole
+    case (its form is sealed, and its 14 kB checklist, read per row for a matter's name, was half of a console
+    page's time; the item carries that name, models.WorkItem.matter_name)."""
 
     item: WorkItem
     tracking_code: str
-    checklist: dict[str, Any] | None = None
     group: int = 0  # its place in the work order (work_page)
 
 
@@ -202,21 +202,20 @@ def _items(user: StaffUser) -> Select:
     return query
 
 
-def _fetch(query: Select, limit: int, with_checklist: bool = False, grouped: bool = False) -> list[Row]:
+def _fetch(query: Select, limit: int, grouped: bool = False) -> list[Row]:
     """One page of ``query`` (work items, and their ``work_group`` when ``grouped``) in (group,) due date (none
-    last), id order: the page is cut from the work items alone, then joined to its cases for the tracking code
-    (and the console's checklist), so only a page of cases is read, each by its primary key."""
+    last), id order: the page is cut from the work items alone, then joined to its cases for the tracking code,
+    so only a page of cases is read, each by its primary key."""
     due_last = WorkItem.due_at.asc().nulls_last()
     order = [query.selected_columns.work_group, due_last, WorkItem.id] if grouped else [due_last, WorkItem.id]
     inner = query.order_by(*order).limit(limit + 1).subquery()
     item = aliased(WorkItem, inner)
-    columns = [item, Case.tracking_code, *([Case.checklist] if with_checklist else []),
-               *([inner.c.work_group] if grouped else [])]
+    columns = [item, Case.tracking_code, *([inner.c.work_group] if grouped else [])]
     outer = db.select(*columns).join(Case, Case.id == item.case_id)
     outer = outer.order_by(*([inner.c.work_group] if grouped else []), item.due_at.asc().nulls_last(), item.id)
     rows = []
     for found in db.session.execute(outer):
-        rows.append(Row(found[0], found[1], found[2] if with_checklist else None, found[-1] if grouped else 0))
+        rows.append(Row(found[0], found[1], found[-1] if grouped else 0))
     return rows
 
 
@@ -352,7 +351,7 @@ def supervision(user: StaffUser, cursor: str | None = None, limit: int = paging.
             if last_due is None:
                 raise paging.bad_cursor()
             query = query.where(tuple_(WorkItem.due_at, WorkItem.id) > (last_due, paging.row_id(key[2])))
-        rows = _fetch(query, limit, with_checklist=True)
+        rows = _fetch(query, limit)
         pages[which] = _page(rows, limit, lambda r, w=which: paging.encode("supervision", w, r.item.due_at, r.item.id))
     return {which: pages.get(which, Page([], None)) for which in SUPERVISION_LISTS}
 
@@ -408,12 +407,12 @@ def work_page(user: StaffUser, statuses: tuple[str, ...], cursor: str | None = N
         if after is not None:
             query = query.where(or_(group > after[0], and_(group == after[0],
                                                           paging.after_due(WorkItem.due_at, WorkItem.id, *after[1:]))))
-        rows += _fetch(query, limit, with_checklist=True, grouped=True)
+        rows += _fetch(query, limit, grouped=True)
     if wanted_final:
         query = _items(user).where(WorkItem.status.in_(wanted_final))
         if after is not None and after[0] == 3:
             query = query.where(paging.after_due(WorkItem.due_at, WorkItem.id, *after[1:]))
-        rows += [Row(r.item, r.tracking_code, r.checklist, 3) for r in _fetch(query, limit, with_checklist=True)]
+        rows += [Row(r.item, r.tracking_code, 3) for r in _fetch(query, limit)]
     return _page(rows[:limit + 1], limit, lambda r: paging.encode("work", r.group, r.item.due_at, r.item.id))
 
 
@@ -436,7 +435,8 @@ def search(user: StaffUser, text: str) -> list[Case]:
     last 4-6 characters of an ID number or the applicant's phone's last 4: names and numbers through their blind
     indexes (models.CaseSearchKey), scoped by region first, a department clerk's to cases with an item of their
     department (an EXISTS on the work items' case index, per candidate case), with the limit in SQL. The cases'
-    work items come in one more statement. Each match is logged as a read of personal data."""
+    work items come in one more statement; the answers and facts stay unread. Each match is logged as a read of
+    personal data."""
     text = " ".join((text or "").split())
     if not text or len(text) > 50 or user.role == "supervisor":
         return []
@@ -460,7 +460,8 @@ def search(user: StaffUser, text: str) -> list[Case]:
                                                    "purpose": "search", "shown": shown, "at": utcnow()} for i in ids])
     db.session.commit()  # logged before anything of the cases is read
     found = {c.id: c for c in db.session.scalars(db.select(Case).where(Case.id.in_(ids))
-                                                  .options(selectinload(Case.work_items)))}
+                                                  .options(selectinload(Case.work_items), defer(Case.answers),
+                                                           defer(Case.facts)))}
     return [found[i] for i in ids]
 
 

@@ -183,14 +183,15 @@ def _helpers() -> dict[str, Any]:
 
 
 def _item_row(item: WorkItem, code: str, checklist: dict[str, Any] | None) -> dict[str, Any]:
-    """One row of a list of work items: its case's tracking code and checklist come with it (never the case)."""
-    return {"item": item, "code": display(code), "matter": _matter_name(checklist, item.matter_id),
+    """One row of a list of work items: its case's tracking code comes with it (never the case); a list has no
+    checklist (None), so the item's own copy of the matter's name (models.WorkItem.matter_name) names it."""
+    return {"item": item, "code": display(code), "matter": item.matter_name or _matter_name(checklist, item.matter_id),
             "overdue": staff.is_overdue(item),
             "missing": [_material_name(checklist, m) for m in item.missing]}
 
 
 def _list_row(row: staff.Row) -> dict[str, Any]:
-    return _item_row(row.item, row.tracking_code, row.checklist)
+    return _item_row(row.item, row.tracking_code, None)
 
 
 def _later(endpoint: str, cursor: str | None, **args: Any) -> str | None:
