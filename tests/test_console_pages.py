@@ -5,6 +5,7 @@ window's own applications, undelivered messages and printing."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import uuid
 from html.parser import HTMLParser
@@ -336,6 +337,9 @@ def test_case_page_shows_people_items_photos_and_audit_trail(client, app, submit
     console_sign_in(client, "hn_window")
     assert move(client, pension, "needs_supplement", missing=["social_security_card"], missing_other="开户行名称",
                 reason="请补充社保卡").status_code == 302
+    sent = client.post(f"/api/v1/cases/{code}/supplements/social_security_card/pages", headers=family,
+                       data={"file": [(io.BytesIO(photo()), "card.jpg")]}, content_type="multipart/form-data")
+    assert sent.status_code == 201  # the family photographs what was asked (the other materials are frozen)
     assert client.post(f"/api/v1/cases/{code}/items/{pension}/supplied", headers=family).status_code == 200
     for status in ("accepted", "in_progress", "done"):
         assert move(client, pension, status).status_code == 302
