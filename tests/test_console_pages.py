@@ -349,8 +349,8 @@ def test_case_page_shows_people_items_photos_and_audit_trail(client, app, submit
     assert "死亡人员户口注销" in page and "公安" in page and "人社" in page
     assert re.search(r'src="/console/cases/[^"]+/pages/\d+/image\?size=thumb"', page)
     audit = page[page.index("办理记录"):]
-    for text in ("已提交 → 需补充材料", "开户行名称", "请补充社保卡", "申请人（家属）", "需补充材料 → 已提交",
-                 "已提交 → 已受理", "已受理 → 办理中", "办理中 → 已办结", "hn_window的名字"):
+    for text in ("已提交 → 需补充材料", "开户行名称", "请补充社保卡", "申请人（家属）", "需补充材料 → 材料已补齐",
+                 "材料已补齐 → 已受理", "已受理 → 办理中", "办理中 → 已办结", "hn_window的名字"):
         assert text in audit, text
     with app.app_context():
         reads = db.session.scalars(db.select(StaffAccessLog.what)).all()
