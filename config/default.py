@@ -164,6 +164,9 @@ NOTIFY_SMS_CONSOLE_ALLOWED = False
 NOTIFY_SMS_SETTINGS: dict = {}  # aliyun: access_key_id, access_key_secret, sign_name, endpoint; tencent: secret_id, ...
 NOTIFY_SMS_TEMPLATES: dict = {}  # event -> provider template code / id
 NOTIFY_SMS_MAX_CHARS = 140  # two SMS segments at most
+# Where the family's H5 pages are, as a family types it (e.g. "https://zwfw.example.gov.cn/h5"): a text to a
+# family on the web pages names this address (…/status) to supply what is missing; unset: it says 「网页」.
+H5_PUBLIC_URL = ""
 # WeChat subscribe-message template ids per event (the family consents per template in the mini-program).
 NOTIFY_WECHAT_TEMPLATES: dict = {}
 NOTIFY_WECHAT_PAGE = "pages/case/index"

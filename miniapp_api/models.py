@@ -154,7 +154,7 @@ class CaseSearchKey(db.Model):
 
 
 # Work items not finished (domain/workflow.OPEN), as SQL: the partial indexes of open work (PostgreSQL and SQLite).
-OPEN_ITEMS = sa_text("status IN ('submitted', 'accepted', 'in_progress', 'needs_supplement')")
+OPEN_ITEMS = sa_text("status IN ('submitted', 'accepted', 'in_progress', 'needs_supplement', 'supplied')")
 # Outbox rows still to be sent or being sent: the partial indexes the sweeps read.
 UNSENT = sa_text("status IN ('pending', 'sending')")
 

@@ -5,6 +5,7 @@ window's own applications, undelivered messages and printing."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import uuid
 from html.parser import HTMLParser
@@ -336,6 +337,9 @@ def test_case_page_shows_people_items_photos_and_audit_trail(client, app, submit
     console_sign_in(client, "hn_window")
     assert move(client, pension, "needs_supplement", missing=["social_security_card"], missing_other="开户行名称",
                 reason="请补充社保卡").status_code == 302
+    sent = client.post(f"/api/v1/cases/{code}/supplements/social_security_card/pages", headers=family,
+                       data={"file": [(io.BytesIO(photo()), "card.jpg")]}, content_type="multipart/form-data")
+    assert sent.status_code == 201  # the family photographs what was asked (the other materials are frozen)
     assert client.post(f"/api/v1/cases/{code}/items/{pension}/supplied", headers=family).status_code == 200
     for status in ("accepted", "in_progress", "done"):
         assert move(client, pension, status).status_code == 302
@@ -345,8 +349,8 @@ def test_case_page_shows_people_items_photos_and_audit_trail(client, app, submit
     assert "死亡人员户口注销" in page and "公安" in page and "人社" in page
     assert re.search(r'src="/console/cases/[^"]+/pages/\d+/image\?size=thumb"', page)
     audit = page[page.index("办理记录"):]
-    for text in ("已提交 → 需补充材料", "开户行名称", "请补充社保卡", "申请人（家属）", "需补充材料 → 已提交",
-                 "已提交 → 已受理", "已受理 → 办理中", "办理中 → 已办结", "hn_window的名字"):
+    for text in ("已提交 → 需补充材料", "开户行名称", "请补充社保卡", "申请人（家属）", "需补充材料 → 材料已补齐",
+                 "材料已补齐 → 已受理", "已受理 → 办理中", "办理中 → 已办结", "hn_window的名字"):
         assert text in audit, text
     with app.app_context():
         reads = db.session.scalars(db.select(StaffAccessLog.what)).all()

@@ -481,7 +481,7 @@ def test_bad_input_elsewhere_is_a_friendly_page(family, submitted):
         (fam.get("/h5/no/such/page"), 404, "找不到这个页面"),
         (fam.post("/h5/status", {"tracking_code": code, "phone_tail": "12"}), 422, "后4位"),
         (fam.post("/h5/status", {"tracking_code": code, "phone_tail": "1234"}), 404, "查询不到"),
-        (fam.post("/h5/status", {}), 422, "受理编号"),
+        (fam.post("/h5/status", {}), 422, "查询码"),
         (fam.post("/h5/signin/code", {"phone": "12345"}), 422, "手机号"),
     ]
     for response, status, message in cases:

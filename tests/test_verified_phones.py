@@ -35,7 +35,7 @@ def test_a_typed_form_phone_gets_no_official_text(client, app, wechat_peer, aliy
     headers = bearer(wechat_login(client, wechat_peer, "o-verified", VERIFIED))  # getPhoneNumber: verified
     case = submitted(client, headers)
     run_worker(app)
-    assert [d.phone for d in aliyun.deliveries] == [VERIFIED]  # 「申请已受理…」 to the verified number only
+    assert [d.phone for d in aliyun.deliveries] == [VERIFIED]  # 「申请已提交…」 to the verified number only
     assert lookup(client, case["tracking_code"], TYPED[-4:]) == 404
     assert lookup(client, case["tracking_code"], VERIFIED[-4:]) == 200
 

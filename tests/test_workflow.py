@@ -4,6 +4,7 @@ ordering, department callbacks and webhooks, deadlines, the family's view, looku
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import threading
 import time
@@ -19,6 +20,7 @@ from miniapp_api.services.webhooks import sign
 from tests.conftest import REDIS_URL
 from tests.peers.department import Receiver
 from tests.test_applications import IM_PROXY, good_form, make_card, make_id, questionnaire, sign_in, submit
+from tests.test_uploads import photo
 
 PASSWORD = "correct horse battery"
 
@@ -118,12 +120,17 @@ def test_needs_supplement_round_trip(client, app, staff, hunan_case):
     view = client.get(f"/api/v1/cases/{case['tracking_code']}", headers=family).get_json()
     asked = next(w for w in view["work_items"] if w["id"] == item)
     assert asked["status"] == "needs_supplement" and asked["missing"] == ["death_certificate", "银行卡号"]
-    back = client.post(f"/api/v1/cases/{case['tracking_code']}/items/{item}/supplied", headers=family)
+    url = f"/api/v1/cases/{case['tracking_code']}/items/{item}/supplied"
+    assert client.post(url, headers=family).get_json()["error"]["code"] == "supplement_incomplete"  # no photo yet
+    sent = client.post(f"/api/v1/cases/{case['tracking_code']}/supplements/death_certificate/pages",
+                       data={"file": [(io.BytesIO(photo()), "p.jpg")]}, headers=family, content_type="multipart/form-data")
+    assert sent.status_code == 201
+    back = client.post(url, headers=family)
     assert back.status_code == 200
-    assert next(w for w in back.get_json()["work_items"] if w["id"] == item)["status"] == "submitted"
+    assert next(w for w in back.get_json()["work_items"] if w["id"] == item)["status"] == "supplied"
     with app.app_context():
         last = db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.id.desc())).first()
-        assert last.actor.startswith("applicant:") and last.to_status == "submitted"
+        assert last.actor.startswith("applicant:") and last.to_status == "supplied"
     assert move(client, staff["hn_hrss"], item, "accepted").status_code == 200
 
 

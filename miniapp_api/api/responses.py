@@ -436,10 +436,37 @@ class CaseWorkItem(Open):
     matter = string()
     department = enum(DEPARTMENTS)
     status = enum(list(workflow.STATUSES))
-    missing = strings("what the department asked for (needs_supplement)")
+    missing = strings("what the department asked for (needs_supplement; kept while supplied)")
     reason = string(nullable=True)
     due_at = when("the department's due date; null without a time limit")
     due_uncertain = flag("the due date counts holidays not announced yet")
+
+
+class SupplementRequest(Open):
+    item = integer("the work item asking")
+    matter = string()
+    department = enum(DEPARTMENTS)
+    note = string("the clerk's note to the family (may be empty)")
+    materials = strings("material ids to photograph")
+    other = strings("what else is missing, as the clerk typed it (no photo: bring or tell it)")
+    asked_at = string("when it was asked (ISO 8601)")
+
+
+class SupplementPage(Page):
+    new = flag("sent for this request: may be removed until the family declares it supplied")
+
+
+class SupplementMaterial(Open):
+    id = string("material id")
+    name = string()
+    name_en = string()
+    pages = nested(SupplementPage, many=True)
+    new_pages = integer("pages sent since the case was submitted")
+
+
+class Supplements(Open):
+    requests = nested(SupplementRequest, many=True)
+    materials = nested(SupplementMaterial, many=True)
 
 
 class CaseChecklist(Open):

@@ -2,7 +2,9 @@
 
     submitted -> accepted -> in_progress -> done
     any open state -> needs_supplement (the department names everything missing at once, 一次性告知)
-    needs_supplement -> submitted (the family supplied it; back to the department)
+    needs_supplement -> supplied (the family says it has supplied everything asked; back to the department,
+                                  which goes on from supplied as it would from submitted)
+    needs_supplement -> submitted (kept for callers from before ``supplied``: the same, unmarked)
     any open state -> rejected (with a reason)
 
 A case is complete when every work item is done or rejected.
@@ -12,15 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-OPEN = ("submitted", "accepted", "in_progress", "needs_supplement")
+OPEN = ("submitted", "accepted", "in_progress", "needs_supplement", "supplied")
 FINAL = ("done", "rejected")
 STATUSES = OPEN + FINAL
+# What the department has to act on next: a new item, or one whose family has supplied what was asked.
+AWAITING_DEPARTMENT = ("submitted", "supplied")
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "submitted": ("accepted", "needs_supplement", "rejected"),
     "accepted": ("in_progress", "needs_supplement", "rejected", "done"),
     "in_progress": ("done", "needs_supplement", "rejected"),
-    "needs_supplement": ("submitted",),
+    "needs_supplement": ("supplied", "submitted"),
+    "supplied": ("accepted", "needs_supplement", "rejected"),
     "done": (),
     "rejected": (),
 }
@@ -30,6 +35,7 @@ LABELS = {
     "accepted": ("已受理", "accepted"),
     "in_progress": ("办理中", "in progress"),
     "needs_supplement": ("需补充材料", "needs more documents"),
+    "supplied": ("材料已补齐", "documents supplied"),
     "done": ("已办结", "done"),
     "rejected": ("不予办理", "rejected"),
 }

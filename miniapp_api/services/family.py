@@ -11,15 +11,18 @@ from ..domain import tracking
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Applicant, Case, Rating, WorkItem, iso
-from . import phones, staff
+from . import phones, staff, supplements
 
 
 def supplied(applicant: Applicant, case: Case, item_id: int) -> WorkItem:
-    """The family has provided what the department asked for: the item goes back to the department."""
+    """The family has provided what the department asked for: the item goes back to the department as
+    ``supplied`` (services/supplements.py: refused while an asked-for material has no new photo)."""
     item = next((w for w in case.work_items if w.id == item_id), None)
     if item is None:
         raise ApiError(404, "work_item_not_found", "找不到该事项", "no such work item")
-    return staff.transition(f"applicant:{applicant.id}", item, "submitted")
+    if item.status != "needs_supplement":
+        return staff.transition(f"applicant:{applicant.id}", item, "supplied")  # its illegal_transition 409
+    return supplements.declare_supplied(applicant, case, [item_id])[0]
 
 
 def rate(case: Case, score: int, comment: str | None) -> Rating:
@@ -52,7 +55,7 @@ def lookup(code_text: str, phone_tail: str) -> Case:
         case = db.session.scalars(db.select(Case).where(Case.tracking_code == code, proven)
                                   .options(joinedload(Case.work_items))).unique().first()
     if case is None:
-        raise ApiError(404, "case_not_found", "查询不到，请核对受理编号和手机号后四位",
+        raise ApiError(404, "case_not_found", "查询不到，请核对查询码和手机号后四位",
                        "no case matches that code and phone number")
     return case
 

@@ -51,6 +51,18 @@ def render_text(event: str, channel: str, context: dict[str, Any]) -> str:
     return _env.get_template(f"{event}.{channel}.j2").render(**context).strip()
 
 
+def render_sms(event: str, context: dict[str, Any], limit: int) -> str:
+    """The SMS text; when a long list of what is missing would take it past ``limit``, the list is cut to its
+    first names with 「等N项」 (the page the text points to lists them all)."""
+    text = render_text(event, "sms", context)
+    names = context.get("missing_names") or []
+    for keep in range(len(names) - 1, 0, -1):
+        if len(text) <= limit:
+            break
+        text = render_text(event, "sms", {**context, "missing": "、".join(names[:keep]) + f"等{len(names)}项"})
+    return text
+
+
 def render_wechat(event: str, context: dict[str, Any]) -> dict[str, dict[str, str]]:
     """``key=value`` lines become subscribe-message data, each value cut to its field type's limit."""
     data = {}
@@ -62,18 +74,54 @@ def render_wechat(event: str, context: dict[str, Any]) -> dict[str, dict[str, st
     return data
 
 
-def context_for(case: Case, item: WorkItem | None = None) -> dict[str, Any]:
+def family_channel(applicant: Applicant | None) -> str:
+    """Where the family works its case, from how the applicant signed in: ``miniprogram`` (WeChat), ``host`` (a
+    host app such as 湘易办), ``window`` (the clerk made it at the one-stop window), else ``h5`` (the web pages,
+    signed in by SMS code)."""
+    channel = applicant.channel if applicant else ""
+    if channel == "wechat":
+        return "miniprogram"
+    if channel.startswith("host:"):
+        return "host"
+    return "window" if channel == "window" else "h5"
+
+
+def channel_hints(applicant: Applicant | None) -> dict[str, str]:
+    """The words a message uses to send the family back to the channel they actually use: where to supply what is
+    missing (``supply_where``) and where to read more (``details_where``)."""
+    config, kind = current_app.config, family_channel(applicant)
+    if kind == "miniprogram":
+        return {"supply_where": "请在小程序中补充", "details_where": "详情请查看小程序或咨询窗口"}
+    if kind == "host":
+        host = applicant.channel.split(":", 1)[1] if applicant else ""
+        app_name = config["HOST_CHANNELS"].get(host, {}).get("app_name") or "办事App"
+        return {"supply_where": f"请在{app_name}中补充", "details_where": f"详情请查看{app_name}或咨询窗口"}
+    if kind == "window":
+        return {"supply_where": "请带上材料到窗口补充", "details_where": "详情请咨询窗口"}
+    return _web_hints(config.get("H5_PUBLIC_URL") or "")
+
+
+def _web_hints(url: str) -> dict[str, str]:
+    """The H5 family's: the status page's address when the deployment says where its pages are."""
+    url = url.rstrip("/")
+    page = f"{url}/status" if url else "网页"
+    return {"supply_where": f"请打开{page}补充", "details_where": f"详情请在{page}查询或咨询窗口"}
+
+
+def context_for(case: Case, item: WorkItem | None = None, applicant: Applicant | None = None) -> dict[str, Any]:
     """Minimal personal data: a masked name, the tracking code, matter names; never ID numbers."""
     vocab = load_vocabulary()
     name = (case.form.get("deceased") or {}).get("name", "")
     places = [t["name"] for t in case.checklist.get("trips", [])]
-    ctx: dict[str, Any] = {"code": display(case.tracking_code), "deceased": mask_name(name), "trips": "、".join(places)}
+    ctx: dict[str, Any] = {"code": display(case.tracking_code), "deceased": mask_name(name), "trips": "、".join(places),
+                           **channel_hints(applicant)}
     if item is not None:
         matter = next((m for m in case.checklist["matters"] if m["id"] == item.matter_id), None)
         names = {m: vocab.materials[m]["name"] for m in vocab.materials}
         ctx.update(matter=(matter or {}).get("name", item.matter_id), reason=item.reason or "",
                    department=vocab.departments[item.department]["name"],
-                   missing="、".join(names.get(m, m) for m in item.missing))
+                   missing="、".join(names.get(m, m) for m in item.missing),
+                   missing_names=[names.get(m, m) for m in item.missing])
     return ctx
 
 
@@ -85,7 +133,7 @@ def add(case: Case, event: str, item: WorkItem | None = None) -> Notification:
     if case.id is None:
         db.session.flush()  # a new case: give it its id inside the same transaction
     applicant = db.session.get(Applicant, case.applicant_id)
-    context = context_for(case, item)
+    context = context_for(case, item, applicant)
     phone = phones.recipient(case, applicant)  # a proven number only, never one merely typed on the form
     template_id = config["NOTIFY_WECHAT_TEMPLATES"].get(event)
     host = applicant.channel.split(":", 1)[1] if applicant and applicant.channel.startswith("host:") else None
@@ -97,14 +145,19 @@ def add(case: Case, event: str, item: WorkItem | None = None) -> Notification:
         payload = {"text": render_text(event, "host", context)}
     elif phone:
         channel, recipient = "sms", phone
-        payload = {"text": render_text(event, "sms", context), "params": context}
+        payload = {"text": render_sms(event, context, config["NOTIFY_SMS_MAX_CHARS"]), "params": _params(context)}
     else:
         channel, recipient = "console", f"case:{case.id}"
-        payload = {"text": render_text(event, "sms", context)}
+        payload = {"text": render_sms(event, context, config["NOTIFY_SMS_MAX_CHARS"])}
     note = Notification(case_id=case.id, event=event, channel=channel, recipient=recipient, payload=payload,
                         idempotency_key=f"n-{secrets.token_hex(16)}", not_before=_not_before(channel, event, recipient))
     db.session.add(note)
     return note
+
+
+def _params(context: dict[str, Any]) -> dict[str, Any]:
+    """The provider template's variables: the context's texts (the list behind ``missing`` stays out)."""
+    return {k: v for k, v in context.items() if k != "missing_names"}
 
 
 def _use_consent(applicant_id: str, event: str) -> bool:
@@ -267,7 +320,10 @@ def check_templates() -> list[str]:
     materials = sorted((m["name"] for m in vocab.materials.values()), key=len, reverse=True)[:3]
     sample = {"code": "7KQ2M-9XH4P", "deceased": "欧阳**", "trips": "、".join(p["name"] for p in vocab.places.values()),
               "matter": longest([m["name"] for m in vocab.matters.values()]), "missing": "、".join(materials),
+              "missing_names": materials,
               "reason": "材料与系统记录不一致，请携带原件到窗口核对", "department": "住房公积金中心"}
+    # The longest channel words: the web pages' (with this deployment's H5_PUBLIC_URL: run it with yours set).
+    sample.update(_web_hints(app.config.get("H5_PUBLIC_URL") or ""))
     problems = []
     limit = app.config["NOTIFY_SMS_MAX_CHARS"]
     for event in EVENTS:
@@ -278,7 +334,8 @@ def check_templates() -> list[str]:
                     problems.append(f"{path.name}: missing (SMS is every event's fallback)")
                 continue
             try:
-                text = render_text(event, channel, sample)
+                text = (render_sms(event, sample, limit) if channel == "sms"
+                        else render_text(event, channel, sample))
             except Exception as exc:  # an unknown variable is a template bug (and maybe personal data)
                 problems.append(f"{path.name}: {exc}")
                 continue

@@ -287,7 +287,10 @@ def transition(actor: str, item: WorkItem, target: str, reason: str | None = Non
     before = item.status
     item.status = target
     item.reason = reason if target in ("rejected", "needs_supplement") else item.reason
-    item.missing = list(missing or []) if target == "needs_supplement" else ([] if target == "submitted" else item.missing)
+    # What was asked stays on the item once supplied (the clerk checks it against the new pages); cleared on.
+    item.missing = (list(missing or []) if target == "needs_supplement"
+                    else item.missing if target == "supplied" else [] if before in ("needs_supplement", "supplied")
+                    else item.missing)
     db.session.add(AuditEvent(case_id=item.case_id, work_item_id=item.id, actor=actor, from_status=before,
                               to_status=target, reason=reason, detail={"missing": list(missing or [])}))
     try:
@@ -380,10 +383,11 @@ def is_overdue(item: WorkItem, now: dt.datetime | None = None) -> bool:
 
 def work_group(now: dt.datetime) -> ColumnElement[int]:
     """What to pick up first, in SQL so that it pages: items needing supplements and overdue ones (0), then new
-    (submitted) ones (1), then the rest of the open ones (2); finished ones last (3)."""
+    (submitted) ones and those the family has supplied (1), then the rest of the open ones (2); finished ones last (3)."""
     return sql_case((WorkItem.status == "needs_supplement", 0),
                 (and_(WorkItem.status.in_(workflow.OPEN), WorkItem.due_at < now), 0),
-                (WorkItem.status == "submitted", 1), (WorkItem.status.in_(workflow.OPEN), 2), else_=3)
+                (WorkItem.status.in_(workflow.AWAITING_DEPARTMENT), 1), (WorkItem.status.in_(workflow.OPEN), 2),
+                else_=3)
 
 
 def work_page(user: StaffUser, statuses: tuple[str, ...], cursor: str | None = None,

@@ -1,4 +1,5 @@
-"""Document photos attached to the materials of a questionnaire's checklist, before submission."""
+"""Document photos attached to the materials of a questionnaire's checklist, before submission (after it, only
+the materials a department asked for: services/supplements.py)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,13 @@ def add_pages(session: QuestionnaireSession, material_id: str, files: list[bytes
     _not_submitted(session)
     consent.require(session)
     expected_material(session, material_id)
+    return store_pages(session, material_id, files)
+
+
+def store_pages(session: QuestionnaireSession, material_id: str, files: list[bytes]) -> list[UploadedPage]:
+    """The checks every upload passes (consent, page count, each file) and the store, all pages or none; the
+    caller has decided the material may take pages now."""
+    consent.require(session)
     if not files:
         raise ApiError(400, "no_file", "请选择要上传的照片", "attach at least one file (field 'file')")
     limit = current_app.config["UPLOAD_MAX_PAGES_PER_MATERIAL"]
@@ -98,13 +106,13 @@ def replace_page(session: QuestionnaireSession, page_id: int, data: bytes) -> Up
     new = _store(session, page.material_id, item, len(data))
     questionnaire_touch(session)
     db.session.commit()
-    _forget(page)
+    forget(page)
     return new
 
 
 def delete_page(session: QuestionnaireSession, page_id: int) -> None:
     _not_submitted(session)
-    _forget(get_page(session, page_id))
+    forget(get_page(session, page_id))
 
 
 def get_page(session: QuestionnaireSession, page_id: int) -> UploadedPage:
@@ -210,7 +218,7 @@ def _store(session: QuestionnaireSession, material_id: str, item, size: int) -> 
     return page
 
 
-def _forget(page: UploadedPage) -> None:
+def forget(page: UploadedPage) -> None:
     """Drop the record; delete the stored files only when no other page uses the same content."""
     keys = [k for k in (page.storage_key, page.thumbnail_key) if k]
     db.session.delete(page)

@@ -46,7 +46,7 @@ ROLE_LABELS = {"window": "综合窗口", "department": "部门经办", "supervis
 EVENT_LABELS = {"case_submitted": "申请已提交", "needs_supplement": "补充材料通知", "matter_done": "事项办结",
                 "matter_rejected": "不予办理", "case_complete": "全部办结", "deadline_passed": "办理超期"}
 CHANNEL_LABELS = {"wechat": "微信订阅消息", "sms": "短信", "host": "政务应用消息", "console": "无联系方式"}
-ACTION_LABELS = {"accepted": "受理", "in_progress": "开始办理", "done": "办结", "submitted": "材料已补齐，退回部门"}
+ACTION_LABELS = {"accepted": "受理", "in_progress": "开始办理", "done": "办结", "supplied": "材料已补齐，退回部门"}
 QUEUE_FILTERS = {"open": "未办结的全部事项", "all": "全部事项（含已办结）",
                  **{s: workflow.LABELS[s][0] for s in workflow.STATUSES}}
 

@@ -39,7 +39,7 @@ from ..domain.vocabulary import load_vocabulary
 from ..domain.workflow import LABELS as STATUS_LABELS
 from ..errors import ApiError
 from ..models import Applicant, QuestionnaireSession
-from ..services import applications, auth, consent, family, privacy, questionnaires, uploads
+from ..services import applications, auth, consent, family, next_steps, privacy, questionnaires, supplements, uploads
 from . import h5_session
 from .h5_session import journey
 
@@ -340,9 +340,11 @@ def checklist():
     _complete_or_go(qs)
     data = uploads.annotate(questionnaires.checklist(qs), qs)
     required = [m for m in data["matters"] if m["status"] == "required"]
+    case = questionnaires.submitted_case(qs)
     return render_template("h5/checklist.html", c=data, can_apply=data["eligible"] is True and bool(required),
                            matters={m["id"]: m for m in data["matters"]}, departments=load_vocabulary().departments,
-                           case_code=journey().get("h5_case"))
+                           case_code=tracking.display(case.tracking_code) if case else journey().get("h5_case"),
+                           requested=supplements.requested_materials(case) if case else [])
 
 
 # --- 3b. the separate consent (PIPL art. 29-30), before any photo or the form --------------------------------
@@ -382,11 +384,21 @@ def _material(qs: QuestionnaireSession, material_id: str) -> dict[str, Any]:
     return next(m for m in uploads.material_status(qs) if m["id"] == material_id)
 
 
+def _render_material(qs: QuestionnaireSession, material_id: str, error: str | None = None):
+    """Before submission: photos to add and remove. After it the material is frozen (no buttons), with the way to
+    the 补充材料 page when a department asks for it."""
+    case = questionnaires.submitted_case(qs)
+    code = tracking.display(case.tracking_code) if case else None
+    requested = bool(case) and material_id in supplements.requested_materials(case)
+    return render_template("h5/material.html", m=_material(qs, material_id), error=error, case_code=code,
+                           requested=requested)
+
+
 @bp.get("/materials/<material_id>")
 def material(material_id: str):
     qs = _journey(_applicant())
     _consented_or_go(qs, material_id)
-    return render_template("h5/material.html", m=_material(qs, material_id))
+    return _render_material(qs, material_id)
 
 
 @bp.post("/materials/<material_id>")
@@ -400,7 +412,7 @@ def upload(material_id: str):
     except ApiError as exc:
         if exc.code == "material_not_expected":
             raise
-        return render_template("h5/material.html", m=_material(qs, material_id), error=_err(exc)), exc.status, exc.headers
+        return _render_material(qs, material_id, _err(exc)), exc.status, exc.headers
     warned = [w for p in pages for w in p.warnings]
     flash(_t(f"已上传 {len(pages)} 张。", f"{len(pages)} page(s) uploaded."), "ok")
     if warned:
@@ -484,6 +496,9 @@ def signin_verify():
     journey().pop("h5_phone", None)
     h5_session.renew()  # signed in: a new session id (one planted before is worth nothing now)
     journey()["h5_token"] = auth.issue_token(applicant)["token"]
+    after = journey().pop("h5_next", None)  # a page of ours that sent the family here (the 补充材料 page)
+    if after:
+        return redirect(after)
     if journey().get("h5_q"):
         _claimed_journey(applicant)
         return redirect(url_for(".form"))
@@ -719,15 +734,97 @@ def _matter_names(case) -> dict[str, tuple[str, str]]:
 def done(code: str):
     from .. import printing  # ReportLab is only loaded when needed
 
-    case = applications.case_for(_applicant(required=True), code)
+    applicant = _applicant(required=True)
+    case = applications.case_for(applicant, code)
     view = presenters.case(case)
     names = _matter_names(case)
     items = [{**w, "name": _t(*names.get(w["matter"], (w["matter"], w["matter"]))),
               "status_label": _t(*STATUS_LABELS[w["status"]]), "due": _local_date(w["due_at"])}
              for w in view["work_items"]]
     return render_template("h5/done.html", code=view["tracking_code"], items=items, not_submitted=view["not_submitted"],
-                           departments=load_vocabulary().departments,
+                           departments=load_vocabulary().departments, asked=_asked(case),
+                           next_steps=next_steps.for_case(case, applicant, current_app.config),
                            qr=Markup(printing.qr_svg(view["tracking_code"])))  # segno's SVG: path data only
+
+
+def _asked(case) -> list[dict[str, Any]]:
+    """What the departments ask the family for, in the page's language: each request's matter, department, the
+    clerk's note, the materials to photograph and anything else typed."""
+    view, names = supplements.view(case), _matter_names(case)
+    departments, materials = load_vocabulary().departments, supplements.material_names(case)
+    return [{**r, "name": _t(*names.get(r["matter"], (r["matter"], r["matter"]))),
+             "department_name": _t(departments[r["department"]]["name"], departments[r["department"]]["name_en"]),
+             "material_names": [_t(*materials[m]) for m in r["materials"]]} for r in view["requests"]]
+
+
+# --- 7a. 补充材料 (一次性告知): photos of exactly what a department asked for, then 「我已补齐」 --------------------
+
+def _supplement_case(code: str) -> tuple[Applicant, Any]:
+    if not journey().get("h5_token"):  # from a text or the status page on another phone: back here after sign-in
+        journey()["h5_next"] = url_for(".supplement", code=tracking.display(tracking.normalise(code) or "")[:20])
+    applicant = _applicant(required=True)
+    return applicant, applications.case_for(applicant, code)
+
+
+def _render_supplement(case, error: str | None = None, status: int = 200):
+    view = supplements.view(case)
+    for m in view["materials"]:
+        m["label"] = _t(m["name"], m["name_en"])
+    return render_template("h5/supplement.html", code=tracking.display(case.tracking_code), asked=_asked(case),
+                           materials=view["materials"], error=error), status
+
+
+@bp.get("/supplement/<code>")
+def supplement(code: str):
+    _, case = _supplement_case(code)
+    return _render_supplement(case)
+
+
+@bp.post("/supplement/<code>/materials/<material_id>")
+@upload_limits(lambda: session.get("h5_q"))  # the API's limits, counted together with it
+def supplement_upload(code: str, material_id: str):
+    _, case = _supplement_case(code)
+    files = [part.read() for part in request.files.getlist("file") if part.filename]
+    try:
+        pages = supplements.add_pages(case, material_id, files)
+    except ApiError as exc:
+        return _render_supplement(case, _err(exc), exc.status)
+    flash(_t(f"已上传 {len(pages)} 张。", f"{len(pages)} page(s) uploaded."), "ok")
+    return redirect(url_for(".supplement", code=tracking.display(case.tracking_code), _anchor=f"m-{material_id}"))
+
+
+@bp.post("/supplement/<code>/pages/<int:page_id>/delete")
+def supplement_delete(code: str, page_id: int):
+    _, case = _supplement_case(code)
+    try:
+        material_id = supplements.delete_page(case, page_id)
+    except ApiError as exc:
+        if exc.status == 404:
+            raise
+        return _render_supplement(case, _err(exc), exc.status)
+    flash(_t("已删除这张照片。", "The photo was removed."), "ok")
+    return redirect(url_for(".supplement", code=tracking.display(case.tracking_code), _anchor=f"m-{material_id}"))
+
+
+@bp.get("/supplement/<code>/pages/<int:page_id>")
+def supplement_image(code: str, page_id: int):
+    """A page of this family's case (``?size=thumb`` for the thumbnail), for the 补充材料 page."""
+    _, case = _supplement_case(code)
+    page = supplements.supplement_page(case, page_id)
+    content, mimetype = uploads.read(page, thumbnail=request.args.get("size") == "thumb")
+    return file_response(content, mimetype, f"page-{page_id}")
+
+
+@bp.post("/supplement/<code>/supplied")
+def supplement_done(code: str):
+    applicant, case = _supplement_case(code)
+    try:
+        supplements.declare_supplied(applicant, case)
+    except ApiError as exc:
+        return _render_supplement(case, _err(exc), exc.status)
+    flash(_t("已告诉办理部门：材料已补齐。他们会接着办理，有结果会再通知您。",
+             "The departments are told your documents are supplied; they will go on and let you know."), "ok")
+    return redirect(url_for(".done", code=tracking.display(case.tracking_code)))
 
 
 @bp.get("/done/<code>/application.pdf")
@@ -793,7 +890,7 @@ def status():
         result = family.public_status(found)
     except ValidationError:
         return render_template("h5/status.html", code=code, result=None, error=_t(
-            "请填写受理编号，以及登录或验证过的手机号的后4位数字。",
+            "请填写查询码，以及登录或验证过的手机号的后4位数字。",
             "Enter the tracking code and the last 4 digits of the phone number you signed in with or verified.")), 422
     except ApiError as exc:
         return render_template("h5/status.html", code=code, result=None, error=_err(exc)), exc.status
@@ -804,7 +901,12 @@ def status():
         m["status_label"] = _t(*STATUS_LABELS[m["status"]])
         m["department_name"] = _t(departments[m["department"]]["name"], departments[m["department"]]["name_en"])
         m["due"] = _local_date(m["due_at"])
-    return render_template("h5/status.html", code=result["tracking_code"], result=result)
+    # What is missing is shown to whoever has the code and the phone tail; the clerk's note (typed free text) only to
+    # the applicant signed in here.
+    viewer = _applicant()
+    mine = viewer is not None and viewer.id == found.applicant_id
+    asked = [r if mine else {**r, "note": "", "note_hidden": bool(r["note"])} for r in _asked(found)]
+    return render_template("h5/status.html", code=result["tracking_code"], result=result, asked=asked)
 
 
 @bp.route("/<path:unknown>", methods=["GET", "POST"])

@@ -4,6 +4,7 @@ it) accepts, starts and finishes the matter, partly from the keyboard; the audit
 
 from __future__ import annotations
 
+import io
 import re
 
 from playwright.sync_api import expect
@@ -11,6 +12,7 @@ from playwright.sync_api import expect
 from tests.e2e.conftest import screenshot
 from tests.test_applications import HUNAN, good_form
 from tests.test_console_pages import make_case, make_staff
+from tests.test_uploads import photo
 from tests.test_workflow import PASSWORD, item_id
 
 
@@ -81,11 +83,14 @@ def test_a_clerk_works_a_case_from_the_queue_to_done(desk_page, live_server, cli
     expect(item).to_contain_text("需补充")
     screenshot(page, "console-06-supplement-requested")
 
-    # The family supplies it in the mini-program; the matter comes back to the clerk.
+    # The family photographs it and declares it supplied in the mini-program; the matter comes back to the clerk.
+    sent = client.post(f"/api/v1/cases/{code}/supplements/social_security_card/pages", headers=family,
+                       data={"file": [(io.BytesIO(photo()), "card.jpg")]}, content_type="multipart/form-data")
+    assert sent.status_code == 201
     supplied = client.post(f"/api/v1/cases/{code}/items/{pension}/supplied", headers=family)
     assert supplied.status_code == 200
     page.reload()
-    expect(item.locator(".badge-submitted")).to_be_visible()
+    expect(item.locator(".badge-supplied")).to_contain_text("材料已补齐")
 
     # Keyboard: Tab reaches the matter's action buttons; Enter accepts it.
     page.locator("h1").click()
