@@ -2,7 +2,7 @@
 14 kB checklist of each row's case (issue 17)
 
 Revision ID: e2b7c9d1f4a6
-Revises: d17e3b5a9c40
+Revises: b6e2f4a81c07
 Create Date: 2026-12-04 19:20:00
 
 The name may be a variant's (Jining's pension box is named by branch), so it is copied from the checklist the
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e2b7c9d1f4a6'
-down_revision = 'd17e3b5a9c40'
+down_revision = 'b6e2f4a81c07'
 branch_labels = None
 depends_on = None
 
