@@ -129,7 +129,7 @@ def test_the_console_queue_pages_in_work_order_with_counts_from_sql(client, app,
         def group(w):
             due = w.due_at.replace(tzinfo=dt.UTC) if w.due_at and w.due_at.tzinfo is None else w.due_at
             urgent = w.status == "needs_supplement" or (w.status in workflow.OPEN and due is not None and due < now)
-            return 0 if urgent else 1 if w.status == "submitted" else 2 if w.status in workflow.OPEN else 3
+            return 0 if urgent else 1 if w.status in workflow.AWAITING_DEPARTMENT else 2 if w.status in workflow.OPEN else 3
 
         def key(w):
             due = w.due_at.replace(tzinfo=dt.UTC) if w.due_at and w.due_at.tzinfo is None else w.due_at

@@ -116,8 +116,8 @@ def test_a_clerk_works_a_case_from_the_queue_to_done(desk_page, live_server, cli
 
     # The audit trail shows each step, who took it, and what was asked for.
     audit = page.get_by_role("region", name="办理记录")
-    for step in ("已提交 → 需补充材料", "社会保障卡", "请补充逝者社会保障卡", "需补充材料 → 已提交", "申请人（家属）",
-                 "已提交 → 已受理", "已受理 → 办理中", "办理中 → 已办结", "hn_window的名字"):
+    for step in ("已提交 → 需补充材料", "社会保障卡", "请补充逝者社会保障卡", "需补充材料 → 材料已补齐", "申请人（家属）",
+                 "材料已补齐 → 已受理", "已受理 → 办理中", "办理中 → 已办结", "hn_window的名字"):
         expect(audit).to_contain_text(step)
     audit.scroll_into_view_if_needed()
     screenshot(page, "console-08-done-with-audit-trail")
